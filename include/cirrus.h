@@ -1,0 +1,311 @@
+/*
+ * cirrus.h - the public C API of cirrus, an LSM key-value store whose primary
+ * storage is an object store and whose commit state lives in a strongly
+ * consistent metadata store.
+ *
+ * Conventions (they hold for every function below):
+ *
+ *  - Functions return 0 on success or a negative CIRRUS_E* code. The code
+ *    says what kind of failure it was; cirrus_errmsg() returns a one-line
+ *    message for the calling thread that names the cause (object, item,
+ *    operation, service error). cirrus_strerror() names a code.
+ *  - Keys and values are arbitrary bytes given as (pointer, length). Keys
+ *    order by unsigned byte comparison (memcmp, shorter first on a tie).
+ *  - Out-parameters come first and are named out / *_out. Nothing is written
+ *    to an out-parameter when a function fails, unless its comment says so.
+ *  - Bytes returned by iterators are borrowed: valid until the next call on
+ *    that iterator. Bytes returned by cirrus_get() are owned by the caller and
+ *    freed with cirrus_free().
+ *  - Handles are thread-safe (cirrus_db) unless said otherwise; iterators and
+ *    batches belong to one thread at a time.
+ *  - *_close() and *_free() accept NULL.
+ *
+ * Sequence numbers: every commit of a database gets the next `seq` (1, 2, 3
+ * ... dense, no gaps). seq 0 is the empty database. A read "at seq S" sees
+ * exactly what the commits 1..S wrote.
+ */
+#ifndef CIRRUS_H
+#define CIRRUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define CIRRUS_API __attribute__((visibility("default")))
+#else
+#define CIRRUS_API
+#endif
+
+/* ---- status codes ------------------------------------------------------ */
+
+enum {
+    CIRRUS_OK = 0,
+    CIRRUS_ENOTFOUND = -1,  /* key, object, item or seq does not exist */
+    CIRRUS_ECONFLICT = -2,  /* a conditional write lost, or a txn conflicted */
+    CIRRUS_ECORRUPT = -3,   /* a checksum, magic or length check failed */
+    CIRRUS_EIO = -4,        /* local I/O or a service error */
+    CIRRUS_ETIMEOUT = -5,   /* an operation did not finish in time */
+    CIRRUS_ENOMEM = -6,     /* out of memory */
+    CIRRUS_EINVALID = -7,   /* bad argument or option */
+    CIRRUS_EEXISTS = -8,    /* the object or item exists already */
+    CIRRUS_EAMBIGUOUS = -9, /* a commit's outcome is unknown; the handle refuses
+                             * writes until cirrus_flush() resolves it */
+    CIRRUS_EVERSION = -10,  /* a format version this build does not know */
+    CIRRUS_EBUSY = -11,     /* a lock or lease is held by someone else */
+    CIRRUS_EAUTH = -12,     /* credentials were refused */
+    CIRRUS_ECLOSED = -13,   /* the handle is closing or failed for good */
+};
+
+/* The name of a status code, e.g. "not found". Never NULL. */
+CIRRUS_API const char *cirrus_strerror(int rc);
+
+/* The calling thread's message for its last failed call (static storage,
+ * overwritten by the next failure on this thread). Never NULL. */
+CIRRUS_API const char *cirrus_errmsg(void);
+
+/* Frees memory that a cirrus function handed to the caller. */
+CIRRUS_API void cirrus_free(void *p);
+
+/* ---- options ----------------------------------------------------------- */
+
+enum cirrus_compression {
+    CIRRUS_COMPRESSION_NONE = 0,
+    CIRRUS_COMPRESSION_ZSTD = 1,
+    CIRRUS_COMPRESSION_LZ4 = 2,
+};
+
+#define CIRRUS_OPTIONS_VERSION 1
+
+typedef struct cirrus_options {
+    int version; /* CIRRUS_OPTIONS_VERSION */
+    /* Metadata store URL. NULL: derived from the db URL (a directory db keeps
+     * its metadata in DIR/meta.sqlite3). */
+    const char *meta_url;
+    /* Group commit period in milliseconds. Writes buffered in memory are
+     * committed at least this often. 0 disables the background committer:
+     * only cirrus_flush() and CIRRUS_WRITE_NOW commit. Default 100. */
+    uint32_t flush_interval_ms;
+    /* How often a handle polls the metadata store for other writers' commits,
+     * in milliseconds; 0: only on open and on cirrus_refresh(). Default 100. */
+    uint32_t refresh_interval_ms;
+    /* Bytes buffered in the memtable before it is committed early. Default
+     * 64 MiB. */
+    size_t write_buffer_size;
+    /* Target uncompressed size of a data block in bytes. Default 16 KiB. */
+    uint32_t block_size;
+    /* Target size of one SST file in bytes (a larger commit writes several).
+     * Default 64 MiB. */
+    uint64_t target_file_size;
+    /* Bloom filter bits per key; 0 disables filters. Default 10. */
+    uint32_t bloom_bits_per_key;
+    /* Block compression. Default CIRRUS_COMPRESSION_LZ4. */
+    int compression;
+    /* A manifest snapshot is written every this many commits. Default 64. */
+    uint32_t manifest_interval;
+    /* Create the database if it does not exist. Default 1. */
+    int create_if_missing;
+    /* Open read-only: every write call fails with CIRRUS_EINVALID. Default 0. */
+    int read_only;
+} cirrus_options;
+
+#define CIRRUS_OPTIONS_INIT                                                                        \
+    {                                                                                              \
+        CIRRUS_OPTIONS_VERSION, NULL, 100, 100, (size_t)64 << 20, 16 << 10, (uint64_t)64 << 20,    \
+            10, CIRRUS_COMPRESSION_LZ4, 64, 1, 0                                                   \
+    }
+
+/* ---- opening ----------------------------------------------------------- */
+
+typedef struct cirrus_db cirrus_db;
+
+/*
+ * Opens (and with create_if_missing, creates) the database at `url`:
+ *   DIR or file://DIR   a directory holding objects and a SQLite metadata file
+ *   s3://BUCKET/PREFIX  objects in S3; needs opts->meta_url (dynamodb://TABLE)
+ * `opts` may be NULL for the defaults. The handle reads the latest commit
+ * before it returns.
+ * Returns 0, CIRRUS_EINVALID (bad URL or options), CIRRUS_ENOTFOUND (no db and
+ * !create_if_missing), CIRRUS_ECORRUPT, CIRRUS_EIO, CIRRUS_ETIMEOUT,
+ * CIRRUS_ENOMEM.
+ */
+CIRRUS_API int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts);
+
+/* Commits what is buffered (as cirrus_flush), stops background work and frees
+ * the handle. Returns the flush's status; the handle is freed either way. */
+CIRRUS_API int cirrus_close(cirrus_db *db);
+
+/* ---- writing ----------------------------------------------------------- */
+
+typedef struct cirrus_batch cirrus_batch;
+
+/* A write batch: ops applied atomically, in order (the last op on a key wins). */
+CIRRUS_API int cirrus_batch_new(cirrus_batch **out);
+CIRRUS_API void cirrus_batch_free(cirrus_batch *b);
+CIRRUS_API int cirrus_batch_put(cirrus_batch *b, const void *key, size_t key_len, const void *val,
+                                size_t val_len);
+CIRRUS_API int cirrus_batch_delete(cirrus_batch *b, const void *key, size_t key_len);
+CIRRUS_API void cirrus_batch_clear(cirrus_batch *b);
+/* Number of ops and their payload bytes. */
+CIRRUS_API size_t cirrus_batch_count(const cirrus_batch *b);
+CIRRUS_API size_t cirrus_batch_bytes(const cirrus_batch *b);
+
+enum {
+    /* Block until the group commit holding this write is durable. */
+    CIRRUS_WRITE_WAIT = 1,
+    /* Commit now instead of at the next group commit, and wait for it. */
+    CIRRUS_WRITE_NOW = 2,
+};
+
+/*
+ * Applies a batch atomically: every op of it lands in one commit. Without
+ * flags it returns once the writes are buffered (visible to this handle's
+ * reads, durable at the next group commit); `seq_out` (may be NULL) then gets
+ * 0. With CIRRUS_WRITE_WAIT or CIRRUS_WRITE_NOW it returns once the commit is
+ * durable and sets `*seq_out` to its seq.
+ * Returns 0, CIRRUS_EINVALID, CIRRUS_EAMBIGUOUS, CIRRUS_EIO, CIRRUS_ETIMEOUT,
+ * CIRRUS_ENOMEM. On an error with a wait flag the writes stay buffered and are
+ * retried by the next commit; they may yet commit.
+ */
+CIRRUS_API int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_out);
+
+/* One-op shorthands for cirrus_write(db, {op}, 0, NULL). */
+CIRRUS_API int cirrus_put(cirrus_db *db, const void *key, size_t key_len, const void *val,
+                          size_t val_len);
+CIRRUS_API int cirrus_delete(cirrus_db *db, const void *key, size_t key_len);
+
+/*
+ * Commits everything buffered so far and waits for it. `*seq_out` (may be
+ * NULL) gets the seq that made those writes durable; with nothing buffered,
+ * the seq of this handle's last commit, else the head it knows.
+ * Also resolves an earlier ambiguous commit outcome.
+ * Returns 0, CIRRUS_EAMBIGUOUS, CIRRUS_EIO, CIRRUS_ETIMEOUT, CIRRUS_ENOMEM.
+ */
+CIRRUS_API int cirrus_flush(cirrus_db *db, uint64_t *seq_out);
+
+/* ---- reading ----------------------------------------------------------- */
+
+typedef struct cirrus_read_options {
+    /* Read as of this seq; 0 = the latest this handle knows, including its
+     * own buffered (not yet committed) writes. A seq beyond the head is
+     * CIRRUS_EINVALID. */
+    uint64_t seq;
+    /* Scans: keys in [lower, upper); NULL for unbounded. Borrowed; must stay
+     * valid for the iterator's life. */
+    const void *lower;
+    size_t lower_len;
+    const void *upper;
+    size_t upper_len;
+    /* Scans: only keys that start with this prefix (combined with bounds). */
+    const void *prefix;
+    size_t prefix_len;
+} cirrus_read_options;
+
+#define CIRRUS_READ_OPTIONS_INIT                                                                   \
+    {                                                                                              \
+        0, NULL, 0, NULL, 0, NULL, 0                                                               \
+    }
+
+/*
+ * Point read. On success *val_out is a malloc'd copy (free with cirrus_free;
+ * it holds val_len bytes plus a NUL terminator not counted in *val_len_out).
+ * `ro` may be NULL (latest).
+ * Returns 0, CIRRUS_ENOTFOUND (absent or deleted at that seq), CIRRUS_EINVALID,
+ * CIRRUS_ECORRUPT (names the object and block), CIRRUS_EIO, CIRRUS_ENOMEM.
+ */
+CIRRUS_API int cirrus_get(cirrus_db *db, const cirrus_read_options *ro, const void *key,
+                          size_t key_len, void **val_out, size_t *val_len_out);
+
+/*
+ * Reads n keys at one snapshot. For each i, vals_out[i] is a malloc'd value
+ * or NULL when absent, and rcs_out[i] the per-key status (0 or
+ * CIRRUS_ENOTFOUND, or an error). Returns 0 if every key was answered (found
+ * or not), else the first error.
+ */
+CIRRUS_API int cirrus_multi_get(cirrus_db *db, const cirrus_read_options *ro, size_t n_keys,
+                                const void *const *keys, const size_t *key_lens, void **vals_out,
+                                size_t *val_lens_out, int *rcs_out);
+
+/* The greatest seq whose commit time is <= time_ms (Unix milliseconds); 0 if
+ * none. Returns 0, CIRRUS_EIO, CIRRUS_ENOMEM. */
+CIRRUS_API int cirrus_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out);
+
+/* Reads the metadata store's head and catches up with other writers' commits.
+ * `*seq_out` (may be NULL) gets the head seq. */
+CIRRUS_API int cirrus_refresh(cirrus_db *db, uint64_t *seq_out);
+
+/* ---- iterators --------------------------------------------------------- */
+
+typedef struct cirrus_iter cirrus_iter;
+
+/* An iterator over live keys at one snapshot (taken here). `ro` may be NULL.
+ * It starts unpositioned: call first/last/seek. */
+CIRRUS_API int cirrus_iter_new(cirrus_iter **out, cirrus_db *db, const cirrus_read_options *ro);
+CIRRUS_API void cirrus_iter_close(cirrus_iter *it);
+CIRRUS_API void cirrus_iter_first(cirrus_iter *it);
+CIRRUS_API void cirrus_iter_last(cirrus_iter *it);
+/* First key >= key. */
+CIRRUS_API void cirrus_iter_seek(cirrus_iter *it, const void *key, size_t key_len);
+/* Last key <= key. */
+CIRRUS_API void cirrus_iter_seek_for_prev(cirrus_iter *it, const void *key, size_t key_len);
+CIRRUS_API void cirrus_iter_next(cirrus_iter *it);
+CIRRUS_API void cirrus_iter_prev(cirrus_iter *it);
+/* 1 while positioned on a key; 0 at either end or after an error. */
+CIRRUS_API int cirrus_iter_valid(const cirrus_iter *it);
+/* Borrowed until the next call on `it`. Only while valid. */
+CIRRUS_API const void *cirrus_iter_key(const cirrus_iter *it, size_t *len_out);
+CIRRUS_API const void *cirrus_iter_value(const cirrus_iter *it, size_t *len_out);
+/* 0, or the error that stopped the iterator (CIRRUS_ECORRUPT, CIRRUS_EIO...). */
+CIRRUS_API int cirrus_iter_status(const cirrus_iter *it);
+
+/* ---- the commit log ---------------------------------------------------- */
+
+enum cirrus_entry_kind {
+    CIRRUS_ENTRY_WRITE = 1,
+    CIRRUS_ENTRY_COMPACT = 2,
+    CIRRUS_ENTRY_CHECKPOINT = 3,
+};
+
+typedef struct cirrus_log_info {
+    uint64_t seq;
+    int64_t time_ms;     /* commit time, Unix ms; non-decreasing in seq */
+    int kind;            /* enum cirrus_entry_kind */
+    uint32_t n_added;    /* files the entry added */
+    uint32_t n_removed;  /* files the entry removed */
+    uint64_t bytes;      /* bytes of the files it added */
+    int applied;         /* 0 if replay validation made it a no-op */
+    uint8_t commit_id[16];
+} cirrus_log_info;
+
+/*
+ * Calls fn for each commit with seq >= from_seq, in seq order, up to the head
+ * as read now. fn returns 0 to go on, anything else to stop (returned as is).
+ * Returns 0, fn's value, CIRRUS_ENOTFOUND (from_seq trimmed from the log),
+ * CIRRUS_ECORRUPT, CIRRUS_EIO.
+ */
+CIRRUS_API int cirrus_log_scan(cirrus_db *db, uint64_t from_seq,
+                               int (*fn)(const cirrus_log_info *info, void *arg), void *arg);
+
+/* ---- statistics -------------------------------------------------------- */
+
+#define CIRRUS_MAX_LEVELS 8
+
+typedef struct cirrus_stats {
+    uint64_t head_seq;
+    uint64_t live_files;
+    uint64_t live_bytes;
+    uint64_t level_files[CIRRUS_MAX_LEVELS];
+    uint64_t level_bytes[CIRRUS_MAX_LEVELS];
+    uint64_t memtable_bytes; /* buffered, not yet committed */
+} cirrus_stats;
+
+/* A snapshot of the handle's live state. Returns 0. */
+CIRRUS_API int cirrus_stats_get(cirrus_db *db, cirrus_stats *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CIRRUS_H */

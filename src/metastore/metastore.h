@@ -1,0 +1,107 @@
+/*
+ * metastore.h - the metadata store interface: small items with strongly
+ * consistent conditional writes. Everything distributed in cirrus (the
+ * commit head, the log, manifest pointers, leases) rests on these five
+ * operations; nothing may need multi-item transactions.
+ *
+ * An item is addressed by (pk, sk): a partition key and a sort key, both
+ * NUL-terminated strings ordered by unsigned byte comparison. It holds a
+ * value (bytes, at most ms->max_value_len) and a version (a positive integer
+ * the store maintains: 1 when created, +1 on every put_if_version).
+ *
+ * Contract (every backend passes tests/conformance/test_metastore.c):
+ *  1. Every read is strongly consistent: it sees every write that returned
+ *     success before the read began, from any process.
+ *  2. put_if_absent creates the item at version 1, or fails with
+ *     CIRRUS_ECONFLICT if it exists. Of N racing callers exactly one wins.
+ *  3. put_if_version replaces value and sets version = expected + 1 if the
+ *     item exists at version `expected`, else CIRRUS_ECONFLICT. Of N racing
+ *     callers with the same expected version exactly one wins.
+ *  4. delete_if_version deletes if the version matches, else CIRRUS_ECONFLICT
+ *     (also when absent).
+ *  5. query returns items of one partition with from <= sk < to (to NULL:
+ *     unbounded), ascending or descending, at most limit (0: no limit).
+ *  6. A write that returns anything but 0 or CIRRUS_ECONFLICT (a timeout, a
+ *     lost connection) may or may not have been applied: callers must read
+ *     back before they assume either.
+ */
+#ifndef CIRRUS_METASTORE_H
+#define CIRRUS_METASTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct metastore;
+
+struct meta_item {
+    char *sk;         /* malloc'd */
+    uint8_t *value;   /* malloc'd, value_len bytes (may be NULL when 0) */
+    size_t value_len;
+    uint64_t version;
+};
+
+struct metastore_ops {
+    const char *kind; /* "sqlite", "dynamodb", "fault" */
+    /* CIRRUS_ENOTFOUND when absent. *value_out is malloc'd (caller frees). */
+    int (*get)(struct metastore *ms, const char *pk, const char *sk, uint8_t **value_out,
+               size_t *len_out, uint64_t *version_out);
+    int (*put_if_absent)(struct metastore *ms, const char *pk, const char *sk, const void *value,
+                         size_t len);
+    int (*put_if_version)(struct metastore *ms, const char *pk, const char *sk, const void *value,
+                          size_t len, uint64_t expected);
+    int (*delete_if_version)(struct metastore *ms, const char *pk, const char *sk,
+                             uint64_t expected);
+    /* *items_out is a malloc'd array of *n_out items; free with
+     * meta_items_free(). */
+    int (*query)(struct metastore *ms, const char *pk, const char *from, const char *to,
+                 size_t limit, int reverse, struct meta_item **items_out, size_t *n_out);
+    void (*close)(struct metastore *ms);
+};
+
+struct metastore {
+    const struct metastore_ops *ops;
+    char *url;            /* as opened, for messages (no secrets) */
+    size_t max_value_len; /* largest value a put accepts, bytes */
+};
+
+/*
+ * Opens the store named by url:
+ *   sqlite:PATH or sqlite://PATH   sqlite backend (file created if create)
+ *   dynamodb://TABLE               dynamodb backend (endpoint, credentials
+ *                                  and region from AWS_* env; table created
+ *                                  if missing and create)
+ * Returns 0, CIRRUS_EINVALID, CIRRUS_ENOTFOUND, CIRRUS_EIO, CIRRUS_ENOMEM.
+ */
+int metastore_open(struct metastore **out, const char *url, int create);
+
+static inline int metastore_get(struct metastore *ms, const char *pk, const char *sk,
+                                uint8_t **value_out, size_t *len_out, uint64_t *version_out)
+{
+    return ms->ops->get(ms, pk, sk, value_out, len_out, version_out);
+}
+static inline int metastore_put_if_absent(struct metastore *ms, const char *pk, const char *sk,
+                                          const void *value, size_t len)
+{
+    return ms->ops->put_if_absent(ms, pk, sk, value, len);
+}
+static inline int metastore_put_if_version(struct metastore *ms, const char *pk, const char *sk,
+                                           const void *value, size_t len, uint64_t expected)
+{
+    return ms->ops->put_if_version(ms, pk, sk, value, len, expected);
+}
+static inline int metastore_delete_if_version(struct metastore *ms, const char *pk,
+                                              const char *sk, uint64_t expected)
+{
+    return ms->ops->delete_if_version(ms, pk, sk, expected);
+}
+static inline int metastore_query(struct metastore *ms, const char *pk, const char *from,
+                                  const char *to, size_t limit, int reverse,
+                                  struct meta_item **items_out, size_t *n_out)
+{
+    return ms->ops->query(ms, pk, from, to, limit, reverse, items_out, n_out);
+}
+/* Accepts NULL. */
+void metastore_close(struct metastore *ms);
+void meta_items_free(struct meta_item *items, size_t n);
+
+#endif

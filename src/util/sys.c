@@ -1,0 +1,63 @@
+#include "util/sys.h"
+
+#include <errno.h>
+#include <sys/random.h>
+#include <time.h>
+
+int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void rand_bytes(void *buf, size_t n)
+{
+    unsigned char *p = buf;
+    while (n > 0) {
+        ssize_t got = getrandom(p, n, 0);
+        if (got < 0) {
+            if (errno == EINTR)
+                continue;
+            /* getrandom cannot fail on Linux >= 3.17 with these flags; keep
+             * going with the clock rather than returning zeros */
+            uint64_t t = mono_ns();
+            for (size_t i = 0; i < n; i++)
+                p[i] = (unsigned char)(t >> (8 * (i % 8))) ^ (unsigned char)i;
+            return;
+        }
+        p += got;
+        n -= (size_t)got;
+    }
+}
+
+uint64_t rand_u64(void)
+{
+    uint64_t v;
+    rand_bytes(&v, sizeof(v));
+    return v;
+}
+
+void sleep_ms(uint32_t ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+void hex_encode(char *out, const uint8_t *p, size_t n)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
