@@ -3,7 +3,9 @@
  * SST files and merges of them.
  *
  * An internal iterator walks (internal key, value) pairs in internal key
- * order (ikey.h). It starts unpositioned; key()/value() are valid only while
+ * order (ikey.h). Seek targets are internal keys (at least 8 bytes; a
+ * shorter one makes the iterator invalid with CIRRUS_EINVALID). Errors are
+ * sticky. It starts unpositioned; key()/value() are valid only while
  * valid() and are borrowed until the next positioning call. An error (a bad
  * checksum, a failed read) makes it invalid and status() returns the code;
  * the thread's error message names the object and offset.
@@ -84,8 +86,10 @@ static inline void iter_free(struct iter *it)
 }
 
 /*
- * A merge of n child iterators into one in internal key order (children
- * taken: freed with the merge). Forward and backward, with direction changes.
+ * A merge of n child iterators into one in internal key order. The children
+ * are taken, also when this fails: freed with the merge (the `children`
+ * array itself stays the caller's). Forward and backward, with direction
+ * changes.
  * Entries with equal internal keys from different children all appear,
  * children earlier in the array first. Status: the first child error.
  */

@@ -1,0 +1,604 @@
+/*
+ * sst_reader.c - reads SST files from an object store (layout in sst.h and
+ * docs/FORMAT.md).
+ *
+ * Open costs one ranged get in the common case: the last min(size, 256 KiB)
+ * bytes hold the footer and, for all but huge files, the index, filter and
+ * properties blocks; whatever the tail does not cover is fetched by its own
+ * ranged get. The tail buffer is dropped once open returns.
+ *
+ * Invariants:
+ *  1. After open the reader is immutable: index, filter and properties are
+ *     read-only, so any number of threads may call get() and open iterators.
+ *     Every get() and iterator reads data blocks into memory of its own.
+ *  2. Every block is brought in by read_block(), which checks its handle
+ *     against the file, its checksum and its compression. A block cache slots
+ *     in there and nowhere else.
+ *  3. A handle must lie wholly before the footer: off + size + trailer <=
+ *     file_size - 64, computed without overflow.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "objstore/objstore.h"
+#include "table/block.h"
+#include "table/bloom.h"
+#include "table/compress.h"
+#include "table/ikey.h"
+#include "table/sst.h"
+#include "table/sst_format.h"
+#include "util/coding.h"
+#include "util/hash.h"
+#include "util/status.h"
+
+#define TAIL_READ ((uint64_t)256 << 10)
+/* get() builds its seek key on the stack up to this many bytes */
+#define STACK_KEY 256
+
+struct sst_reader {
+    struct objstore *os; /* borrowed */
+    char *name;
+    uint64_t size;       /* file bytes, as recorded in the commit entry */
+    uint64_t global_seq; /* 0: keys carry their own seqs */
+    uint8_t *index;      /* the index block's contents */
+    size_t index_len;
+    uint64_t index_off;
+    uint8_t *filter; /* NULL: no filter */
+    size_t filter_len;
+    struct sst_props props;
+};
+
+/* A block in memory; `data` may point into `mem` (owned) at an offset. */
+struct block {
+    uint8_t *mem;
+    const uint8_t *data;
+    size_t len;
+};
+
+/* The bytes already fetched by open, if any. */
+struct tail {
+    const uint8_t *data;
+    uint64_t off;
+    size_t len;
+};
+
+static void block_release(struct block *b)
+{
+    free(b->mem);
+    memset(b, 0, sizeof(*b));
+}
+
+static int check_handle(const struct sst_reader *r, const struct block_handle *h, const char *what)
+{
+    int rc = 0;
+    uint64_t limit = r->size - SST_FOOTER_LEN;
+    if (h->size > limit || h->off > limit - h->size || SST_TRAILER_LEN > limit - h->size - h->off)
+        rc = err_set(CIRRUS_ECORRUPT,
+                     "%s: %s block at offset %llu: %llu bytes run past the data (file of %llu "
+                     "bytes)",
+                     r->name, what, (unsigned long long)h->off, (unsigned long long)h->size,
+                     (unsigned long long)r->size);
+    return rc;
+}
+
+/* Stored bytes + trailer of h, from the tail when it covers them. */
+static int fetch(const struct sst_reader *r, const struct block_handle *h, const char *what,
+                 const struct tail *tail, uint8_t *dst)
+{
+    int rc = 0;
+    size_t n = (size_t)h->size + SST_TRAILER_LEN, got = 0;
+    if (tail && h->off >= tail->off && h->off - tail->off <= tail->len &&
+        n <= tail->len - (h->off - tail->off)) {
+        memcpy(dst, tail->data + (h->off - tail->off), n);
+        goto done;
+    }
+    if ((rc = objstore_get(r->os, r->name, h->off, n, dst, &got)) < 0) {
+        err_prefix(rc, "%s: reading %s block at offset %llu", r->name, what,
+                   (unsigned long long)h->off);
+        goto done;
+    }
+    if (got != n)
+        rc = err_set(CIRRUS_ECORRUPT,
+                     "%s: %s block at offset %llu: object ends early (%zu of %zu bytes)", r->name,
+                     what, (unsigned long long)h->off, got, n);
+done:
+    return rc;
+}
+
+/*
+ * The one way a block gets into memory (invariant 2). On success *out holds
+ * the uncompressed contents (caller releases).
+ */
+static int read_block(const struct sst_reader *r, const struct block_handle *h, const char *what,
+                      const struct tail *tail, struct block *out)
+{
+    int rc = 0;
+    uint8_t *raw = NULL, *inflated = NULL;
+    size_t inflated_len = 0;
+    if ((rc = check_handle(r, h, what)) < 0)
+        goto done;
+    if (!(raw = malloc((size_t)h->size + SST_TRAILER_LEN))) {
+        rc = err_nomem();
+        goto done;
+    }
+    if ((rc = fetch(r, h, what, tail, raw)) < 0)
+        goto done;
+    uint8_t type = raw[h->size];
+    uint32_t stored = decode_fixed32(raw + h->size + 1);
+    uint32_t computed = checksum32(raw, (size_t)h->size + 1);
+    if (stored != computed) {
+        rc = err_set(CIRRUS_ECORRUPT,
+                     "%s: %s block at offset %llu: checksum mismatch (stored %08x, computed %08x)",
+                     r->name, what, (unsigned long long)h->off, stored, computed);
+        goto done;
+    }
+    if (type == COMPRESS_NONE) {
+        out->mem = raw;
+        out->data = raw;
+        out->len = (size_t)h->size;
+        raw = NULL;
+        goto done;
+    }
+    if ((rc = decompress_block(type, raw, (size_t)h->size, &inflated, &inflated_len)) < 0) {
+        err_prefix(rc, "%s: %s block at offset %llu", r->name, what, (unsigned long long)h->off);
+        goto done;
+    }
+    out->mem = inflated;
+    out->data = inflated;
+    out->len = inflated_len;
+done:
+    free(raw);
+    return rc;
+}
+
+/* Reads a metadata block and keeps its contents (malloc'd) in *mem. */
+static int read_meta(const struct sst_reader *r, const struct block_handle *h, const char *what,
+                     const struct tail *tail, uint8_t **mem, size_t *len)
+{
+    int rc = 0;
+    struct block b = {0};
+    if ((rc = read_block(r, h, what, tail, &b)) < 0)
+        goto done;
+    *mem = b.mem;
+    *len = b.len;
+    b.mem = NULL;
+done:
+    block_release(&b);
+    return rc;
+}
+
+static int load_props(struct sst_reader *r, const struct block_handle *h, const struct tail *tail)
+{
+    int rc = 0;
+    uint8_t *mem = NULL;
+    size_t len = 0;
+    if ((rc = read_meta(r, h, "properties", tail, &mem, &len)) < 0)
+        goto done;
+    if ((rc = sst_decode_props(mem, len, &r->props)) < 0) {
+        err_prefix(rc, "%s: properties block at offset %llu", r->name, (unsigned long long)h->off);
+        goto done;
+    }
+    /* an L0 file stores seq 0 everywhere; anything else is not one */
+    if (r->global_seq && r->props.max_seq != 0) {
+        rc = err_set(CIRRUS_ECORRUPT,
+                     "%s: properties block at offset %llu: max seq %llu in a file read with "
+                     "global seq %llu",
+                     r->name, (unsigned long long)h->off, (unsigned long long)r->props.max_seq,
+                     (unsigned long long)r->global_seq);
+        goto done;
+    }
+    r->props.file_size = r->size;
+done:
+    free(mem);
+    return rc;
+}
+
+/* Fetches the tail, decodes the footer and loads the metadata blocks. */
+static int load(struct sst_reader *r)
+{
+    int rc = 0;
+    struct tail tail = {0};
+    uint8_t *buf = NULL;
+    size_t got = 0;
+    struct sst_footer f;
+    if (r->size < SST_FOOTER_LEN) {
+        rc = err_set(CIRRUS_ECORRUPT, "%s: file of %llu bytes is too short for a footer", r->name,
+                     (unsigned long long)r->size);
+        goto done;
+    }
+    tail.len = (size_t)(r->size < TAIL_READ ? r->size : TAIL_READ);
+    tail.off = r->size - tail.len;
+    if (!(buf = malloc(tail.len))) {
+        rc = err_nomem();
+        goto done;
+    }
+    if ((rc = objstore_get(r->os, r->name, tail.off, tail.len, buf, &got)) < 0) {
+        err_prefix(rc, "%s: reading footer", r->name);
+        goto done;
+    }
+    if (got != tail.len) {
+        rc = err_set(CIRRUS_ECORRUPT, "%s: object is shorter than its recorded size %llu", r->name,
+                     (unsigned long long)r->size);
+        goto done;
+    }
+    tail.data = buf;
+    if ((rc = sst_decode_footer(buf + tail.len - SST_FOOTER_LEN, r->name, r->size - SST_FOOTER_LEN,
+                                &f)) < 0)
+        goto done;
+    if (f.index.size == 0 || f.props.size == 0) {
+        rc = err_set(CIRRUS_ECORRUPT, "%s: footer at offset %llu: no %s block", r->name,
+                     (unsigned long long)(r->size - SST_FOOTER_LEN),
+                     f.index.size == 0 ? "index" : "properties");
+        goto done;
+    }
+    if ((rc = load_props(r, &f.props, &tail)) < 0)
+        goto done;
+    if (f.filter.size &&
+        (rc = read_meta(r, &f.filter, "filter", &tail, &r->filter, &r->filter_len)) < 0)
+        goto done;
+    if ((rc = read_meta(r, &f.index, "index", &tail, &r->index, &r->index_len)) < 0)
+        goto done;
+    r->index_off = f.index.off;
+done:
+    free(buf);
+    return rc;
+}
+
+int sst_reader_open(struct sst_reader **out, struct objstore *os, const char *name, uint64_t size,
+                    uint64_t global_seq)
+{
+    int rc = 0;
+    struct sst_reader *r = NULL;
+    if (!(r = calloc(1, sizeof(*r))) || !(r->name = strdup(name))) {
+        rc = err_nomem();
+        goto done;
+    }
+    r->os = os;
+    r->size = size;
+    r->global_seq = global_seq;
+    if ((rc = load(r)) < 0)
+        goto done;
+    *out = r;
+    r = NULL;
+done:
+    sst_reader_close(r);
+    return rc;
+}
+
+void sst_reader_close(struct sst_reader *r)
+{
+    if (!r)
+        return;
+    free(r->index);
+    free(r->filter);
+    sst_props_clear(&r->props);
+    free(r->name);
+    free(r);
+}
+
+const struct sst_props *sst_reader_props(const struct sst_reader *r)
+{
+    return &r->props;
+}
+
+const char *sst_reader_name(const struct sst_reader *r)
+{
+    return r->name;
+}
+
+int sst_reader_may_contain(const struct sst_reader *r, const void *ukey, size_t len)
+{
+    return r->filter ? bloom_may_contain(r->filter, r->filter_len, ukey, len) : 1;
+}
+
+static void index_iter_init(const struct sst_reader *r, struct block_iter *it)
+{
+    struct block_origin o = {r->name, "index", r->index_off};
+    block_iter_init(it, r->index, r->index_len, &o, r->global_seq);
+}
+
+/* The handle in the index entry under `it`, checked. */
+static int index_handle(const struct sst_reader *r, const struct block_iter *it,
+                        struct block_handle *h)
+{
+    int rc = 0;
+    if (sst_get_handle(it->val, it->val_len, h) < 0)
+        rc = err_set(CIRRUS_ECORRUPT,
+                     "%s: index block at offset %llu: bad block handle at block offset %u", r->name,
+                     (unsigned long long)r->index_off, it->cur);
+    return rc;
+}
+
+/* Looks the target up in the block the index iterator points to. */
+static int get_in_block(struct sst_reader *r, const struct block_iter *index, const uint8_t *target,
+                        size_t target_len, int *kind_out, uint8_t **val_out, size_t *val_len_out)
+{
+    int rc = 0;
+    struct block_handle h;
+    struct block blk = {0};
+    struct block_iter it = {0};
+    if ((rc = index_handle(r, index, &h)) < 0)
+        goto done;
+    if ((rc = read_block(r, &h, "data", NULL, &blk)) < 0)
+        goto done;
+    struct block_origin o = {r->name, "data", h.off};
+    block_iter_init(&it, blk.data, blk.len, &o, r->global_seq);
+    iter_seek(&it.base, target, target_len);
+    if ((rc = iter_status(&it.base)) < 0)
+        goto done;
+    size_t ulen = ikey_user_len(target_len);
+    if (!iter_valid(&it.base) ||
+        ukey_compare(it.key.data, ikey_user_len(it.key.len), target, ulen) != 0) {
+        rc = CIRRUS_ENOTFOUND;
+        goto done;
+    }
+    int kind = ikey_kind(it.key.data, it.key.len);
+    uint8_t *val = NULL;
+    if (kind != KIND_DELETE) {
+        if (!(val = malloc(it.val_len ? it.val_len : 1))) {
+            rc = err_nomem();
+            goto done;
+        }
+        if (it.val_len)
+            memcpy(val, it.val, it.val_len);
+    }
+    *kind_out = kind;
+    *val_out = val;
+    *val_len_out = val ? it.val_len : 0;
+done:
+    block_iter_clear(&it);
+    block_release(&blk);
+    return rc;
+}
+
+int sst_reader_get(struct sst_reader *r, const void *ukey, size_t len, uint64_t snapshot,
+                   int *kind_out, uint8_t **val_out, size_t *val_len_out)
+{
+    int rc = 0;
+    uint8_t stack[STACK_KEY], *target = stack, *heap = NULL;
+    struct block_iter index = {0};
+    if (snapshot > SEQ_MAX)
+        snapshot = SEQ_MAX;
+    if (!sst_reader_may_contain(r, ukey, len) || (r->global_seq && snapshot < r->global_seq)) {
+        rc = CIRRUS_ENOTFOUND;
+        goto done;
+    }
+    if (len + IKEY_TRAILER > sizeof(stack)) {
+        if (!(target = heap = malloc(len + IKEY_TRAILER))) {
+            rc = err_nomem();
+            goto done;
+        }
+    }
+    /* the first entry >= (ukey, snapshot, KIND_MAX) is the newest visible */
+    ikey_encode(target, ukey, len, snapshot, KIND_MAX);
+    index_iter_init(r, &index);
+    iter_seek(&index.base, target, len + IKEY_TRAILER);
+    if ((rc = iter_status(&index.base)) < 0)
+        goto done;
+    if (!iter_valid(&index.base)) {
+        rc = CIRRUS_ENOTFOUND; /* past the last key of the file */
+        goto done;
+    }
+    rc = get_in_block(r, &index, target, len + IKEY_TRAILER, kind_out, val_out, val_len_out);
+done:
+    block_iter_clear(&index);
+    free(heap);
+    return rc;
+}
+
+/* ---- whole-file iterator ------------------------------------------------- */
+
+/*
+ * Two levels: an iterator over the index picks the data block, a block
+ * iterator walks it. Empty data blocks (never written, but possible in a
+ * hostile file) are skipped in the direction of travel.
+ */
+struct sst_iter {
+    struct iter base;
+    struct sst_reader *r;
+    struct block_iter index;
+    struct block_iter data;
+    struct block blk; /* the data block `data` walks */
+    uint64_t blk_off; /* its offset, while blk.mem is set */
+    int status;       /* first error of loading a block */
+};
+
+/* Loads the block the index points to into the data iterator. */
+static int load_data(struct sst_iter *it)
+{
+    int rc = 0;
+    struct block_handle h;
+    struct block blk = {0};
+    if ((rc = index_handle(it->r, &it->index, &h)) < 0)
+        goto done;
+    if (it->blk.mem && it->blk_off == h.off)
+        goto done; /* already there */
+    if ((rc = read_block(it->r, &h, "data", NULL, &blk)) < 0)
+        goto done;
+    block_release(&it->blk);
+    it->blk = blk;
+    it->blk_off = h.off;
+    memset(&blk, 0, sizeof(blk));
+    struct block_origin o = {it->r->name, "data", h.off};
+    block_iter_init(&it->data, it->blk.data, it->blk.len, &o, it->r->global_seq);
+done:
+    if (rc < 0) {
+        it->status = rc;
+        block_release(&blk);
+    }
+    return rc;
+}
+
+static int si_valid(const struct iter *base)
+{
+    const struct sst_iter *it = (const struct sst_iter *)base;
+    return it->status == 0 && it->blk.mem && iter_valid(&it->data.base);
+}
+
+static int si_ok(const struct sst_iter *it)
+{
+    return it->status == 0 && it->index.status == 0 && it->data.status == 0;
+}
+
+/* While the data iterator is exhausted, moves on to the next block. */
+static void skip_forward(struct sst_iter *it)
+{
+    while (si_ok(it) && !iter_valid(&it->data.base)) {
+        iter_next(&it->index.base);
+        if (!iter_valid(&it->index.base) || load_data(it) < 0)
+            break;
+        iter_first(&it->data.base);
+    }
+}
+
+static void skip_backward(struct sst_iter *it)
+{
+    while (si_ok(it) && !iter_valid(&it->data.base)) {
+        iter_prev(&it->index.base);
+        if (!iter_valid(&it->index.base) || load_data(it) < 0)
+            break;
+        iter_last(&it->data.base);
+    }
+}
+
+/* Invalidates the data iterator so that valid() is false; 0 if the
+ * iterator may be positioned again (errors are sticky). */
+static int si_reset(struct sst_iter *it)
+{
+    it->data.cur = it->data.data_len;
+    return si_ok(it) ? 0 : -1;
+}
+
+static void si_first(struct iter *base)
+{
+    struct sst_iter *it = (struct sst_iter *)base;
+    if (si_reset(it) < 0)
+        return;
+    iter_first(&it->index.base);
+    if (!iter_valid(&it->index.base) || load_data(it) < 0)
+        return;
+    iter_first(&it->data.base);
+    skip_forward(it);
+}
+
+static void si_last(struct iter *base)
+{
+    struct sst_iter *it = (struct sst_iter *)base;
+    if (si_reset(it) < 0)
+        return;
+    iter_last(&it->index.base);
+    if (!iter_valid(&it->index.base) || load_data(it) < 0)
+        return;
+    iter_last(&it->data.base);
+    skip_backward(it);
+}
+
+static void si_seek(struct iter *base, const uint8_t *target, size_t len)
+{
+    struct sst_iter *it = (struct sst_iter *)base;
+    if (si_reset(it) < 0)
+        return;
+    iter_seek(&it->index.base, target, len);
+    if (!iter_valid(&it->index.base) || load_data(it) < 0)
+        return;
+    iter_seek(&it->data.base, target, len);
+    skip_forward(it);
+}
+
+static void si_seek_for_prev(struct iter *base, const uint8_t *target, size_t len)
+{
+    struct sst_iter *it = (struct sst_iter *)base;
+    if (si_reset(it) < 0)
+        return;
+    /* the block holding the first key >= target holds the answer, or the
+     * block before it does */
+    iter_seek(&it->index.base, target, len);
+    if (!si_ok(it))
+        return;
+    if (!iter_valid(&it->index.base)) {
+        si_last(base);
+        return;
+    }
+    if (load_data(it) < 0)
+        return;
+    iter_seek_for_prev(&it->data.base, target, len);
+    skip_backward(it);
+}
+
+static void si_next(struct iter *base)
+{
+    struct sst_iter *it = (struct sst_iter *)base;
+    if (!si_valid(base))
+        return;
+    iter_next(&it->data.base);
+    skip_forward(it);
+}
+
+static void si_prev(struct iter *base)
+{
+    struct sst_iter *it = (struct sst_iter *)base;
+    if (!si_valid(base))
+        return;
+    iter_prev(&it->data.base);
+    skip_backward(it);
+}
+
+static const uint8_t *si_key(const struct iter *base, size_t *len_out)
+{
+    return iter_key(&((const struct sst_iter *)base)->data.base, len_out);
+}
+
+static const uint8_t *si_value(const struct iter *base, size_t *len_out)
+{
+    return iter_value(&((const struct sst_iter *)base)->data.base, len_out);
+}
+
+static int si_status(const struct iter *base)
+{
+    const struct sst_iter *it = (const struct sst_iter *)base;
+    if (it->status < 0)
+        return it->status;
+    if (it->index.status < 0)
+        return it->index.status;
+    return it->data.status;
+}
+
+static void si_free(struct iter *base)
+{
+    struct sst_iter *it = (struct sst_iter *)base;
+    block_iter_clear(&it->index);
+    block_iter_clear(&it->data);
+    block_release(&it->blk);
+    free(it);
+}
+
+static const struct iter_ops sst_iter_ops = {
+    .valid = si_valid,
+    .first = si_first,
+    .last = si_last,
+    .seek = si_seek,
+    .seek_for_prev = si_seek_for_prev,
+    .next = si_next,
+    .prev = si_prev,
+    .key = si_key,
+    .value = si_value,
+    .status = si_status,
+    .free = si_free,
+};
+
+int sst_reader_iter(struct sst_reader *r, struct iter **out)
+{
+    int rc = 0;
+    struct sst_iter *it = calloc(1, sizeof(*it));
+    if (!it) {
+        rc = err_nomem();
+        goto done;
+    }
+    it->base.ops = &sst_iter_ops;
+    it->r = r;
+    index_iter_init(r, &it->index);
+    /* `data` stays zeroed (no block, not valid) until a block is loaded */
+    *out = &it->base;
+done:
+    return rc;
+}
