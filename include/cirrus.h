@@ -276,7 +276,6 @@ typedef struct cirrus_log_info {
     uint32_t n_added;    /* files the entry added */
     uint32_t n_removed;  /* files the entry removed */
     uint64_t bytes;      /* bytes of the files it added */
-    int applied;         /* 0 if replay validation made it a no-op */
     uint8_t commit_id[16];
 } cirrus_log_info;
 

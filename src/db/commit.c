@@ -1,0 +1,297 @@
+/*
+ * commit.c - catching up with the log and committing entries.
+ *
+ * Durability order of one commit (the caller uploaded its SST objects
+ * first, fsynced / acknowledged by the object store):
+ *   1. catch up: replay every entry up to the head H (the writer then knows
+ *      its own entry is valid at H + 1 before it commits)
+ *   2. make sure entry H is in the log (commitlog.h, rule 2)
+ *   3. write a delta object if the entry is too large for an item
+ *   4. compare-and-swap the head from H to H + 1        <- the commit point
+ *   5. copy entry H + 1 into the log (best effort: the next committer does
+ *      it otherwise)
+ *   6. every manifest_interval seqs, write manifest/<seq> and advance the
+ *      manifest pointer (best effort)
+ * A lost race at 4 goes back to 1. An unknown outcome at 4 (timeout, lost
+ * connection) is resolved by reading the head back and looking for the
+ * entry's commit id; the same entry, with the same commit id, is what any
+ * retry commits, so it can land at most once.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/dbimpl.h"
+#include "db/manifest.h"
+#include "objstore/objstore.h"
+#include "util/status.h"
+#include "util/sys.h"
+
+/* Attempts that failed without landing (not lost races) before giving up. */
+#define MAX_FAILED_ATTEMPTS 4
+
+struct replay {
+    cirrus_db *db;
+    struct version *v;
+    const uint8_t *watch_id; /* commit id to look for, or NULL */
+    uint64_t found_seq;      /* seq where watch_id was seen */
+};
+
+static int replay_one(struct replay *r, uint64_t seq, const uint8_t *raw, size_t len)
+{
+    struct entry e;
+    struct version *n = NULL;
+    int rc;
+    if ((rc = commitlog_decode(&r->db->log, raw, len, seq, &e)) < 0)
+        return rc;
+    if (r->watch_id && memcmp(e.commit_id, r->watch_id, COMMIT_ID_LEN) == 0)
+        r->found_seq = seq;
+    rc = version_apply(r->v, &e, &n, NULL);
+    entry_clear(&e);
+    if (rc < 0)
+        return rc;
+    version_unref(r->v);
+    r->v = n;
+    return 0;
+}
+
+static int replay_log_item(uint64_t seq, const uint8_t *raw, size_t len, void *arg)
+{
+    return replay_one(arg, seq, raw, len);
+}
+
+static void publish(cirrus_db *db, struct version *v,
+                    void (*on_publish)(cirrus_db *db, void *arg), void *arg)
+{
+    pthread_mutex_lock(&db->mu);
+    struct version *old = db->current;
+    db->current = v;
+    if (on_publish)
+        on_publish(db, arg);
+    pthread_cond_broadcast(&db->cv);
+    pthread_mutex_unlock(&db->mu);
+    version_unref(old);
+}
+
+static void keep_head(cirrus_db *db, uint64_t seq, uint8_t *raw, size_t len)
+{
+    free(db->head_raw);
+    db->head_raw = raw;
+    db->head_raw_len = len;
+    db->head_raw_seq = seq;
+}
+
+/* Replays up to the head; reports in *found_seq where `watch_id` was
+ * committed (0: not seen). Caller holds commit_mu. */
+static int catch_up_watch(cirrus_db *db, const uint8_t *watch_id, uint64_t *found_seq)
+{
+    struct replay r = {db, NULL, watch_id, 0};
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    uint64_t head;
+    int rc;
+    if ((rc = commitlog_get_head(&db->log, &head, &raw, &len)) < 0)
+        goto done;
+    uint64_t cur = db->current->seq;
+    if (head < cur) {
+        rc = err_set(CIRRUS_ECORRUPT,
+                     "the commit head is at seq %" PRIu64 " but seq %" PRIu64
+                     " was already replayed (was the metadata store reset?)",
+                     head, cur);
+        goto done;
+    }
+    if (head > cur) {
+        r.v = db->current;
+        version_ref(r.v);
+        if (head - 1 > cur && (rc = commitlog_scan(&db->log, cur + 1, head, replay_log_item, &r)) < 0)
+            goto done;
+        if ((rc = replay_one(&r, head, raw, len)) < 0)
+            goto done;
+        publish(db, r.v, NULL, NULL);
+        r.v = NULL;
+    }
+    if (head > 0 && head >= db->head_raw_seq) {
+        keep_head(db, head, raw, len);
+        raw = NULL;
+    }
+    if (found_seq)
+        *found_seq = r.found_seq;
+done:
+    if (r.v)
+        version_unref(r.v);
+    free(raw);
+    return rc;
+}
+
+int db_catch_up(cirrus_db *db)
+{
+    return catch_up_watch(db, NULL, NULL);
+}
+
+/* Rule 2 of commitlog.h: entry `head` must be in the log before the head
+ * moves past it. */
+static int ensure_logged(cirrus_db *db, uint64_t head)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    int rc;
+    if (head == 0 || db->log_copied >= head)
+        return 0;
+    rc = commitlog_get_log(&db->log, head, &raw, &len);
+    free(raw);
+    if (rc == CIRRUS_ENOTFOUND) {
+        if (db->head_raw_seq != head)
+            return err_set(CIRRUS_EIO, "entry %" PRIu64 " is neither in the log nor the head",
+                           head);
+        rc = commitlog_copy(&db->log, head, db->head_raw, db->head_raw_len);
+    }
+    if (rc == 0)
+        db->log_copied = head;
+    return rc;
+}
+
+static void write_manifest(cirrus_db *db, struct version *v)
+{
+    struct buf b = {0};
+    char name[64];
+    manifest_name(name, sizeof(name), v->seq);
+    /* Best effort: a missing manifest only makes the next open replay more. */
+    if (manifest_encode(&b, v) == 0) {
+        int rc = objstore_put(db->os, name, b.data, b.len);
+        if (rc == 0 || rc == CIRRUS_EEXISTS)
+            commitlog_advance_pointer(&db->log, v->seq);
+    }
+    buf_free(&b);
+    err_clear();
+}
+
+static int apply_own(cirrus_db *db, const struct entry *e, uint8_t *raw, size_t len,
+                     void (*on_publish)(cirrus_db *db, void *arg), void *arg)
+{
+    struct version *n = NULL;
+    int rc = version_apply(db->current, e, &n, NULL);
+    if (rc < 0) {
+        free(raw);
+        return rc;
+    }
+    keep_head(db, e->seq, raw, len);
+    publish(db, n, on_publish, arg);
+    if (commitlog_copy(&db->log, e->seq, raw, len) == 0)
+        db->log_copied = e->seq;
+    err_clear();
+    if (db->opts.manifest_interval && e->seq % db->opts.manifest_interval == 0)
+        write_manifest(db, n);
+    return 0;
+}
+
+/* After an attempt at seq `seq` ended with an unknown outcome: 1 if it
+ * committed, 0 if it did not, < 0 if that cannot be told now. */
+static int resolve(cirrus_db *db, const struct entry *e, uint64_t seq)
+{
+    uint64_t found = 0;
+    int rc = catch_up_watch(db, e->commit_id, &found);
+    if (rc < 0)
+        return rc;
+    if (found)
+        return found == seq ? 1 : err_set(CIRRUS_ECORRUPT, "commit id seen at seq %" PRIu64
+                                                           " but written for seq %" PRIu64,
+                                          found, seq);
+    /* Not in the log up to the head: the head is still below seq (the write
+     * never landed and, being conditional on the old head, never will once
+     * we commit something else there) or another entry holds seq. */
+    return 0;
+}
+
+static void set_ambiguous(cirrus_db *db, int value)
+{
+    pthread_mutex_lock(&db->mu);
+    db->ambiguous = value;
+    pthread_mutex_unlock(&db->mu);
+}
+
+int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, void *arg),
+              void *arg, uint64_t *seq_out)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    unsigned failures = 0;
+    int by_catch_up = 0, rc;
+    for (unsigned attempt = 0;; attempt++) {
+        uint64_t found = 0;
+        /* The first attempt of a new entry goes straight to the
+         * compare-and-swap at the head this handle knows (one metadata read
+         * saved per commit when a writer works alone); any retry first
+         * catches up, and looks for this commit id: an earlier attempt may
+         * have landed after all. */
+        if (attempt > 0 || e->seq != 0) {
+            if ((rc = catch_up_watch(db, e->commit_id, &found)) < 0)
+                goto done;
+            if (found) {
+                e->seq = found;
+                by_catch_up = 1;
+                break;
+            }
+        }
+        uint64_t head = db->current->seq;
+        if ((rc = ensure_logged(db, head)) < 0)
+            goto done;
+        e->seq = head + 1;
+        int64_t now = now_ms();
+        e->time_ms = now > db->current->time_ms ? now : db->current->time_ms;
+        free(raw);
+        raw = NULL;
+        if ((rc = commitlog_prepare(&db->log, e, &raw, &len)) < 0)
+            goto done;
+        rc = commitlog_cas_head(&db->log, head, raw, len);
+        if (rc == 0) {
+            rc = apply_own(db, e, raw, len, on_publish, arg);
+            raw = NULL;
+            if (rc < 0)
+                goto done;
+            break;
+        }
+        if (rc != CIRRUS_ECONFLICT) {
+            char cause[512];
+            snprintf(cause, sizeof(cause), "%s", cirrus_errmsg());
+            int r = resolve(db, e, e->seq);
+            if (r == 1) {
+                by_catch_up = 1; /* catch-up already replayed it */
+                break;
+            }
+            if (r < 0) {
+                set_ambiguous(db, 1);
+                rc = err_set(CIRRUS_EAMBIGUOUS,
+                             "commit of seq %" PRIu64 " may or may not have applied (%s); "
+                             "checking failed too (%s); the next flush resolves it",
+                             e->seq, cause, cirrus_errmsg());
+                goto done;
+            }
+            /* did not land: try again, a few times */
+            if (++failures >= MAX_FAILED_ATTEMPTS) {
+                rc = err_set(CIRRUS_EIO, "commit of seq %" PRIu64 " failed %u times (last: %s)",
+                             e->seq, failures, cause);
+                goto done;
+            }
+        }
+        if (attempt >= 3)
+            sleep_ms((uint32_t)(rand_u64() % (attempt < 10 ? 5u * attempt : 50u)));
+    }
+    if (by_catch_up && on_publish) {
+        /* Published by the catch-up; the files' memtable leaves now. */
+        pthread_mutex_lock(&db->mu);
+        on_publish(db, arg);
+        pthread_mutex_unlock(&db->mu);
+    }
+    set_ambiguous(db, 0);
+    pthread_mutex_lock(&db->mu);
+    if (e->seq > db->last_commit_seq)
+        db->last_commit_seq = e->seq;
+    pthread_mutex_unlock(&db->mu);
+    if (seq_out)
+        *seq_out = e->seq;
+    rc = 0;
+done:
+    free(raw);
+    return rc;
+}

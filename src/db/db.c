@@ -1,0 +1,448 @@
+/*
+ * db.c - opening and closing a database, the background thread, and the
+ * handle-wide queries (stats, the log, time to seq).
+ *
+ * Opening: read the manifest pointer, load that manifest (or start empty),
+ * then replay the log after it up to the head (commit.c). The handle is then
+ * exactly as current as the head it read.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db/dbimpl.h"
+#include "db/manifest.h"
+#include "metastore/metastore.h"
+#include "objstore/objstore.h"
+#include "table/ikey.h"
+#include "util/status.h"
+#include "util/sys.h"
+
+static int check_options(const cirrus_options *o)
+{
+    if (o->version != CIRRUS_OPTIONS_VERSION)
+        return err_set(CIRRUS_EINVALID, "options version %d not supported (this build: %d)",
+                       o->version, CIRRUS_OPTIONS_VERSION);
+    if (o->block_size < 256 || o->block_size > (64u << 20))
+        return err_set(CIRRUS_EINVALID, "block_size %u out of range [256, 64 MiB]", o->block_size);
+    if (o->target_file_size < 4096)
+        return err_set(CIRRUS_EINVALID, "target_file_size %" PRIu64 " below 4096",
+                       o->target_file_size);
+    if (o->compression < CIRRUS_COMPRESSION_NONE || o->compression > CIRRUS_COMPRESSION_LZ4)
+        return err_set(CIRRUS_EINVALID, "unknown compression %d", o->compression);
+    if (o->write_buffer_size < 4096)
+        return err_set(CIRRUS_EINVALID, "write_buffer_size %zu below 4096", o->write_buffer_size);
+    return 0;
+}
+
+/* Where the objects and the metadata of `url` live, and the db's name in
+ * the metadata store. All three are malloc'd. */
+static int resolve_url(const char *url, const char *meta_url, char **os_url, char **ms_url,
+                       char **name)
+{
+    const char *dir = url;
+    *os_url = *ms_url = *name = NULL;
+    if (!url || !*url)
+        return err_set(CIRRUS_EINVALID, "empty database URL");
+    if (strncmp(url, "s3://", 5) == 0) {
+        if (!meta_url)
+            return err_set(CIRRUS_EINVALID,
+                           "%s: an s3 database needs a metadata store (e.g. dynamodb://TABLE)", url);
+        *os_url = strdup(url);
+        *ms_url = strdup(meta_url);
+        *name = strdup(url + 5);
+    } else {
+        if (strncmp(url, "file://", 7) == 0)
+            dir = url + 7;
+        else if (strstr(url, "://"))
+            return err_set(CIRRUS_EINVALID, "%s: unknown URL scheme (use a directory, file:// "
+                                            "or s3://)",
+                           url);
+        if (!*dir)
+            return err_set(CIRRUS_EINVALID, "%s: empty directory", url);
+        *os_url = strdup(dir);
+        if (meta_url) {
+            *ms_url = strdup(meta_url);
+            *name = realpath(dir, NULL);
+            if (!*name)
+                *name = strdup(dir);
+        } else {
+            size_t n = strlen(dir) + 32;
+            if ((*ms_url = malloc(n)))
+                snprintf(*ms_url, n, "sqlite:%s/meta.sqlite3", dir);
+            *name = strdup("local");
+        }
+    }
+    if (!*os_url || !*ms_url || !*name) {
+        free(*os_url);
+        free(*ms_url);
+        free(*name);
+        *os_url = *ms_url = *name = NULL;
+        return err_nomem();
+    }
+    return 0;
+}
+
+static int load_manifest(cirrus_db *db)
+{
+    uint64_t seq;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char name[64];
+    int rc;
+    if ((rc = commitlog_get_pointer(&db->log, &seq)) < 0 || seq == 0)
+        return rc;
+    manifest_name(name, sizeof(name), seq);
+    if ((rc = objstore_get_all(db->os, name, &data, &len)) < 0)
+        return err_prefix(rc, "reading manifest %s", name);
+    struct version *v = NULL;
+    rc = manifest_decode(&v, data, len, name);
+    free(data);
+    if (rc < 0)
+        return rc;
+    version_unref(db->current);
+    db->current = v;
+    return 0;
+}
+
+static void writer_identity(cirrus_db *db)
+{
+    char host[64] = "host";
+    gethostname(host, sizeof(host) - 1);
+    host[sizeof(host) - 1] = '\0';
+    snprintf(db->writer_id, sizeof(db->writer_id), "%s:%ld:%08" PRIx32, host, (long)getpid(),
+             (uint32_t)rand_u64());
+}
+
+static void *background(void *arg);
+
+static int start_background(cirrus_db *db)
+{
+    if (db->opts.read_only || (!db->opts.flush_interval_ms && !db->opts.refresh_interval_ms))
+        return 0;
+    if (pthread_create(&db->bg, NULL, background, db) != 0)
+        return err_set(CIRRUS_ENOMEM, "cannot start the background thread");
+    db->bg_started = 1;
+    return 0;
+}
+
+int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
+{
+    cirrus_options defaults = CIRRUS_OPTIONS_INIT;
+    cirrus_db *db = NULL;
+    char *os_url = NULL, *ms_url = NULL, *name = NULL;
+    int rc;
+    err_clear();
+    if (!out)
+        return err_set(CIRRUS_EINVALID, "cirrus_open: out is NULL");
+    if (!opts)
+        opts = &defaults;
+    if ((rc = check_options(opts)) < 0)
+        return rc;
+    if ((rc = resolve_url(url, opts->meta_url, &os_url, &ms_url, &name)) < 0)
+        return rc;
+    if (!(db = calloc(1, sizeof(*db)))) {
+        rc = err_nomem();
+        goto done;
+    }
+    db->opts = *opts;
+    db->opts.meta_url = NULL; /* not owned: never kept */
+    pthread_mutex_init(&db->flush_mu, NULL);
+    pthread_mutex_init(&db->commit_mu, NULL);
+    pthread_mutex_init(&db->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&db->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    writer_identity(db);
+    int create = opts->create_if_missing && !opts->read_only;
+    if ((rc = objstore_open(&db->os, os_url, create)) < 0 ||
+        (rc = metastore_open(&db->ms, ms_url, create)) < 0 ||
+        (rc = commitlog_init(&db->log, db->ms, db->os, name)) < 0 ||
+        (rc = version_new(&db->current)) < 0 || (rc = memtable_new(&db->mem)) < 0)
+        goto done;
+    db->mem_id = 1;
+    db->next_mseq = SEQ_COMMITTED_MAX + 1;
+    if ((rc = load_manifest(db)) < 0)
+        goto done;
+    pthread_mutex_lock(&db->commit_mu);
+    rc = db_catch_up(db);
+    pthread_mutex_unlock(&db->commit_mu);
+    if (rc < 0)
+        goto done;
+    if (!create && db->current->seq == 0) {
+        rc = err_set(CIRRUS_ENOTFOUND, "%s: no database here", url);
+        goto done;
+    }
+    if ((rc = start_background(db)) < 0)
+        goto done;
+    *out = db;
+    db = NULL;
+done:
+    if (db) {
+        db->opts.read_only = 1; /* nothing to flush: a half-open handle */
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", cirrus_errmsg());
+        cirrus_close(db);
+        err_set(rc, "%s", msg);
+    }
+    free(os_url);
+    free(ms_url);
+    free(name);
+    return rc;
+}
+
+int cirrus_close(cirrus_db *db)
+{
+    int rc = 0;
+    if (!db)
+        return 0;
+    pthread_mutex_lock(&db->mu);
+    db->closing = 1;
+    pthread_cond_broadcast(&db->cv);
+    pthread_mutex_unlock(&db->mu);
+    if (db->bg_started)
+        pthread_join(db->bg, NULL);
+    if (!db->opts.read_only && db->mem)
+        rc = cirrus_flush(db, NULL);
+    for (size_t i = 0; i < db->n_imm; i++)
+        db_free_imm(db->imm[i]);
+    free(db->imm);
+    memtable_unref(db->mem);
+    version_unref(db->current);
+    free(db->head_raw);
+    commitlog_clear(&db->log);
+    metastore_close(db->ms);
+    objstore_close(db->os);
+    pthread_cond_destroy(&db->cv);
+    pthread_mutex_destroy(&db->mu);
+    pthread_mutex_destroy(&db->commit_mu);
+    pthread_mutex_destroy(&db->flush_mu);
+    free(db);
+    return rc;
+}
+
+int cirrus_refresh(cirrus_db *db, uint64_t *seq_out)
+{
+    int rc;
+    pthread_mutex_lock(&db->commit_mu);
+    rc = db_catch_up(db);
+    if (rc == 0 && seq_out)
+        *seq_out = db->current->seq;
+    pthread_mutex_unlock(&db->commit_mu);
+    return rc;
+}
+
+static void deadline_after(struct timespec *ts, uint32_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += ms / 1000;
+    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+/* The group committer and follower: every flush_interval_ms it commits what
+ * was buffered; every refresh_interval_ms (when it committed nothing) it
+ * catches up with other writers. Failures are kept for waiters and retried
+ * at the next tick. */
+static void *background(void *arg)
+{
+    cirrus_db *db = arg;
+    uint32_t fi = db->opts.flush_interval_ms, ri = db->opts.refresh_interval_ms;
+    uint32_t tick = fi && ri ? (fi < ri ? fi : ri) : (fi ? fi : ri);
+    uint64_t last_refresh = mono_ns();
+    pthread_mutex_lock(&db->mu);
+    while (!db->closing) {
+        struct timespec ts;
+        deadline_after(&ts, tick);
+        while (!db->closing && db->n_imm == 0 &&
+               pthread_cond_timedwait(&db->cv, &db->mu, &ts) == 0)
+            ;
+        if (db->closing)
+            break;
+        int work = (fi && memtable_count(db->mem) > 0) || db->n_imm > 0;
+        pthread_mutex_unlock(&db->mu);
+        if (work) {
+            if (fi)
+                db_freeze(db);
+            db_flush_until(db, UINT64_MAX);
+            last_refresh = mono_ns();
+        } else if (ri && mono_ns() - last_refresh >= (uint64_t)ri * 1000000u) {
+            pthread_mutex_lock(&db->commit_mu);
+            db_catch_up(db);
+            pthread_mutex_unlock(&db->commit_mu);
+            last_refresh = mono_ns();
+        }
+        pthread_mutex_lock(&db->mu);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}
+
+int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems)
+{
+    memset(sv, 0, sizeof(*sv));
+    pthread_mutex_lock(&db->mu);
+    size_t n = with_mems ? 1 + db->n_imm : 0;
+    struct memtable **mems = sv->mems;
+    if (n > sizeof(sv->mems) / sizeof(sv->mems[0])) {
+        sv->more = malloc(n * sizeof(*sv->more));
+        if (!sv->more) {
+            pthread_mutex_unlock(&db->mu);
+            return err_nomem();
+        }
+        mems = sv->more;
+    }
+    if (with_mems) {
+        mems[sv->n_mems++] = db->mem;
+        memtable_ref(db->mem);
+        for (size_t i = db->n_imm; i-- > 0;) {
+            mems[sv->n_mems++] = db->imm[i]->mem;
+            memtable_ref(db->imm[i]->mem);
+        }
+    }
+    sv->v = db->current;
+    version_ref(sv->v);
+    pthread_mutex_unlock(&db->mu);
+    return 0;
+}
+
+void db_release(struct superversion *sv)
+{
+    struct memtable **mems = sv->more ? sv->more : sv->mems;
+    for (size_t i = 0; i < sv->n_mems; i++)
+        memtable_unref(mems[i]);
+    free(sv->more);
+    version_unref(sv->v);
+    memset(sv, 0, sizeof(*sv));
+}
+
+int cirrus_stats_get(cirrus_db *db, cirrus_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    pthread_mutex_lock(&db->mu);
+    struct version *v = db->current;
+    out->head_seq = v->seq;
+    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
+        out->level_files[l] = v->n_files[l];
+        for (size_t i = 0; i < v->n_files[l]; i++)
+            out->level_bytes[l] += v->files[l][i]->meta.size;
+        out->live_files += out->level_files[l];
+        out->live_bytes += out->level_bytes[l];
+    }
+    out->memtable_bytes = memtable_bytes(db->mem);
+    for (size_t i = 0; i < db->n_imm; i++)
+        out->memtable_bytes += memtable_bytes(db->imm[i]->mem);
+    pthread_mutex_unlock(&db->mu);
+    return 0;
+}
+
+/* ---- the log, read back ------------------------------------------------- */
+
+struct log_scan_ctx {
+    cirrus_db *db;
+    int (*fn)(const cirrus_log_info *info, void *arg);
+    void *arg;
+};
+
+static int report_entry(uint64_t seq, const uint8_t *raw, size_t len, void *arg)
+{
+    struct log_scan_ctx *c = arg;
+    struct entry e;
+    cirrus_log_info info;
+    int rc = commitlog_decode(&c->db->log, raw, len, seq, &e);
+    if (rc < 0)
+        return rc;
+    memset(&info, 0, sizeof(info));
+    info.seq = seq;
+    info.time_ms = e.time_ms;
+    info.kind = e.kind;
+    info.n_added = (uint32_t)e.n_added;
+    info.n_removed = (uint32_t)e.n_removed;
+    info.bytes = entry_added_bytes(&e);
+    memcpy(info.commit_id, e.commit_id, sizeof(info.commit_id));
+    entry_clear(&e);
+    return c->fn(&info, c->arg);
+}
+
+int cirrus_log_scan(cirrus_db *db, uint64_t from_seq,
+                    int (*fn)(const cirrus_log_info *info, void *arg), void *arg)
+{
+    struct log_scan_ctx c = {db, fn, arg};
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    uint64_t head;
+    int rc;
+    err_clear();
+    if (from_seq == 0)
+        from_seq = 1;
+    if ((rc = commitlog_get_head(&db->log, &head, &raw, &len)) < 0)
+        return rc;
+    if (from_seq < head && (rc = commitlog_scan(&db->log, from_seq, head, report_entry, &c)) != 0)
+        goto done;
+    if (from_seq <= head && head > 0)
+        rc = report_entry(head, raw, len, &c);
+done:
+    free(raw);
+    return rc;
+}
+
+/* Commit time of entry seq (the head's item when seq is the head). */
+static int entry_time(cirrus_db *db, uint64_t seq, uint64_t head, const uint8_t *head_raw,
+                      size_t head_len, int64_t *time_out)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    struct entry e;
+    int rc;
+    if (seq == head) {
+        rc = commitlog_decode(&db->log, head_raw, head_len, seq, &e);
+    } else {
+        if ((rc = commitlog_get_log(&db->log, seq, &raw, &len)) < 0)
+            return rc == CIRRUS_ENOTFOUND
+                       ? err_set(rc, "log entry %" PRIu64 " is missing (trimmed?)", seq)
+                       : rc;
+        rc = commitlog_decode(&db->log, raw, len, seq, &e);
+        free(raw);
+    }
+    if (rc < 0)
+        return rc;
+    *time_out = e.time_ms;
+    entry_clear(&e);
+    return 0;
+}
+
+int cirrus_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    uint64_t head, lo = 0, hi;
+    int rc;
+    err_clear();
+    if ((rc = commitlog_get_head(&db->log, &head, &raw, &len)) < 0)
+        return rc;
+    /* Commit times never decrease with seq (commit.c), so the answer is the
+     * boundary of a binary search: lo's time <= time_ms < (lo+1)'s time. */
+    hi = head;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo + 1) / 2;
+        int64_t t;
+        if ((rc = entry_time(db, mid, head, raw, len, &t)) < 0)
+            goto done;
+        if (t <= time_ms)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    *seq_out = lo;
+done:
+    free(raw);
+    return rc;
+}

@@ -1,0 +1,115 @@
+/*
+ * dbimpl.h - the database handle, shared by the files of src/db.
+ *
+ * Locks, always taken in this order:
+ *   flush_mu   one flush at a time: memtables commit in the order they froze
+ *   commit_mu  advancing the version: catch-up with other writers, commits
+ *   mu         the published state below (memtables, current version, ids)
+ * Readers take mu only to grab references (struct superversion) and then
+ * read without locks.
+ *
+ * Write path: a write goes into `mem` with a seq above SEQ_COMMITTED_MAX
+ * (ikey.h) so this handle's own reads see it at once. The group committer
+ * (the background thread, every flush_interval_ms) or an explicit flush
+ * freezes `mem` into the `imm` queue, writes it as SST objects, and commits
+ * one entry adding them (commit.c). Only then does the memtable leave `imm`,
+ * in the same critical section that publishes the version holding its
+ * files, so a reader never misses or double-counts a write.
+ */
+#ifndef CIRRUS_DB_DBIMPL_H
+#define CIRRUS_DB_DBIMPL_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "cirrus.h"
+#include "db/commitlog.h"
+#include "db/entry.h"
+#include "db/memtable.h"
+#include "db/version.h"
+
+/* A frozen memtable waiting to be committed. Its entry is built once and
+ * reused by every retry, with the same commit id, so that an ambiguous
+ * attempt followed by a retry can never commit it twice. */
+struct imm {
+    struct memtable *mem;
+    uint64_t id;
+    int prepared;     /* files uploaded and entry built */
+    struct entry entry;
+};
+
+#define COMMIT_HISTORY 64
+
+struct cirrus_db {
+    cirrus_options opts;
+    struct objstore *os;
+    struct metastore *ms;
+    struct commitlog log;
+    char writer_id[128];
+
+    pthread_mutex_t flush_mu;
+    pthread_mutex_t commit_mu;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* signalled on commits, flush errors, new work, close */
+
+    /* guarded by mu */
+    struct memtable *mem;
+    uint64_t mem_id;    /* id of mem; ids grow by one per memtable */
+    uint64_t next_mseq; /* seq for the next buffered write */
+    struct imm **imm;   /* FIFO of frozen memtables, oldest first */
+    size_t n_imm;
+    uint64_t committed_id;      /* every memtable with id <= this is committed */
+    struct commit_record {
+        uint64_t id, seq;
+    } history[COMMIT_HISTORY]; /* which seq committed which memtable */
+    uint64_t last_commit_seq;  /* this handle's newest commit */
+    uint64_t flush_errors;     /* bumped on every failed flush */
+    int flush_rc;              /* the last failed flush's code */
+    char flush_msg[512];       /* ... and message */
+    int ambiguous;             /* a commit outcome is unknown */
+    int failed;                /* a batch was half buffered (out of memory):
+                                * the handle refuses writes and commits */
+    struct version *current;
+    int closing;
+
+    /* guarded by commit_mu */
+    uint8_t *head_raw; /* raw value of the head item as last read or written */
+    size_t head_raw_len;
+    uint64_t head_raw_seq;
+    uint64_t log_copied; /* every entry <= this is known to be in the log */
+
+    pthread_t bg;
+    int bg_started;
+};
+
+/* What a read works on: referenced, immutable pieces. */
+struct superversion {
+    struct memtable *mems[16]; /* newest first: mem, then imm newest first */
+    size_t n_mems;
+    struct memtable **more; /* when more than 16 */
+    struct version *v;
+};
+
+/* db.c */
+int db_catch_up(cirrus_db *db);
+/* Turns read options into a snapshot: *snap_out is ro->seq, or SEQ_MAX
+ * (with this handle's buffered writes) for the latest. A seq beyond the
+ * head (after a refresh) is CIRRUS_EINVALID. */
+int db_snapshot(cirrus_db *db, const cirrus_read_options *ro, uint64_t *snap_out);
+int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems);
+void db_release(struct superversion *sv);
+
+/* commit.c: commits e (files added/removed, kind) as the next entry; sets
+ * e->seq. on_publish (may be NULL) runs under mu in the critical section
+ * that publishes the version holding e, so that e.g. the memtable e was
+ * written from disappears from reads at the same instant its files appear.
+ * Caller holds commit_mu. */
+int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, void *arg),
+              void *arg, uint64_t *seq_out);
+
+/* write.c */
+int db_flush_until(cirrus_db *db, uint64_t id);
+int db_freeze(cirrus_db *db);
+void db_free_imm(struct imm *im);
+
+#endif

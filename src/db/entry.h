@@ -1,0 +1,83 @@
+/*
+ * entry.h - commit entries: what one commit of the log says.
+ *
+ * An entry records the files a commit adds and removes and everything replay
+ * needs to validate it deterministically. The same file description
+ * (struct file_meta) is used by manifests. Encoding: docs/FORMAT.md, "Log
+ * entries"; it is versioned, its fields are tagged so that later versions
+ * can add fields (odd tags must be understood, even tags may be skipped),
+ * and the whole encoding is covered by a checksum.
+ *
+ * An entry too large for one metadata item is stored whole in a delta object
+ * and the item holds a small stub: an entry whose delta_name is set.
+ */
+#ifndef CIRRUS_DB_ENTRY_H
+#define CIRRUS_DB_ENTRY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/buf.h"
+
+#define ENTRY_FORMAT_VERSION 1
+#define COMMIT_ID_LEN 16
+
+/* One SST file as a commit or manifest describes it. */
+struct file_meta {
+    char *name;          /* object name, e.g. "sst/<unique>.sst" */
+    uint64_t size;       /* object bytes */
+    uint32_t level;      /* 0 for files written by commits */
+    /* seq every entry of the file reads with (L0 files written by commits);
+     * 0 when entries carry their own seqs. In an entry being written, a
+     * global file gets the entry's seq: ENTRY_SEQ_SELF marks that. */
+    uint64_t global_seq;
+    uint8_t *smallest; /* smallest user key */
+    size_t smallest_len;
+    uint8_t *largest; /* largest user key */
+    size_t largest_len;
+    uint64_t min_seq, max_seq; /* seq range of its entries (global: both = global_seq) */
+    uint64_t n_entries;
+    uint64_t n_deletes;
+};
+
+#define ENTRY_SEQ_SELF UINT64_MAX
+
+struct entry {
+    uint64_t seq;
+    int kind; /* enum cirrus_entry_kind */
+    uint8_t commit_id[COMMIT_ID_LEN];
+    int64_t time_ms;  /* commit time, Unix ms; non-decreasing in seq */
+    char *writer;     /* who committed: host:pid:random */
+    struct file_meta *added;
+    size_t n_added;
+    char **removed; /* names of files this entry removes */
+    size_t n_removed;
+    /* exactly-once sinks: (app_id, epoch); app_id NULL when absent */
+    char *app_id;
+    uint64_t epoch;
+    /* stub only: the full entry lives in this delta object */
+    char *delta_name;
+    uint64_t delta_size;
+    uint32_t delta_checksum;
+};
+
+void file_meta_clear(struct file_meta *f);
+int file_meta_copy(struct file_meta *dst, const struct file_meta *src);
+/* Encodes/decodes one file description (shared by entries and manifests). */
+int file_meta_encode(struct buf *b, const struct file_meta *f);
+int file_meta_decode(const uint8_t **p, const uint8_t *end, struct file_meta *f);
+
+void entry_clear(struct entry *e);
+/* Appends a file (copied) to e->added. */
+int entry_add_file(struct entry *e, const struct file_meta *f);
+
+/* Encodes e into b (appending). */
+int entry_encode(struct buf *b, const struct entry *e);
+/* Decodes an entry; `what` names its origin for error messages (e.g. the
+ * item or object). Returns 0, CIRRUS_ECORRUPT, CIRRUS_EVERSION, ENOMEM. */
+int entry_decode(struct entry *e, const uint8_t *data, size_t len, const char *what);
+
+/* Total bytes of the files e adds. */
+uint64_t entry_added_bytes(const struct entry *e);
+
+#endif

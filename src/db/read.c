@@ -1,0 +1,172 @@
+/*
+ * read.c - point reads.
+ *
+ * A read at snapshot s looks at the newest source first and stops at the
+ * first entry for the key with seq <= s: this handle's memtables (latest
+ * reads only), then L0 files newest first, then each level >= 1, where at
+ * most one file can hold the key. Key ranges from the commit entries and
+ * bloom filters keep files that cannot hold the key from being read.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/dbimpl.h"
+#include "table/ikey.h"
+#include "table/sst.h"
+#include "util/status.h"
+
+int db_snapshot(cirrus_db *db, const cirrus_read_options *ro, uint64_t *snap_out)
+{
+    uint64_t head;
+    int rc;
+    if (!ro || ro->seq == 0) {
+        *snap_out = SEQ_MAX;
+        return 0;
+    }
+    pthread_mutex_lock(&db->mu);
+    head = db->current->seq;
+    pthread_mutex_unlock(&db->mu);
+    if (ro->seq > head) {
+        /* another writer may have committed it since our last look */
+        if ((rc = cirrus_refresh(db, &head)) < 0)
+            return rc;
+        if (ro->seq > head)
+            return err_set(CIRRUS_EINVALID, "seq %" PRIu64 " is beyond the head (%" PRIu64 ")",
+                           ro->seq, head);
+    }
+    *snap_out = ro->seq;
+    return 0;
+}
+
+static int in_range(const struct live_file *f, const void *key, size_t len)
+{
+    return ukey_compare(key, len, f->meta.smallest, f->meta.smallest_len) >= 0 &&
+           ukey_compare(key, len, f->meta.largest, f->meta.largest_len) <= 0;
+}
+
+/* Looks in one file: 0 found (kind, value), CIRRUS_ENOTFOUND, or an error. */
+static int get_from_file(cirrus_db *db, struct live_file *f, const void *key, size_t len,
+                         uint64_t snap, int *kind, uint8_t **val, size_t *val_len)
+{
+    struct sst_reader *r;
+    int rc;
+    if (f->meta.min_seq > snap || !in_range(f, key, len))
+        return CIRRUS_ENOTFOUND;
+    if ((rc = live_file_reader(f, db->os, &r)) < 0)
+        return rc;
+    if (!sst_reader_may_contain(r, key, len))
+        return CIRRUS_ENOTFOUND;
+    return sst_reader_get(r, key, len, snap, kind, val, val_len);
+}
+
+/* The file of a sorted, non-overlapping level that may hold key. */
+static struct live_file *level_file(struct live_file **files, size_t n, const void *key,
+                                    size_t len)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct file_meta *m = &files[mid]->meta;
+        if (ukey_compare(m->largest, m->largest_len, key, len) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n ? files[lo] : NULL;
+}
+
+static int copy_value(const uint8_t *v, size_t len, void **out, size_t *len_out)
+{
+    uint8_t *p = malloc(len + 1);
+    if (!p)
+        return err_nomem();
+    if (len)
+        memcpy(p, v, len);
+    p[len] = '\0';
+    *out = p;
+    *len_out = len;
+    return 0;
+}
+
+static int get_in(cirrus_db *db, struct superversion *sv, uint64_t snap, const void *key,
+                  size_t len, void **val_out, size_t *val_len_out)
+{
+    struct memtable **mems = sv->more ? sv->more : sv->mems;
+    uint8_t *val = NULL;
+    size_t val_len = 0;
+    int kind = KIND_DELETE, rc = CIRRUS_ENOTFOUND;
+    for (size_t i = 0; i < sv->n_mems && rc == CIRRUS_ENOTFOUND; i++) {
+        const uint8_t *v;
+        rc = memtable_get(mems[i], key, len, snap, &kind, &v, &val_len);
+        if (rc == 0 && kind == KIND_PUT)
+            return copy_value(v, val_len, val_out, val_len_out);
+    }
+    for (size_t i = 0; i < sv->v->n_files[0] && rc == CIRRUS_ENOTFOUND; i++)
+        rc = get_from_file(db, sv->v->files[0][i], key, len, snap, &kind, &val, &val_len);
+    for (int l = 1; l < CIRRUS_MAX_LEVELS && rc == CIRRUS_ENOTFOUND; l++) {
+        struct live_file *f = level_file(sv->v->files[l], sv->v->n_files[l], key, len);
+        if (f)
+            rc = get_from_file(db, f, key, len, snap, &kind, &val, &val_len);
+    }
+    if (rc < 0)
+        return rc == CIRRUS_ENOTFOUND ? err_set(rc, "not found") : rc;
+    if (kind != KIND_PUT) {
+        free(val);
+        return err_set(CIRRUS_ENOTFOUND, "not found");
+    }
+    /* the reader's copy becomes the caller's: grow it by the terminator */
+    uint8_t *p = realloc(val, val_len + 1);
+    if (!p) {
+        free(val);
+        return err_nomem();
+    }
+    p[val_len] = '\0';
+    *val_out = p;
+    *val_len_out = val_len;
+    return 0;
+}
+
+int cirrus_get(cirrus_db *db, const cirrus_read_options *ro, const void *key, size_t key_len,
+               void **val_out, size_t *val_len_out)
+{
+    struct superversion sv;
+    uint64_t snap;
+    int rc;
+    err_clear();
+    if (!db || !val_out || !val_len_out || (!key && key_len))
+        return err_set(CIRRUS_EINVALID, "cirrus_get: NULL argument");
+    if ((rc = db_snapshot(db, ro, &snap)) < 0)
+        return rc;
+    if ((rc = db_acquire(db, &sv, snap == SEQ_MAX)) < 0)
+        return rc;
+    rc = get_in(db, &sv, snap, key, key_len, val_out, val_len_out);
+    db_release(&sv);
+    return rc;
+}
+
+int cirrus_multi_get(cirrus_db *db, const cirrus_read_options *ro, size_t n_keys,
+                     const void *const *keys, const size_t *key_lens, void **vals_out,
+                     size_t *val_lens_out, int *rcs_out)
+{
+    struct superversion sv;
+    uint64_t snap;
+    int rc, first_error = 0;
+    err_clear();
+    if (!db || (n_keys && (!keys || !key_lens || !vals_out || !val_lens_out || !rcs_out)))
+        return err_set(CIRRUS_EINVALID, "cirrus_multi_get: NULL argument");
+    if ((rc = db_snapshot(db, ro, &snap)) < 0)
+        return rc;
+    if ((rc = db_acquire(db, &sv, snap == SEQ_MAX)) < 0)
+        return rc;
+    /* one superversion: every key is read at the same snapshot */
+    for (size_t i = 0; i < n_keys; i++) {
+        vals_out[i] = NULL;
+        val_lens_out[i] = 0;
+        rcs_out[i] = get_in(db, &sv, snap, keys[i], key_lens[i], &vals_out[i], &val_lens_out[i]);
+        if (rcs_out[i] < 0 && rcs_out[i] != CIRRUS_ENOTFOUND && !first_error)
+            first_error = rcs_out[i];
+    }
+    db_release(&sv);
+    return first_error;
+}

@@ -1,0 +1,211 @@
+#include "db/version.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "table/ikey.h"
+#include "table/sst.h"
+#include "util/status.h"
+
+static void live_file_unref(struct live_file *f)
+{
+    if (!f || atomic_fetch_sub(&f->refs, 1) != 1)
+        return;
+    sst_reader_close(f->reader);
+    pthread_mutex_destroy(&f->mu);
+    file_meta_clear(&f->meta);
+    free(f);
+}
+
+static int live_file_new(struct live_file **out, const struct file_meta *m, uint64_t entry_seq)
+{
+    struct live_file *f = calloc(1, sizeof(*f));
+    int rc;
+    if (!f)
+        return err_nomem();
+    if ((rc = file_meta_copy(&f->meta, m)) < 0) {
+        free(f);
+        return rc;
+    }
+    if (f->meta.global_seq == ENTRY_SEQ_SELF) {
+        f->meta.global_seq = entry_seq;
+        f->meta.min_seq = f->meta.max_seq = entry_seq;
+    }
+    atomic_init(&f->refs, 1);
+    pthread_mutex_init(&f->mu, NULL);
+    *out = f;
+    return 0;
+}
+
+int version_new(struct version **out)
+{
+    struct version *v = calloc(1, sizeof(*v));
+    if (!v)
+        return err_nomem();
+    atomic_init(&v->refs, 1);
+    *out = v;
+    return 0;
+}
+
+void version_ref(struct version *v)
+{
+    atomic_fetch_add(&v->refs, 1);
+}
+
+void version_unref(struct version *v)
+{
+    if (!v || atomic_fetch_sub(&v->refs, 1) != 1)
+        return;
+    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
+        for (size_t i = 0; i < v->n_files[l]; i++)
+            live_file_unref(v->files[l][i]);
+        free(v->files[l]);
+    }
+    free(v);
+}
+
+static int push_file(struct version *v, struct live_file *f)
+{
+    uint32_t l = f->meta.level;
+    struct live_file **a = realloc(v->files[l], (v->n_files[l] + 1) * sizeof(*a));
+    if (!a)
+        return err_nomem();
+    v->files[l] = a;
+    a[v->n_files[l]++] = f;
+    return 0;
+}
+
+static struct live_file *find_live(const struct version *v, const char *name)
+{
+    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++)
+        for (size_t i = 0; i < v->n_files[l]; i++)
+            if (strcmp(v->files[l][i]->meta.name, name) == 0)
+                return v->files[l][i];
+    return NULL;
+}
+
+static int cmp_l0(const void *a, const void *b)
+{
+    const struct live_file *x = *(struct live_file *const *)a, *y = *(struct live_file *const *)b;
+    if (x->meta.max_seq != y->meta.max_seq)
+        return x->meta.max_seq > y->meta.max_seq ? -1 : 1;
+    return strcmp(x->meta.name, y->meta.name);
+}
+
+static int cmp_level(const void *a, const void *b)
+{
+    const struct live_file *x = *(struct live_file *const *)a, *y = *(struct live_file *const *)b;
+    return ukey_compare(x->meta.smallest, x->meta.smallest_len, y->meta.smallest,
+                        y->meta.smallest_len);
+}
+
+void version_sort(struct version *v)
+{
+    if (v->n_files[0] > 1)
+        qsort(v->files[0], v->n_files[0], sizeof(v->files[0][0]), cmp_l0);
+    for (int l = 1; l < CIRRUS_MAX_LEVELS; l++)
+        if (v->n_files[l] > 1)
+            qsort(v->files[l], v->n_files[l], sizeof(v->files[l][0]), cmp_level);
+}
+
+int version_add_file(struct version *v, const struct file_meta *m)
+{
+    struct live_file *f;
+    int rc;
+    if ((rc = live_file_new(&f, m, 0)) < 0)
+        return rc;
+    if ((rc = push_file(v, f)) < 0)
+        live_file_unref(f);
+    return rc;
+}
+
+static int is_removed(const struct entry *e, const char *name)
+{
+    for (size_t i = 0; i < e->n_removed; i++)
+        if (strcmp(e->removed[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* The validation rule of invariant 3. */
+static int entry_is_valid(const struct version *v, const struct entry *e)
+{
+    for (size_t i = 0; i < e->n_removed; i++)
+        if (!find_live(v, e->removed[i]))
+            return 0;
+    for (size_t i = 0; i < e->n_added; i++) {
+        if (find_live(v, e->added[i].name) && !is_removed(e, e->added[i].name))
+            return 0;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(e->added[i].name, e->added[j].name) == 0)
+                return 0;
+    }
+    return 1;
+}
+
+int version_apply(struct version *v, const struct entry *e, struct version **out, int *applied_out)
+{
+    struct version *n = NULL;
+    int applied = 0, rc;
+    if (e->seq != v->seq + 1)
+        return err_set(CIRRUS_ECORRUPT, "entry for seq %llu replayed after seq %llu",
+                       (unsigned long long)e->seq, (unsigned long long)v->seq);
+    if ((rc = version_new(&n)) < 0)
+        return rc;
+    n->seq = e->seq;
+    n->time_ms = e->time_ms > v->time_ms ? e->time_ms : v->time_ms;
+    applied = entry_is_valid(v, e);
+    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
+        for (size_t i = 0; i < v->n_files[l]; i++) {
+            struct live_file *f = v->files[l][i];
+            if (applied && is_removed(e, f->meta.name))
+                continue;
+            atomic_fetch_add(&f->refs, 1);
+            if ((rc = push_file(n, f)) < 0) {
+                live_file_unref(f);
+                goto done;
+            }
+        }
+    }
+    for (size_t i = 0; applied && i < e->n_added; i++) {
+        struct live_file *f;
+        if ((rc = live_file_new(&f, &e->added[i], e->seq)) < 0)
+            goto done;
+        if ((rc = push_file(n, f)) < 0) {
+            live_file_unref(f);
+            goto done;
+        }
+    }
+    version_sort(n);
+    rc = 0;
+done:
+    if (rc < 0) {
+        version_unref(n);
+        return rc;
+    }
+    if (applied_out)
+        *applied_out = applied;
+    *out = n;
+    return 0;
+}
+
+uint64_t version_total_files(const struct version *v)
+{
+    uint64_t n = 0;
+    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++)
+        n += v->n_files[l];
+    return n;
+}
+
+int live_file_reader(struct live_file *f, struct objstore *os, struct sst_reader **out)
+{
+    int rc = 0;
+    pthread_mutex_lock(&f->mu);
+    if (!f->reader)
+        rc = sst_reader_open(&f->reader, os, f->meta.name, f->meta.size,
+                             f->meta.global_seq);
+    if (rc == 0)
+        *out = f->reader;
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/*
+ * version.h - a version: the set of live files as of one seq.
+ *
+ * Versions are immutable and reference counted; applying an entry makes a
+ * new one. Readers take a reference and read without locks.
+ *
+ * Invariants:
+ *  1. L0 files are ordered newest first (global seq descending); a newer L0
+ *     file shadows older ones. Files of levels >= 1 do not overlap within
+ *     their level and are ordered by smallest key.
+ *  2. A file name is live at most once.
+ *  3. Replay is deterministic validation: version_apply() turns an entry
+ *     that removes a file that is not live, or adds one that is, into a
+ *     no-op (the seq still advances), so every reader that replays the same
+ *     log reaches the same version.
+ */
+#ifndef CIRRUS_DB_VERSION_H
+#define CIRRUS_DB_VERSION_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cirrus.h"
+#include "db/entry.h"
+
+struct objstore;
+struct sst_reader;
+
+struct live_file {
+    atomic_int refs;
+    struct file_meta meta; /* global_seq resolved: never ENTRY_SEQ_SELF */
+    pthread_mutex_t mu;     /* guards reader */
+    struct sst_reader *reader; /* opened on first use */
+};
+
+struct version {
+    atomic_int refs;
+    uint64_t seq;    /* the last entry applied */
+    int64_t time_ms; /* its commit time */
+    struct live_file **files[CIRRUS_MAX_LEVELS];
+    size_t n_files[CIRRUS_MAX_LEVELS];
+};
+
+int version_new(struct version **out);
+void version_ref(struct version *v);
+void version_unref(struct version *v);
+
+/*
+ * Applies entry e (whose seq must be v->seq + 1) to v: *out gets a new
+ * version. *applied_out (may be NULL) is 0 when validation made e a no-op.
+ * Returns 0, CIRRUS_ECORRUPT (seq out of order), CIRRUS_ENOMEM.
+ */
+int version_apply(struct version *v, const struct entry *e, struct version **out,
+                  int *applied_out);
+
+/* Adds a file (copied) to a version being built (manifest loading). */
+int version_add_file(struct version *v, const struct file_meta *f);
+/* Restores invariant 1 after version_add_file calls. */
+void version_sort(struct version *v);
+
+uint64_t version_total_files(const struct version *v);
+
+/* The file's reader, opened on first use (thread-safe). Borrowed: valid while
+ * the caller holds a reference to the file or a version containing it. */
+int live_file_reader(struct live_file *f, struct objstore *os, struct sst_reader **out);
+
+#endif

@@ -1,0 +1,489 @@
+/*
+ * write.c - write batches, buffering, and turning memtables into commits.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/dbimpl.h"
+#include "objstore/objstore.h"
+#include "table/ikey.h"
+#include "table/sst.h"
+#include "util/buf.h"
+#include "util/coding.h"
+#include "util/status.h"
+#include "util/sys.h"
+
+/* Frozen memtables allowed to queue before writers wait (backpressure). */
+#define MAX_IMM 4
+
+/* ---- batches ------------------------------------------------------------ */
+
+/* Ops as records: u8 kind, varint key_len, key, [varint val_len, val]. */
+struct cirrus_batch {
+    struct buf ops;
+    size_t count;
+    size_t bytes;
+};
+
+int cirrus_batch_new(cirrus_batch **out)
+{
+    if (!(*out = calloc(1, sizeof(**out))))
+        return err_nomem();
+    return 0;
+}
+
+void cirrus_batch_free(cirrus_batch *b)
+{
+    if (!b)
+        return;
+    buf_free(&b->ops);
+    free(b);
+}
+
+static int batch_add(cirrus_batch *b, int kind, const void *key, size_t key_len, const void *val,
+                     size_t val_len)
+{
+    size_t mark = b->ops.len;
+    int rc;
+    if (!key && key_len)
+        return err_set(CIRRUS_EINVALID, "batch: NULL key with length %zu", key_len);
+    if (!val && val_len)
+        return err_set(CIRRUS_EINVALID, "batch: NULL value with length %zu", val_len);
+    if ((rc = buf_put_u8(&b->ops, (uint8_t)kind)) < 0 ||
+        (rc = buf_put_lenbytes(&b->ops, key, key_len)) < 0 ||
+        (kind == KIND_PUT && (rc = buf_put_lenbytes(&b->ops, val, val_len)) < 0)) {
+        b->ops.len = mark;
+        return rc;
+    }
+    b->count++;
+    b->bytes += key_len + val_len;
+    return 0;
+}
+
+int cirrus_batch_put(cirrus_batch *b, const void *key, size_t key_len, const void *val,
+                     size_t val_len)
+{
+    return batch_add(b, KIND_PUT, key, key_len, val, val_len);
+}
+
+int cirrus_batch_delete(cirrus_batch *b, const void *key, size_t key_len)
+{
+    return batch_add(b, KIND_DELETE, key, key_len, NULL, 0);
+}
+
+void cirrus_batch_clear(cirrus_batch *b)
+{
+    buf_reset(&b->ops);
+    b->count = b->bytes = 0;
+}
+
+size_t cirrus_batch_count(const cirrus_batch *b)
+{
+    return b->count;
+}
+
+size_t cirrus_batch_bytes(const cirrus_batch *b)
+{
+    return b->bytes;
+}
+
+/* ---- buffering ------------------------------------------------------------ */
+
+/* Adds every op of b to db->mem. Caller holds mu. On failure part of the
+ * batch may be in the memtable: the caller fails the handle. */
+static int apply_batch(cirrus_db *db, const cirrus_batch *b)
+{
+    const uint8_t *p = b->ops.data, *end = b->ops.data + b->ops.len;
+    while (p < end) {
+        uint8_t kind;
+        const uint8_t *key, *val = NULL;
+        size_t key_len, val_len = 0;
+        int rc;
+        get_u8(&p, end, &kind);
+        get_lenbytes(&p, end, &key, &key_len);
+        if (kind == KIND_PUT)
+            get_lenbytes(&p, end, &val, &val_len);
+        if ((rc = memtable_add(db->mem, db->next_mseq++, kind, key, key_len, val, val_len)) < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Moves mem to the imm queue. Caller holds mu. */
+static int freeze_locked(cirrus_db *db)
+{
+    struct memtable *fresh = NULL;
+    struct imm *im = NULL, **q;
+    int rc;
+    if (memtable_count(db->mem) == 0)
+        return 0;
+    if ((rc = memtable_new(&fresh)) < 0)
+        return rc;
+    if (!(im = calloc(1, sizeof(*im))) ||
+        !(q = realloc(db->imm, (db->n_imm + 1) * sizeof(*q)))) {
+        memtable_unref(fresh);
+        free(im);
+        return err_nomem();
+    }
+    db->imm = q;
+    im->mem = db->mem;
+    im->id = db->mem_id++;
+    q[db->n_imm++] = im;
+    db->mem = fresh;
+    pthread_cond_broadcast(&db->cv);
+    return 0;
+}
+
+int db_freeze(cirrus_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    int rc = freeze_locked(db);
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
+void db_free_imm(struct imm *im)
+{
+    if (!im)
+        return;
+    memtable_unref(im->mem);
+    entry_clear(&im->entry);
+    free(im);
+}
+
+static int writable_locked(cirrus_db *db)
+{
+    if (db->opts.read_only)
+        return err_set(CIRRUS_EINVALID, "the database was opened read-only");
+    if (db->closing)
+        return err_set(CIRRUS_ECLOSED, "the handle is closing");
+    if (db->failed)
+        return err_set(CIRRUS_ECLOSED, "the handle failed (out of memory while buffering a "
+                                       "batch); reopen the database");
+    if (db->ambiguous)
+        return err_set(CIRRUS_EAMBIGUOUS,
+                       "an earlier commit's outcome is unknown; cirrus_flush() resolves it");
+    return 0;
+}
+
+/* The seq that committed memtable id (0 if no longer remembered). */
+static uint64_t seq_of_locked(cirrus_db *db, uint64_t id)
+{
+    const struct commit_record *h = &db->history[id % COMMIT_HISTORY];
+    return h->id == id ? h->seq : db->last_commit_seq;
+}
+
+/* Waits until memtable id is committed, or a flush fails after we started
+ * waiting. Caller holds mu. */
+static int wait_committed_locked(cirrus_db *db, uint64_t id)
+{
+    uint64_t errors = db->flush_errors;
+    while (db->committed_id < id) {
+        if (db->flush_errors != errors)
+            return err_set(db->flush_rc, "%s", db->flush_msg);
+        if (db->closing)
+            return err_set(CIRRUS_ECLOSED, "the handle closed before the commit");
+        pthread_cond_wait(&db->cv, &db->mu);
+    }
+    return 0;
+}
+
+int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_out)
+{
+    uint64_t id;
+    int rc;
+    err_clear();
+    if (!db || !b)
+        return err_set(CIRRUS_EINVALID, "cirrus_write: NULL argument");
+    pthread_mutex_lock(&db->mu);
+    if ((rc = writable_locked(db)) < 0)
+        goto unlock;
+    while (db->n_imm >= MAX_IMM && db->bg_started && !db->closing && !db->failed)
+        pthread_cond_wait(&db->cv, &db->mu);
+    if ((rc = apply_batch(db, b)) < 0) {
+        db->failed = 1;
+        goto unlock;
+    }
+    id = db->mem_id;
+    if (memtable_bytes(db->mem) >= db->opts.write_buffer_size && (rc = freeze_locked(db)) < 0)
+        goto unlock;
+    int wait = flags & (CIRRUS_WRITE_WAIT | CIRRUS_WRITE_NOW);
+    int now = (flags & CIRRUS_WRITE_NOW) || (wait && !db->bg_started) ||
+              (wait && !db->opts.flush_interval_ms);
+    if (!wait) {
+        if (seq_out)
+            *seq_out = 0;
+        goto unlock;
+    }
+    if (now) {
+        if (db->mem_id == id && (rc = freeze_locked(db)) < 0)
+            goto unlock;
+        pthread_mutex_unlock(&db->mu);
+        rc = db_flush_until(db, id);
+        pthread_mutex_lock(&db->mu);
+        if (rc < 0)
+            goto unlock;
+    } else if ((rc = wait_committed_locked(db, id)) < 0) {
+        goto unlock;
+    }
+    if (seq_out)
+        *seq_out = seq_of_locked(db, id);
+unlock:
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
+static int write_one(cirrus_db *db, int kind, const void *key, size_t key_len, const void *val,
+                     size_t val_len)
+{
+    cirrus_batch b = {{0}, 0, 0};
+    int rc = batch_add(&b, kind, key, key_len, val, val_len);
+    if (rc == 0)
+        rc = cirrus_write(db, &b, 0, NULL);
+    buf_free(&b.ops);
+    return rc;
+}
+
+int cirrus_put(cirrus_db *db, const void *key, size_t key_len, const void *val, size_t val_len)
+{
+    return write_one(db, KIND_PUT, key, key_len, val, val_len);
+}
+
+int cirrus_delete(cirrus_db *db, const void *key, size_t key_len)
+{
+    return write_one(db, KIND_DELETE, key, key_len, NULL, 0);
+}
+
+/* ---- memtable -> SST objects ---------------------------------------------- */
+
+struct file_writer {
+    cirrus_db *db;
+    struct sst_builder *b;
+    struct buf smallest; /* first user key of the file being built */
+    struct buf last;     /* last user key added */
+    uint64_t n_entries, n_deletes;
+};
+
+static void sst_name(char *out, size_t len)
+{
+    /* time first, so that names sort by age; random for uniqueness without
+     * coordination between writers */
+    snprintf(out, len, "sst/%012" PRIx64 "-%016" PRIx64 ".sst", (uint64_t)now_ms(), rand_u64());
+}
+
+static int finish_file(struct file_writer *w, struct entry *e)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char name[64];
+    struct file_meta f = {0};
+    int rc;
+    if ((rc = sst_builder_finish(w->b, &data, &len, NULL)) < 0)
+        goto done;
+    sst_name(name, sizeof(name));
+    if ((rc = objstore_put(w->db->os, name, data, len)) < 0) {
+        rc = err_prefix(rc, "writing %s", name);
+        goto done;
+    }
+    f.name = name;
+    f.size = len;
+    f.level = 0;
+    f.global_seq = ENTRY_SEQ_SELF;
+    f.smallest = w->smallest.data;
+    f.smallest_len = w->smallest.len;
+    f.largest = w->last.data;
+    f.largest_len = w->last.len;
+    f.n_entries = w->n_entries;
+    f.n_deletes = w->n_deletes;
+    rc = entry_add_file(e, &f);
+done:
+    sst_builder_free(w->b);
+    w->b = NULL;
+    w->n_entries = w->n_deletes = 0;
+    free(data);
+    return rc;
+}
+
+static int add_to_file(struct file_writer *w, struct entry *e, const uint8_t *ukey, size_t ukey_len,
+                       int kind, const uint8_t *val, size_t val_len, struct buf *ikey)
+{
+    const cirrus_options *o = &w->db->opts;
+    int rc;
+    if (!w->b) {
+        struct sst_options so = {o->block_size, 16, o->bloom_bits_per_key, o->compression, 3};
+        if ((rc = sst_builder_new(&w->b, &so)) < 0)
+            return rc;
+        buf_reset(&w->smallest);
+        if ((rc = buf_append(&w->smallest, ukey, ukey_len)) < 0)
+            return rc;
+    }
+    buf_reset(ikey);
+    if ((rc = buf_reserve(ikey, ukey_len + IKEY_TRAILER)) < 0)
+        return rc;
+    /* seq 0: the commit entry gives the whole file its seq (ikey.h) */
+    ikey_encode(ikey->data, ukey, ukey_len, 0, kind);
+    ikey->len = ukey_len + IKEY_TRAILER;
+    if ((rc = sst_builder_add(w->b, ikey->data, ikey->len, val, val_len)) < 0)
+        return rc;
+    w->n_entries++;
+    w->n_deletes += kind == KIND_DELETE;
+    if (sst_builder_size(w->b) >= o->target_file_size)
+        return finish_file(w, e);
+    return 0;
+}
+
+/* Writes the newest version of every key of m into SST objects of at most
+ * target_file_size, and lists them in e. */
+static int write_memtable(cirrus_db *db, struct memtable *m, struct entry *e)
+{
+    struct file_writer w = {db, NULL, {0}, {0}, 0, 0};
+    struct buf ikey = {0};
+    struct iter *it = NULL;
+    int have_last = 0, rc;
+    if ((rc = memtable_iter(m, &it)) < 0)
+        goto done;
+    for (iter_first(it); iter_valid(it); iter_next(it)) {
+        size_t klen, vlen;
+        const uint8_t *k = iter_key(it, &klen), *v = iter_value(it, &vlen);
+        size_t ulen = ikey_user_len(klen);
+        /* entries of one key come newest first: keep only that one, all of
+         * the file shares one seq */
+        if (have_last && ukey_compare(k, ulen, w.last.data, w.last.len) == 0)
+            continue;
+        if ((rc = add_to_file(&w, e, k, ulen, ikey_kind(k, klen), v, vlen, &ikey)) < 0)
+            goto done;
+        buf_reset(&w.last);
+        if ((rc = buf_append(&w.last, k, ulen)) < 0)
+            goto done;
+        have_last = 1;
+    }
+    if ((rc = iter_status(it)) < 0)
+        goto done;
+    if (w.b)
+        rc = finish_file(&w, e);
+done:
+    iter_free(it);
+    sst_builder_free(w.b);
+    buf_free(&w.smallest);
+    buf_free(&w.last);
+    buf_free(&ikey);
+    return rc;
+}
+
+static int prepare_imm(cirrus_db *db, struct imm *im)
+{
+    int rc;
+    entry_clear(&im->entry);
+    im->entry.kind = CIRRUS_ENTRY_WRITE;
+    rand_bytes(im->entry.commit_id, COMMIT_ID_LEN);
+    if (!(im->entry.writer = strdup(db->writer_id)))
+        return err_nomem();
+    if ((rc = write_memtable(db, im->mem, &im->entry)) < 0) {
+        entry_clear(&im->entry);
+        return rc;
+    }
+    im->prepared = 1;
+    return 0;
+}
+
+/* on_publish hook: the committed memtable leaves the queue. Runs under mu. */
+static void pop_committed(cirrus_db *db, void *arg)
+{
+    struct imm *im = arg;
+    uint64_t seq = im->entry.seq;
+    db->n_imm--;
+    memmove(db->imm, db->imm + 1, db->n_imm * sizeof(*db->imm));
+    db->committed_id = im->id;
+    db->history[im->id % COMMIT_HISTORY].id = im->id;
+    db->history[im->id % COMMIT_HISTORY].seq = seq;
+    pthread_cond_broadcast(&db->cv);
+}
+
+static void record_flush_error(cirrus_db *db, int rc)
+{
+    pthread_mutex_lock(&db->mu);
+    db->flush_errors++;
+    db->flush_rc = rc;
+    snprintf(db->flush_msg, sizeof(db->flush_msg), "%s", cirrus_errmsg());
+    pthread_cond_broadcast(&db->cv);
+    pthread_mutex_unlock(&db->mu);
+}
+
+int db_flush_until(cirrus_db *db, uint64_t id)
+{
+    int rc = 0;
+    pthread_mutex_lock(&db->flush_mu);
+    for (;;) {
+        pthread_mutex_lock(&db->mu);
+        struct imm *im = db->n_imm ? db->imm[0] : NULL;
+        int failed = db->failed;
+        pthread_mutex_unlock(&db->mu);
+        if (!im || im->id > id)
+            break;
+        if (failed) {
+            rc = err_set(CIRRUS_ECLOSED, "the handle failed; nothing more is committed");
+            break;
+        }
+        if (!im->prepared && (rc = prepare_imm(db, im)) < 0) {
+            record_flush_error(db, rc);
+            break;
+        }
+        if (im->entry.n_added == 0) {
+            /* nothing survived (cannot happen for a non-empty memtable) */
+            pthread_mutex_lock(&db->mu);
+            pop_committed(db, im);
+            pthread_mutex_unlock(&db->mu);
+            db_free_imm(im);
+            continue;
+        }
+        pthread_mutex_lock(&db->commit_mu);
+        rc = db_commit(db, &im->entry, pop_committed, im, NULL);
+        pthread_mutex_unlock(&db->commit_mu);
+        if (rc < 0) {
+            record_flush_error(db, rc);
+            break;
+        }
+        db_free_imm(im);
+    }
+    pthread_mutex_unlock(&db->flush_mu);
+    return rc;
+}
+
+int cirrus_flush(cirrus_db *db, uint64_t *seq_out)
+{
+    uint64_t target;
+    int rc;
+    err_clear();
+    pthread_mutex_lock(&db->mu);
+    if (db->opts.read_only) {
+        if (seq_out)
+            *seq_out = db->current->seq;
+        pthread_mutex_unlock(&db->mu);
+        return 0;
+    }
+    if (db->failed) {
+        rc = writable_locked(db);
+        pthread_mutex_unlock(&db->mu);
+        return rc;
+    }
+    if ((rc = freeze_locked(db)) < 0) {
+        pthread_mutex_unlock(&db->mu);
+        return rc;
+    }
+    target = db->mem_id - 1; /* every memtable frozen so far */
+    pthread_mutex_unlock(&db->mu);
+    if ((rc = db_flush_until(db, target)) < 0)
+        return rc;
+    pthread_mutex_lock(&db->mu);
+    if (seq_out) {
+        if (target > 0 && db->history[target % COMMIT_HISTORY].id == target)
+            *seq_out = db->history[target % COMMIT_HISTORY].seq;
+        else
+            *seq_out = db->last_commit_seq ? db->last_commit_seq : db->current->seq;
+    }
+    pthread_mutex_unlock(&db->mu);
+    return 0;
+}

@@ -1,0 +1,714 @@
+/* cirrus-test-libs: db testsupport */
+/*
+ * test_db.c - the engine through its public API on the embedded default:
+ * commits, MVCC reads at every seq, scans against a model, reopen through
+ * manifests, several handles and several processes on one database, large
+ * entries through delta objects, group commit, corruption reporting.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cirrus.h"
+#include "support/tmpdir.h"
+
+#define NKEYS 40
+
+struct fixture {
+    char *dir;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = tmpdir_make("db");
+    assert_non_null(f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    tmpdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+static cirrus_options manual_options(void)
+{
+    cirrus_options o = CIRRUS_OPTIONS_INIT;
+    o.flush_interval_ms = 0;
+    o.refresh_interval_ms = 0;
+    return o;
+}
+
+static cirrus_db *open_db(const char *dir, const cirrus_options *o)
+{
+    cirrus_db *db = NULL;
+    int rc = cirrus_open(&db, dir, o);
+    if (rc != 0)
+        fail_msg("open %s: %s (%s)", dir, cirrus_strerror(rc), cirrus_errmsg());
+    return db;
+}
+
+static void put_str(cirrus_db *db, const char *k, const char *v)
+{
+    assert_int_equal(cirrus_put(db, k, strlen(k), v, strlen(v)), 0);
+}
+
+static uint64_t commit(cirrus_db *db)
+{
+    uint64_t seq = 0;
+    int rc = cirrus_flush(db, &seq);
+    if (rc != 0)
+        fail_msg("flush: %s", cirrus_errmsg());
+    return seq;
+}
+
+/* Returns 1 and the value if present at seq (0 = latest). */
+static int get_str(cirrus_db *db, uint64_t seq, const char *k, char *out, size_t cap)
+{
+    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
+    void *v = NULL;
+    size_t n = 0;
+    ro.seq = seq;
+    int rc = cirrus_get(db, &ro, k, strlen(k), &v, &n);
+    if (rc == CIRRUS_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        fail_msg("get %s at %llu: %s", k, (unsigned long long)seq, cirrus_errmsg());
+    assert_true(n < cap);
+    memcpy(out, v, n);
+    out[n] = '\0';
+    cirrus_free(v);
+    return 1;
+}
+
+static void commits_are_durable_and_visible_at_their_seq(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual_options();
+    cirrus_db *db = open_db(f->dir, &o);
+    char v[64];
+
+    put_str(db, "a", "1");
+    put_str(db, "b", "2");
+    /* buffered writes are visible to their own handle before the commit */
+    assert_true(get_str(db, 0, "a", v, sizeof(v)));
+    assert_string_equal(v, "1");
+    assert_int_equal(commit(db), 1);
+    put_str(db, "a", "10");
+    assert_int_equal(cirrus_delete(db, "b", 1), 0);
+    assert_int_equal(commit(db), 2);
+
+    assert_true(get_str(db, 0, "a", v, sizeof(v)));
+    assert_string_equal(v, "10");
+    assert_false(get_str(db, 0, "b", v, sizeof(v)));
+    assert_true(get_str(db, 1, "a", v, sizeof(v)));
+    assert_string_equal(v, "1");
+    assert_true(get_str(db, 1, "b", v, sizeof(v)));
+    assert_string_equal(v, "2");
+    /* nothing buffered: flush reports the last commit, adds none */
+    assert_int_equal(commit(db), 2);
+    assert_int_equal(cirrus_close(db), 0);
+
+    db = open_db(f->dir, &o);
+    assert_true(get_str(db, 0, "a", v, sizeof(v)));
+    assert_string_equal(v, "10");
+    assert_true(get_str(db, 1, "b", v, sizeof(v)));
+    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
+    void *val;
+    size_t n;
+    ro.seq = 3;
+    assert_int_equal(cirrus_get(db, &ro, "a", 1, &val, &n), CIRRUS_EINVALID);
+    assert_non_null(strstr(cirrus_errmsg(), "beyond the head"));
+    cirrus_close(db);
+}
+
+static void batch_commits_atomically_and_last_op_wins(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual_options();
+    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_batch *b;
+    uint64_t seq = 0;
+    char v[64];
+    assert_int_equal(cirrus_batch_new(&b), 0);
+    assert_int_equal(cirrus_batch_put(b, "k", 1, "1", 1), 0);
+    assert_int_equal(cirrus_batch_put(b, "j", 1, "x", 1), 0);
+    assert_int_equal(cirrus_batch_put(b, "k", 1, "2", 1), 0);
+    assert_int_equal(cirrus_batch_delete(b, "j", 1), 0);
+    assert_int_equal(cirrus_batch_put(b, "\0\xff", 2, "", 0), 0);
+    assert_int_equal(cirrus_batch_count(b), 5);
+    assert_int_equal(cirrus_write(db, b, CIRRUS_WRITE_NOW, &seq), 0);
+    assert_int_equal(seq, 1);
+    assert_true(get_str(db, 1, "k", v, sizeof(v)));
+    assert_string_equal(v, "2");
+    assert_false(get_str(db, 1, "j", v, sizeof(v)));
+    void *val;
+    size_t n;
+    assert_int_equal(cirrus_get(db, NULL, "\0\xff", 2, &val, &n), 0);
+    assert_int_equal(n, 0);
+    cirrus_free(val);
+    cirrus_batch_free(b);
+    cirrus_close(db);
+}
+
+/* ---- a model of the whole key space at every seq ------------------------- */
+
+struct model {
+    char vals[NKEYS][16]; /* "" = absent */
+};
+
+static void key_name(char *out, int i)
+{
+    snprintf(out, 8, "k%03d", i);
+}
+
+static void check_get_all(cirrus_db *db, uint64_t seq, const struct model *m)
+{
+    char k[8], v[64];
+    for (int i = 0; i < NKEYS; i++) {
+        key_name(k, i);
+        int found = get_str(db, seq, k, v, sizeof(v));
+        if (m->vals[i][0] == '\0') {
+            if (found)
+                fail_msg("seq %llu: %s should be absent, got %s", (unsigned long long)seq, k, v);
+        } else {
+            if (!found)
+                fail_msg("seq %llu: %s missing, want %s", (unsigned long long)seq, k, m->vals[i]);
+            assert_string_equal(v, m->vals[i]);
+        }
+    }
+}
+
+/* Scans [lo, hi) of the key space at seq, forward or backward, and compares
+ * with the model. */
+static void check_scan(cirrus_db *db, uint64_t seq, const struct model *m, int lo, int hi,
+                       int reverse)
+{
+    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
+    char lk[8], hk[8];
+    cirrus_iter *it;
+    key_name(lk, lo);
+    key_name(hk, hi);
+    ro.seq = seq;
+    ro.lower = lk;
+    ro.lower_len = 4;
+    ro.upper = hk;
+    ro.upper_len = 4;
+    assert_int_equal(cirrus_iter_new(&it, db, &ro), 0);
+    int i = reverse ? hi - 1 : lo;
+    if (reverse)
+        cirrus_iter_last(it);
+    else
+        cirrus_iter_first(it);
+    for (;;) {
+        while (i >= lo && i < hi && m->vals[i][0] == '\0')
+            i += reverse ? -1 : 1;
+        if (i < lo || i >= hi)
+            break;
+        char k[8];
+        size_t kl, vl;
+        key_name(k, i);
+        if (!cirrus_iter_valid(it))
+            fail_msg("scan at %llu ended before %s (%s)", (unsigned long long)seq, k,
+                     cirrus_errmsg());
+        const char *key = cirrus_iter_key(it, &kl);
+        const char *val = cirrus_iter_value(it, &vl);
+        assert_int_equal(kl, 4);
+        assert_memory_equal(key, k, 4);
+        assert_int_equal(vl, strlen(m->vals[i]));
+        assert_memory_equal(val, m->vals[i], vl);
+        if (reverse)
+            cirrus_iter_prev(it);
+        else
+            cirrus_iter_next(it);
+        i += reverse ? -1 : 1;
+    }
+    assert_false(cirrus_iter_valid(it));
+    assert_int_equal(cirrus_iter_status(it), 0);
+    cirrus_iter_close(it);
+}
+
+static void reads_at_every_seq_match_what_was_committed(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual_options();
+    o.manifest_interval = 4; /* reopen goes through manifests + log tail */
+    enum { COMMITS = 30 };
+    struct model *hist = calloc(COMMITS + 1, sizeof(*hist));
+    struct model cur;
+    memset(&cur, 0, sizeof(cur));
+    cirrus_db *db = open_db(f->dir, &o);
+    srand(7);
+    for (int c = 1; c <= COMMITS; c++) {
+        int ops = 1 + rand() % 12;
+        for (int j = 0; j < ops; j++) {
+            int i = rand() % NKEYS;
+            char k[8];
+            key_name(k, i);
+            if (rand() % 4 == 0) {
+                assert_int_equal(cirrus_delete(db, k, 4), 0);
+                cur.vals[i][0] = '\0';
+            } else {
+                snprintf(cur.vals[i], sizeof(cur.vals[i]), "v%d.%d", c % 1000, j % 100);
+                put_str(db, k, cur.vals[i]);
+            }
+        }
+        assert_int_equal(commit(db), (uint64_t)c);
+        hist[c] = cur;
+    }
+    for (int pass = 0; pass < 2; pass++) {
+        for (int s = 1; s <= COMMITS; s++) {
+            check_get_all(db, (uint64_t)s, &hist[s]);
+            check_scan(db, (uint64_t)s, &hist[s], 0, NKEYS, 0);
+            check_scan(db, (uint64_t)s, &hist[s], 3, 27, 1);
+        }
+        check_get_all(db, 0, &cur);
+        cirrus_close(db);
+        db = open_db(f->dir, &o); /* second pass: a fresh handle */
+    }
+    /* the manifest at seq 28 exists and the open used it */
+    char path[4200];
+    struct stat st;
+    snprintf(path, sizeof(path), "%s/manifest/%020d", f->dir, 28);
+    assert_int_equal(stat(path, &st), 0);
+    cirrus_close(db);
+    free(hist);
+}
+
+static void iterator_moves_both_ways_over_buffered_and_committed_data(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual_options();
+    cirrus_db *db = open_db(f->dir, &o);
+    struct model m;
+    memset(&m, 0, sizeof(m));
+    char k[8];
+    for (int i = 0; i < NKEYS; i += 2) {
+        key_name(k, i);
+        snprintf(m.vals[i], 16, "c%d", i);
+        put_str(db, k, m.vals[i]);
+    }
+    commit(db);
+    /* buffered on top: overwrite some, delete some, add odd keys */
+    for (int i = 0; i < NKEYS; i += 3) {
+        key_name(k, i);
+        if (i % 2) {
+            snprintf(m.vals[i], 16, "b%d", i);
+            put_str(db, k, m.vals[i]);
+        } else {
+            m.vals[i][0] = '\0';
+            assert_int_equal(cirrus_delete(db, k, 4), 0);
+        }
+    }
+    check_scan(db, 0, &m, 0, NKEYS, 0);
+    check_scan(db, 0, &m, 0, NKEYS, 1);
+
+    /* direction changes and seeks agree with the model */
+    cirrus_iter *it;
+    size_t n;
+    assert_int_equal(cirrus_iter_new(&it, db, NULL), 0);
+    cirrus_iter_seek(it, "k010", 4); /* k010 was deleted (i%3==1? no: 10%3=1) */
+    assert_true(cirrus_iter_valid(it));
+    assert_memory_equal(cirrus_iter_key(it, &n), "k010", 4);
+    cirrus_iter_next(it);
+    assert_memory_equal(cirrus_iter_key(it, &n), "k014", 4); /* 11,13 absent, 12 deleted */
+    cirrus_iter_prev(it);
+    assert_memory_equal(cirrus_iter_key(it, &n), "k010", 4);
+    cirrus_iter_prev(it);
+    assert_memory_equal(cirrus_iter_key(it, &n), "k009", 4); /* buffered odd key */
+    cirrus_iter_seek_for_prev(it, "k0125", 5);
+    assert_memory_equal(cirrus_iter_key(it, &n), "k010", 4);
+    cirrus_iter_seek(it, "z", 1);
+    assert_false(cirrus_iter_valid(it));
+    cirrus_iter_seek_for_prev(it, "a", 1);
+    assert_false(cirrus_iter_valid(it));
+    cirrus_iter_close(it);
+
+    /* prefix scans */
+    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
+    ro.prefix = "k02";
+    ro.prefix_len = 3;
+    assert_int_equal(cirrus_iter_new(&it, db, &ro), 0);
+    int count = 0;
+    for (cirrus_iter_first(it); cirrus_iter_valid(it); cirrus_iter_next(it)) {
+        assert_memory_equal(cirrus_iter_key(it, &n), "k02", 3);
+        count++;
+    }
+    int want = 0;
+    for (int i = 20; i < 30; i++)
+        want += m.vals[i][0] != '\0';
+    assert_int_equal(count, want);
+    cirrus_iter_close(it);
+    cirrus_close(db);
+}
+
+static void two_handles_see_each_others_commits(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual_options();
+    cirrus_db *a = open_db(f->dir, &o), *b = open_db(f->dir, &o);
+    char v[64];
+    uint64_t seq;
+    for (int i = 0; i < 10; i++) {
+        char k[8];
+        key_name(k, i);
+        put_str(i % 2 ? a : b, k, "x");
+        assert_int_equal(commit(i % 2 ? a : b), (uint64_t)i + 1);
+    }
+    assert_int_equal(cirrus_refresh(a, &seq), 0);
+    assert_int_equal(seq, 10);
+    for (int i = 0; i < 10; i++) {
+        char k[8];
+        key_name(k, i);
+        assert_true(get_str(a, 0, k, v, sizeof(v)));
+        assert_true(get_str(b, (uint64_t)i + 1, k, v, sizeof(v)));
+    }
+    cirrus_close(a);
+    cirrus_close(b);
+}
+
+static int count_log(const cirrus_log_info *info, void *arg)
+{
+    uint64_t *expect = arg;
+    assert_int_equal(info->seq, *expect);
+    assert_int_equal(info->kind, CIRRUS_ENTRY_WRITE);
+    assert_true(info->n_added >= 1);
+    assert_true(info->bytes > 0);
+    (*expect)++;
+    return 0;
+}
+
+static void processes_committing_at_once_get_dense_unique_seqs(void **state)
+{
+    struct fixture *f = *state;
+    enum { PROCS = 4, EACH = 15 };
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        assert_true(pids[p] >= 0);
+        if (pids[p] == 0) {
+            cirrus_options o = manual_options();
+            cirrus_db *db = NULL;
+            if (cirrus_open(&db, f->dir, &o) != 0)
+                _exit(10);
+            for (int i = 0; i < EACH; i++) {
+                char k[32];
+                uint64_t seq;
+                cirrus_batch *b;
+                snprintf(k, sizeof(k), "p%d-%02d", p, i);
+                if (cirrus_batch_new(&b) || cirrus_batch_put(b, k, strlen(k), k, strlen(k)) ||
+                    cirrus_write(db, b, CIRRUS_WRITE_NOW, &seq) || seq == 0)
+                    _exit(11);
+                cirrus_batch_free(b);
+            }
+            _exit(cirrus_close(db) == 0 ? 0 : 12);
+        }
+    }
+    for (int p = 0; p < PROCS; p++) {
+        int status;
+        assert_int_equal(waitpid(pids[p], &status, 0), pids[p]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    cirrus_options o = manual_options();
+    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_stats st;
+    assert_int_equal(cirrus_stats_get(db, &st), 0);
+    assert_int_equal(st.head_seq, PROCS * EACH);
+    uint64_t expect = 1;
+    assert_int_equal(cirrus_log_scan(db, 0, count_log, &expect), 0);
+    assert_int_equal(expect, PROCS * EACH + 1);
+    for (int p = 0; p < PROCS; p++)
+        for (int i = 0; i < EACH; i++) {
+            char k[32], v[64];
+            snprintf(k, sizeof(k), "p%d-%02d", p, i);
+            assert_true(get_str(db, 0, k, v, sizeof(v)));
+            assert_string_equal(v, k);
+        }
+    cirrus_close(db);
+}
+
+static int count_files(const char *path, void *arg)
+{
+    (void)path;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* A key of n bytes unique to i: "%05d-" then letters from a small LCG. */
+static void big_key(char *key, size_t n, int i)
+{
+    uint32_t x = (uint32_t)i * 2654435761u + 1;
+    snprintf(key, 7, "%05d-", i);
+    for (size_t j = 6; j < n; j++) {
+        x = x * 1103515245u + 12345u;
+        key[j] = (char)('a' + (x >> 16) % 26);
+    }
+}
+
+static void a_commit_too_large_for_one_item_goes_through_a_delta_object(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual_options();
+    o.target_file_size = 4096; /* many files ... */
+    o.compression = CIRRUS_COMPRESSION_NONE;
+    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_batch *b;
+    char key[1600];
+    uint64_t seq;
+    assert_int_equal(cirrus_batch_new(&b), 0);
+    /* ... each described with two ~1.5 KB keys: > 350,000 bytes of entry */
+    for (int i = 0; i < 450; i++) {
+        big_key(key, sizeof(key), i);
+        assert_int_equal(cirrus_batch_put(b, key, sizeof(key), "v", 1), 0);
+    }
+    assert_int_equal(cirrus_write(db, b, CIRRUS_WRITE_NOW, &seq), 0);
+    assert_int_equal(seq, 1);
+    cirrus_batch_free(b);
+    put_str(db, "after", "1");
+    assert_int_equal(commit(db), 2);
+    cirrus_close(db);
+
+    int deltas = 0;
+    tmpdir_each_file(f->dir, "delta/", count_files, &deltas);
+    assert_int_equal(deltas, 1);
+    db = open_db(f->dir, &o); /* replays entry 1 from its delta object */
+    cirrus_stats st;
+    cirrus_stats_get(db, &st);
+    assert_true(st.level_files[0] > 100);
+    big_key(key, sizeof(key), 123);
+    void *v;
+    size_t n;
+    assert_int_equal(cirrus_get(db, NULL, key, sizeof(key), &v, &n), 0);
+    assert_int_equal(n, 1);
+    cirrus_free(v);
+    cirrus_close(db);
+}
+
+struct writer_arg {
+    cirrus_db *db;
+    int id;
+    uint64_t seqs[20];
+};
+
+static void *group_writer(void *p)
+{
+    struct writer_arg *w = p;
+    for (int i = 0; i < 20; i++) {
+        char k[32];
+        cirrus_batch *b;
+        snprintf(k, sizeof(k), "t%d-%02d", w->id, i);
+        if (cirrus_batch_new(&b) || cirrus_batch_put(b, k, strlen(k), "v", 1) ||
+            cirrus_write(w->db, b, CIRRUS_WRITE_WAIT, &w->seqs[i]))
+            w->seqs[i] = 0;
+        cirrus_batch_free(b);
+    }
+    return NULL;
+}
+
+static void group_commit_makes_waiting_writers_durable_together(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = CIRRUS_OPTIONS_INIT;
+    o.flush_interval_ms = 20;
+    cirrus_db *db = open_db(f->dir, &o);
+    struct writer_arg w[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        w[i].db = db;
+        w[i].id = i;
+        pthread_create(&t[i], NULL, group_writer, &w[i]);
+    }
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    cirrus_stats st;
+    cirrus_stats_get(db, &st);
+    /* 80 waiting writes, fewer commits: they were grouped */
+    assert_true(st.head_seq >= 1 && st.head_seq < 80);
+    cirrus_close(db);
+    cirrus_options m = manual_options();
+    db = open_db(f->dir, &m);
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 20; j++) {
+            char k[32], v[8];
+            snprintf(k, sizeof(k), "t%d-%02d", i, j);
+            assert_true(w[i].seqs[j] >= 1);
+            /* each key was written once: it appears exactly at the seq its
+             * writer was told */
+            assert_true(get_str(db, w[i].seqs[j], k, v, sizeof(v)));
+            if (w[i].seqs[j] > 1)
+                assert_false(get_str(db, w[i].seqs[j] - 1, k, v, sizeof(v)));
+        }
+    cirrus_close(db);
+}
+
+struct time_log {
+    int64_t t[8];
+    int n;
+};
+
+static int collect_times(const cirrus_log_info *info, void *arg)
+{
+    struct time_log *tl = arg;
+    if (tl->n < 8)
+        tl->t[tl->n++] = info->time_ms;
+    return 0;
+}
+
+static void seq_at_time_finds_the_last_commit_before_it(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual_options();
+    cirrus_db *db = open_db(f->dir, &o);
+    struct time_log tl = {{0}, 0};
+    uint64_t seq;
+    for (int i = 0; i < 3; i++) {
+        put_str(db, "k", i == 0 ? "0" : i == 1 ? "1" : "2");
+        commit(db);
+        usleep(20000);
+    }
+    assert_int_equal(cirrus_log_scan(db, 1, collect_times, &tl), 0);
+    assert_int_equal(tl.n, 3);
+    assert_true(tl.t[0] < tl.t[1] && tl.t[1] < tl.t[2]);
+    assert_int_equal(cirrus_seq_at_time(db, tl.t[0] - 1, &seq), 0);
+    assert_int_equal(seq, 0);
+    assert_int_equal(cirrus_seq_at_time(db, tl.t[0], &seq), 0);
+    assert_int_equal(seq, 1);
+    assert_int_equal(cirrus_seq_at_time(db, tl.t[1] + 5, &seq), 0);
+    assert_int_equal(seq, 2);
+    assert_int_equal(cirrus_seq_at_time(db, tl.t[2] + 100000, &seq), 0);
+    assert_int_equal(seq, 3);
+    cirrus_close(db);
+}
+
+static int flip_middle_byte(const char *path, void *arg)
+{
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    fseek(fp, 0, SEEK_END);
+    long size = ftell(fp);
+    fseek(fp, size / 3, SEEK_SET);
+    int c = fgetc(fp);
+    fseek(fp, size / 3, SEEK_SET);
+    fputc(c ^ 0x40, fp);
+    fclose(fp);
+    snprintf(arg, 4096, "%s", strrchr(path, '/') + 1);
+    return 1;
+}
+
+static int truncate_half(const char *path, void *arg)
+{
+    struct stat st;
+    (void)arg;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(truncate(path, st.st_size / 2), 0);
+    return 1;
+}
+
+static void corrupt_objects_are_reported_by_name(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual_options();
+    o.manifest_interval = 2;
+    o.compression = CIRRUS_COMPRESSION_NONE;
+    cirrus_db *db = open_db(f->dir, &o);
+    char name[4096], v[64];
+    put_str(db, "key", "value-that-must-not-come-back-wrong");
+    commit(db);
+    put_str(db, "other", "x");
+    commit(db);
+    cirrus_close(db);
+
+    tmpdir_each_file(f->dir, "sst/", flip_middle_byte, name);
+    db = open_db(f->dir, &o);
+    /* one of the two files was damaged: its key's read fails naming the
+     * file and the checksum; the other key still reads right */
+    const char *keys[2] = {"key", "other"};
+    const char *want[2] = {"value-that-must-not-come-back-wrong", "x"};
+    int corrupt = 0;
+    for (int i = 0; i < 2; i++) {
+        void *val = NULL;
+        size_t n;
+        int rc = cirrus_get(db, NULL, keys[i], strlen(keys[i]), &val, &n);
+        if (rc == CIRRUS_ECORRUPT) {
+            corrupt++;
+            assert_non_null(strstr(cirrus_errmsg(), name));
+            assert_non_null(strstr(cirrus_errmsg(), "checksum"));
+        } else {
+            assert_int_equal(rc, 0);
+            assert_int_equal(n, strlen(want[i]));
+            assert_memory_equal(val, want[i], n);
+            cirrus_free(val);
+        }
+    }
+    assert_int_equal(corrupt, 1);
+    (void)v;
+    cirrus_close(db);
+
+    tmpdir_each_file(f->dir, "manifest/", flip_middle_byte, name);
+    db = NULL;
+    assert_int_equal(cirrus_open(&db, f->dir, &o), CIRRUS_ECORRUPT);
+    assert_non_null(strstr(cirrus_errmsg(), "manifest/"));
+    assert_non_null(strstr(cirrus_errmsg(), "checksum"));
+    assert_null(db);
+
+    tmpdir_each_file(f->dir, "manifest/", truncate_half, NULL);
+    assert_int_equal(cirrus_open(&db, f->dir, &o), CIRRUS_ECORRUPT);
+    assert_non_null(strstr(cirrus_errmsg(), "manifest/"));
+    assert_null(db);
+}
+
+static void opening_a_missing_db_without_create_fails(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual_options();
+    char path[4200];
+    cirrus_db *db = NULL;
+    o.create_if_missing = 0;
+    snprintf(path, sizeof(path), "%s/nothing-here", f->dir);
+    assert_int_equal(cirrus_open(&db, path, &o), CIRRUS_ENOTFOUND);
+    assert_null(db);
+    assert_int_equal(cirrus_open(&db, "ftp://x", &o), CIRRUS_EINVALID);
+    assert_non_null(strstr(cirrus_errmsg(), "ftp://x"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(commits_are_durable_and_visible_at_their_seq, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(batch_commits_atomically_and_last_op_wins, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(reads_at_every_seq_match_what_was_committed, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(iterator_moves_both_ways_over_buffered_and_committed_data,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(two_handles_see_each_others_commits, setup, teardown),
+        cmocka_unit_test_setup_teardown(processes_committing_at_once_get_dense_unique_seqs, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(a_commit_too_large_for_one_item_goes_through_a_delta_object,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(group_commit_makes_waiting_writers_durable_together, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(seq_at_time_finds_the_last_commit_before_it, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(corrupt_objects_are_reported_by_name, setup, teardown),
+        cmocka_unit_test_setup_teardown(opening_a_missing_db_without_create_fails, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
