@@ -110,12 +110,28 @@ typedef struct cirrus_options {
     int create_if_missing;
     /* Open read-only: every write call fails with CIRRUS_EINVALID. Default 0. */
     int read_only;
+    /* Run compaction and garbage collection in a background thread whenever
+     * this handle holds the db's "compactor" lease. Default 1. */
+    int background_compaction;
+    /* Versions newer than this many milliseconds stay readable at their seq
+     * (time travel); compaction drops older shadowed versions. Default 1 h. */
+    int64_t mvcc_retention_ms;
+    /* L0 files that trigger an L0 -> L1 compaction. Default 4. */
+    uint32_t l0_compaction_trigger;
+    /* Target bytes of level 1; each deeper level holds level_size_ratio times
+     * more. Defaults 256 MiB and 10. */
+    uint64_t level1_target_bytes;
+    uint32_t level_size_ratio;
+    /* Garbage collection deletes an unreferenced object only once it has been
+     * unreferenced (or, never committed, existed) this long. A writer refuses
+     * to commit files it wrote more than half of this ago. Default 1 h. */
+    int64_t gc_grace_ms;
 } cirrus_options;
 
 #define CIRRUS_OPTIONS_INIT                                                                        \
     {                                                                                              \
         CIRRUS_OPTIONS_VERSION, NULL, 100, 100, (size_t)64 << 20, 16 << 10, (uint64_t)64 << 20,    \
-            10, CIRRUS_COMPRESSION_LZ4, 64, 1, 0                                                   \
+            10, CIRRUS_COMPRESSION_LZ4, 64, 1, 0, 1, 3600000, 4, (uint64_t)256 << 20, 10, 3600000  \
     }
 
 /* ---- opening ----------------------------------------------------------- */
@@ -287,6 +303,65 @@ typedef struct cirrus_log_info {
  */
 CIRRUS_API int cirrus_log_scan(cirrus_db *db, uint64_t from_seq,
                                int (*fn)(const cirrus_log_info *info, void *arg), void *arg);
+
+/* ---- leases -------------------------------------------------------------- */
+
+/*
+ * Named leases with fencing tokens, kept in the metadata store beside the
+ * database: leader election for sharded work, and how cirrus picks one
+ * compactor. The token strictly increases every time the lease changes hands
+ * (also across expiry and release), never on a renewal by its holder, so a
+ * holder can fence its writes elsewhere with it. Expiry uses the wall clock:
+ * a lease keeps two nodes from doing the same work; never rely on it for
+ * safety against clock skew.
+ */
+typedef struct cirrus_lease_info {
+    char owner[128];    /* "" when released */
+    uint64_t token;     /* 0 if never acquired */
+    int64_t expires_ms; /* Unix ms; 0 when released */
+} cirrus_lease_info;
+
+/* Acquires (or, if `owner` holds it, renews) lease `name` for ttl_ms.
+ * Returns 0 with *token_out, or CIRRUS_EBUSY with the holder in *holder_out
+ * (may be NULL) when another owner holds an unexpired lease. Also
+ * CIRRUS_EINVALID, CIRRUS_EIO, CIRRUS_ETIMEOUT. */
+CIRRUS_API int cirrus_lease_acquire(cirrus_db *db, const char *name, const char *owner,
+                                    int64_t ttl_ms, uint64_t *token_out,
+                                    cirrus_lease_info *holder_out);
+/* Extends the lease if `owner` still holds it (CIRRUS_EBUSY if not). */
+CIRRUS_API int cirrus_lease_renew(cirrus_db *db, const char *name, const char *owner,
+                                  int64_t ttl_ms, uint64_t *token_out);
+/* Gives the lease up if `owner` holds it (CIRRUS_EBUSY if not). */
+CIRRUS_API int cirrus_lease_release(cirrus_db *db, const char *name, const char *owner);
+/* The lease's state; CIRRUS_ENOTFOUND if it was never acquired. */
+CIRRUS_API int cirrus_lease_show(cirrus_db *db, const char *name, cirrus_lease_info *out);
+
+/* ---- maintenance ------------------------------------------------------- */
+
+/*
+ * Runs compaction in the foreground until every level is within its target
+ * (L0 below l0_compaction_trigger files, each deeper level below its target
+ * bytes), holding the "compactor" lease meanwhile. Returns 0, CIRRUS_EBUSY
+ * (another process holds the lease), CIRRUS_EIO, CIRRUS_ECORRUPT ...
+ */
+CIRRUS_API int cirrus_compact(cirrus_db *db);
+
+typedef struct cirrus_gc_item {
+    const char *name; /* object name */
+    uint64_t size;
+    int deleted;      /* 1 deleted, 0 kept */
+    const char *why;  /* e.g. "live", "in grace period", "compacted away" */
+} cirrus_gc_item;
+
+/*
+ * Deletes objects that nothing references any more: files compacted away or
+ * never committed, unneeded manifests and delta objects, once they have been
+ * unreferenced for grace_ms (negative: the gc_grace_ms option). fn (may be
+ * NULL) hears of every object considered. Holds the "compactor" lease.
+ * Returns 0, CIRRUS_EBUSY, CIRRUS_EIO ...
+ */
+CIRRUS_API int cirrus_gc(cirrus_db *db, int64_t grace_ms,
+                         void (*fn)(const cirrus_gc_item *item, void *arg), void *arg);
 
 /* ---- statistics -------------------------------------------------------- */
 

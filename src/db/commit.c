@@ -36,6 +36,7 @@ struct replay {
     struct version *v;
     const uint8_t *watch_id; /* commit id to look for, or NULL */
     uint64_t found_seq;      /* seq where watch_id was seen */
+    int found_applied;       /* and whether replay validation applied it */
 };
 
 static int replay_one(struct replay *r, uint64_t seq, const uint8_t *raw, size_t len)
@@ -45,9 +46,13 @@ static int replay_one(struct replay *r, uint64_t seq, const uint8_t *raw, size_t
     int rc;
     if ((rc = commitlog_decode(&r->db->log, raw, len, seq, &e)) < 0)
         return rc;
-    if (r->watch_id && memcmp(e.commit_id, r->watch_id, COMMIT_ID_LEN) == 0)
+    int watched = r->watch_id && memcmp(e.commit_id, r->watch_id, COMMIT_ID_LEN) == 0;
+    int applied = 0;
+    rc = version_apply(r->v, &e, &n, &applied);
+    if (watched && rc == 0) {
         r->found_seq = seq;
-    rc = version_apply(r->v, &e, &n, NULL);
+        r->found_applied = applied;
+    }
     entry_clear(&e);
     if (rc < 0)
         return rc;
@@ -84,9 +89,10 @@ static void keep_head(cirrus_db *db, uint64_t seq, uint8_t *raw, size_t len)
 
 /* Replays up to the head; reports in *found_seq where `watch_id` was
  * committed (0: not seen). Caller holds commit_mu. */
-static int catch_up_watch(cirrus_db *db, const uint8_t *watch_id, uint64_t *found_seq)
+static int catch_up_watch(cirrus_db *db, const uint8_t *watch_id, uint64_t *found_seq,
+                          int *found_applied)
 {
-    struct replay r = {db, NULL, watch_id, 0};
+    struct replay r = {db, NULL, watch_id, 0, 0};
     uint8_t *raw = NULL;
     size_t len = 0;
     uint64_t head;
@@ -117,6 +123,8 @@ static int catch_up_watch(cirrus_db *db, const uint8_t *watch_id, uint64_t *foun
     }
     if (found_seq)
         *found_seq = r.found_seq;
+    if (found_applied)
+        *found_applied = r.found_applied;
 done:
     if (r.v)
         version_unref(r.v);
@@ -126,7 +134,7 @@ done:
 
 int db_catch_up(cirrus_db *db)
 {
-    return catch_up_watch(db, NULL, NULL);
+    return catch_up_watch(db, NULL, NULL, NULL);
 }
 
 /* Rule 2 of commitlog.h: entry `head` must be in the log before the head
@@ -167,10 +175,10 @@ static void write_manifest(cirrus_db *db, struct version *v)
 }
 
 static int apply_own(cirrus_db *db, const struct entry *e, uint8_t *raw, size_t len,
-                     void (*on_publish)(cirrus_db *db, void *arg), void *arg)
+                     void (*on_publish)(cirrus_db *db, void *arg), void *arg, int *applied)
 {
     struct version *n = NULL;
-    int rc = version_apply(db->current, e, &n, NULL);
+    int rc = version_apply(db->current, e, &n, applied);
     if (rc < 0) {
         free(raw);
         return rc;
@@ -187,10 +195,10 @@ static int apply_own(cirrus_db *db, const struct entry *e, uint8_t *raw, size_t 
 
 /* After an attempt at seq `seq` ended with an unknown outcome: 1 if it
  * committed, 0 if it did not, < 0 if that cannot be told now. */
-static int resolve(cirrus_db *db, const struct entry *e, uint64_t seq)
+static int resolve(cirrus_db *db, const struct entry *e, uint64_t seq, int *applied)
 {
     uint64_t found = 0;
-    int rc = catch_up_watch(db, e->commit_id, &found);
+    int rc = catch_up_watch(db, e->commit_id, &found, applied);
     if (rc < 0)
         return rc;
     if (found)
@@ -210,13 +218,52 @@ static void set_ambiguous(cirrus_db *db, int value)
     pthread_mutex_unlock(&db->mu);
 }
 
+/* A file's age from its name (sst/<ms hex>-...), or -1 when unknown. */
+static int64_t file_age_ms(const char *name, int64_t now)
+{
+    const char *p = strchr(name, '/');
+    char *end;
+    if (!p)
+        return -1;
+    unsigned long long t = strtoull(p + 1, &end, 16);
+    if (end != p + 13 || *end != '-')
+        return -1;
+    return now - (int64_t)t;
+}
+
+static int is_removed_by(const struct entry *e, const char *name)
+{
+    for (size_t i = 0; i < e->n_removed; i++)
+        if (strcmp(e->removed[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/* GC deletes unreferenced objects older than the grace period; a committer
+ * must not commit files that could already be that old by the time its
+ * entry is read (docs/DESIGN.md, "Garbage collection"). Checked before every
+ * attempt; files an entry moves (removes and adds) are live already. */
+static int check_fresh(cirrus_db *db, const struct entry *e)
+{
+    int64_t now = now_ms(), limit = db->opts.gc_grace_ms / 2;
+    for (size_t i = 0; i < e->n_added; i++) {
+        int64_t age = file_age_ms(e->added[i].name, now);
+        if (age > limit && !is_removed_by(e, e->added[i].name))
+            return err_set(CIRRUS_ETIMEOUT,
+                           "%s was written %" PRId64 " ms ago, more than half the GC grace "
+                           "period (%" PRId64 " ms): not committing it",
+                           e->added[i].name, age, db->opts.gc_grace_ms);
+    }
+    return 0;
+}
+
 int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, void *arg),
-              void *arg, uint64_t *seq_out)
+              void *arg, uint64_t *seq_out, int *applied_out)
 {
     uint8_t *raw = NULL;
     size_t len = 0;
     unsigned failures = 0;
-    int by_catch_up = 0, rc;
+    int by_catch_up = 0, applied = 1, rc;
     for (unsigned attempt = 0;; attempt++) {
         uint64_t found = 0;
         /* The first attempt of a new entry goes straight to the
@@ -225,7 +272,7 @@ int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, 
          * catches up, and looks for this commit id: an earlier attempt may
          * have landed after all. */
         if (attempt > 0 || e->seq != 0) {
-            if ((rc = catch_up_watch(db, e->commit_id, &found)) < 0)
+            if ((rc = catch_up_watch(db, e->commit_id, &found, &applied)) < 0)
                 goto done;
             if (found) {
                 e->seq = found;
@@ -243,18 +290,25 @@ int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, 
         raw = NULL;
         if ((rc = commitlog_prepare(&db->log, e, &raw, &len)) < 0)
             goto done;
+        /* An entry known not to have landed may be refused for stale files
+         * (and rewritten by its caller); one that may have landed must be
+         * retried as it is, or it could land twice. Checked last before the
+         * compare-and-swap, to leave GC the widest margin. */
+        if (!e->maybe_landed && (rc = check_fresh(db, e)) < 0)
+            goto done;
         rc = commitlog_cas_head(&db->log, head, raw, len);
         if (rc == 0) {
-            rc = apply_own(db, e, raw, len, on_publish, arg);
+            rc = apply_own(db, e, raw, len, on_publish, arg, &applied);
             raw = NULL;
             if (rc < 0)
                 goto done;
             break;
         }
         if (rc != CIRRUS_ECONFLICT) {
+            e->maybe_landed = 1; /* even if not now, a delayed request may */
             char cause[512];
             snprintf(cause, sizeof(cause), "%s", cirrus_errmsg());
-            int r = resolve(db, e, e->seq);
+            int r = resolve(db, e, e->seq, &applied);
             if (r == 1) {
                 by_catch_up = 1; /* catch-up already replayed it */
                 break;
@@ -290,6 +344,8 @@ int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, 
     pthread_mutex_unlock(&db->mu);
     if (seq_out)
         *seq_out = e->seq;
+    if (applied_out)
+        *applied_out = applied;
     rc = 0;
 done:
     free(raw);

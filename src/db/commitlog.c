@@ -110,6 +110,24 @@ done:
     return rc;
 }
 
+int commitlog_oldest(struct commitlog *cl, uint64_t head, uint64_t *seq_out)
+{
+    struct meta_item *items = NULL;
+    size_t n = 0;
+    int rc = metastore_query(cl->ms, cl->log_pk, "", NULL, 1, 0, &items, &n);
+    if (rc < 0)
+        return err_prefix(rc, "reading the oldest log entry");
+    uint64_t oldest = head;
+    if (n == 1) {
+        uint64_t s = strtoull(items[0].sk, NULL, 10);
+        if (s > 0 && s < head)
+            oldest = s;
+    }
+    meta_items_free(items, n);
+    *seq_out = oldest;
+    return 0;
+}
+
 static void delta_name(char *out, size_t out_len, const struct entry *e)
 {
     char hex[2 * COMMIT_ID_LEN + 1];

@@ -48,6 +48,10 @@ int commitlog_get_head(struct commitlog *cl, uint64_t *seq_out, uint8_t **raw_ou
 /* Log item `seq` (CIRRUS_ENOTFOUND if absent). */
 int commitlog_get_log(struct commitlog *cl, uint64_t seq, uint8_t **raw_out, size_t *len_out);
 
+/* The oldest seq still in the log (the head when the log holds nothing
+ * below it; 0 for an empty database). */
+int commitlog_oldest(struct commitlog *cl, uint64_t head, uint64_t *seq_out);
+
 /* Calls fn for every log item with from <= seq < to, in order; a missing
  * seq is an error (CIRRUS_ENOTFOUND: trimmed or never copied). fn returns
  * nonzero to stop (returned as is). */

@@ -35,6 +35,12 @@ static int check_options(const cirrus_options *o)
         return err_set(CIRRUS_EINVALID, "unknown compression %d", o->compression);
     if (o->write_buffer_size < 4096)
         return err_set(CIRRUS_EINVALID, "write_buffer_size %zu below 4096", o->write_buffer_size);
+    if (o->l0_compaction_trigger < 2 || o->level_size_ratio < 2 || o->level1_target_bytes < 4096)
+        return err_set(CIRRUS_EINVALID, "compaction shape: l0_compaction_trigger and "
+                                        "level_size_ratio must be >= 2, level1_target_bytes "
+                                        ">= 4096");
+    if (o->mvcc_retention_ms < 0 || o->gc_grace_ms < 0)
+        return err_set(CIRRUS_EINVALID, "mvcc_retention_ms and gc_grace_ms must be >= 0");
     return 0;
 }
 
@@ -151,6 +157,7 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
     db->opts = *opts;
     db->opts.meta_url = NULL; /* not owned: never kept */
     pthread_mutex_init(&db->flush_mu, NULL);
+    pthread_mutex_init(&db->compact_mu, NULL);
     pthread_mutex_init(&db->commit_mu, NULL);
     pthread_mutex_init(&db->mu, NULL);
     pthread_condattr_t ca;
@@ -178,7 +185,7 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
         rc = err_set(CIRRUS_ENOTFOUND, "%s: no database here", url);
         goto done;
     }
-    if ((rc = start_background(db)) < 0)
+    if ((rc = start_background(db)) < 0 || (rc = db_start_compactor(db)) < 0)
         goto done;
     *out = db;
     db = NULL;
@@ -207,6 +214,8 @@ int cirrus_close(cirrus_db *db)
     pthread_mutex_unlock(&db->mu);
     if (db->bg_started)
         pthread_join(db->bg, NULL);
+    if (db->log.pk)
+        db_stop_compactor(db);
     if (!db->opts.read_only && db->mem)
         rc = cirrus_flush(db, NULL);
     for (size_t i = 0; i < db->n_imm; i++)
@@ -215,6 +224,8 @@ int cirrus_close(cirrus_db *db)
     memtable_unref(db->mem);
     version_unref(db->current);
     free(db->head_raw);
+    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++)
+        buf_free(&db->compact_ptr[l]);
     commitlog_clear(&db->log);
     metastore_close(db->ms);
     objstore_close(db->os);
@@ -222,6 +233,7 @@ int cirrus_close(cirrus_db *db)
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->commit_mu);
     pthread_mutex_destroy(&db->flush_mu);
+    pthread_mutex_destroy(&db->compact_mu);
     free(db);
     return rc;
 }
@@ -381,10 +393,12 @@ int cirrus_log_scan(cirrus_db *db, uint64_t from_seq,
     uint64_t head;
     int rc;
     err_clear();
-    if (from_seq == 0)
-        from_seq = 1;
     if ((rc = commitlog_get_head(&db->log, &head, &raw, &len)) < 0)
         return rc;
+    if (from_seq == 0 && (rc = commitlog_oldest(&db->log, head, &from_seq)) < 0)
+        goto done;
+    if (from_seq == 0)
+        from_seq = 1;
     if (from_seq < head && (rc = commitlog_scan(&db->log, from_seq, head, report_entry, &c)) != 0)
         goto done;
     if (from_seq <= head && head > 0)
@@ -419,21 +433,34 @@ static int entry_time(cirrus_db *db, uint64_t seq, uint64_t head, const uint8_t 
     return 0;
 }
 
-int cirrus_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out)
+int db_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out, int *before_log)
 {
     uint8_t *raw = NULL;
     size_t len = 0;
-    uint64_t head, lo = 0, hi;
+    uint64_t head, oldest, lo, hi;
+    int64_t t;
     int rc;
-    err_clear();
+    *before_log = 0;
     if ((rc = commitlog_get_head(&db->log, &head, &raw, &len)) < 0)
         return rc;
+    if ((rc = commitlog_oldest(&db->log, head, &oldest)) < 0)
+        goto done;
     /* Commit times never decrease with seq (commit.c), so the answer is the
-     * boundary of a binary search: lo's time <= time_ms < (lo+1)'s time. */
+     * boundary of a binary search: lo's time <= time_ms < (lo+1)'s time.
+     * Only the retained part of the log can be searched. */
+    lo = oldest > 0 ? oldest - 1 : 0;
     hi = head;
+    if (oldest > 1) {
+        if ((rc = entry_time(db, oldest, head, raw, len, &t)) < 0)
+            goto done;
+        if (t > time_ms) {
+            *before_log = 1; /* the answer is at most oldest - 1 */
+            *seq_out = oldest - 1;
+            goto done;
+        }
+    }
     while (lo < hi) {
         uint64_t mid = lo + (hi - lo + 1) / 2;
-        int64_t t;
         if ((rc = entry_time(db, mid, head, raw, len, &t)) < 0)
             goto done;
         if (t <= time_ms)
@@ -445,4 +472,20 @@ int cirrus_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out)
 done:
     free(raw);
     return rc;
+}
+
+int cirrus_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out)
+{
+    uint64_t seq;
+    int before, rc;
+    err_clear();
+    if ((rc = db_seq_at_time(db, time_ms, &seq, &before)) < 0)
+        return rc;
+    if (before)
+        return err_set(CIRRUS_ENOTFOUND,
+                       "time %" PRId64 " is before the oldest commit still in the log (seq %" PRIu64
+                       "): older commit times were trimmed",
+                       time_ms, seq + 1);
+    *seq_out = seq;
+    return 0;
 }

@@ -27,6 +27,7 @@
 #include "db/entry.h"
 #include "db/memtable.h"
 #include "db/version.h"
+#include "util/buf.h"
 
 /* A frozen memtable waiting to be committed. Its entry is built once and
  * reused by every retry, with the same commit id, so that an ambiguous
@@ -80,6 +81,17 @@ struct cirrus_db {
 
     pthread_t bg;
     int bg_started;
+
+    /* compaction and GC (compaction.c, gc.c) */
+    pthread_mutex_t compact_mu; /* one compaction or GC at a time per handle */
+    pthread_t compactor;
+    int compactor_started;
+    int lease_held;                /* guarded by compact_mu */
+    int64_t lease_renew_at_ms;     /* when to renew it */
+    int64_t next_gc_ms;            /* when the background GC runs next */
+    struct buf compact_ptr[CIRRUS_MAX_LEVELS]; /* round-robin position per level */
+    uint64_t n_compactions;        /* committed by this handle */
+    uint64_t compacted_bytes;      /* bytes written by them */
 };
 
 /* What a read works on: referenced, immutable pieces. */
@@ -92,6 +104,10 @@ struct superversion {
 
 /* db.c */
 int db_catch_up(cirrus_db *db);
+/* cirrus_seq_at_time over the retained log: when time_ms is before the
+ * oldest retained entry, *before_log is 1 and *seq_out is that entry's seq
+ * minus one, an upper bound of the true answer (safe for horizons). */
+int db_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out, int *before_log);
 /* Turns read options into a snapshot: *snap_out is ro->seq, or SEQ_MAX
  * (with this handle's buffered writes) for the latest. A seq beyond the
  * head (after a refresh) is CIRRUS_EINVALID. */
@@ -103,9 +119,24 @@ void db_release(struct superversion *sv);
  * e->seq. on_publish (may be NULL) runs under mu in the critical section
  * that publishes the version holding e, so that e.g. the memtable e was
  * written from disappears from reads at the same instant its files appear.
+ * *applied_out (may be NULL) is 0 if replay validation made e a no-op
+ * (e.g. a compaction whose inputs another compactor removed first).
+ * An entry whose new files are older than half the GC grace period, and
+ * that cannot have landed (e->maybe_landed == 0), is refused with
+ * CIRRUS_ETIMEOUT: rewrite the files and try again.
  * Caller holds commit_mu. */
 int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, void *arg),
-              void *arg, uint64_t *seq_out);
+              void *arg, uint64_t *seq_out, int *applied_out);
+
+/* compaction.c */
+int db_start_compactor(cirrus_db *db);
+void db_stop_compactor(cirrus_db *db);
+/* Bytes by which the levels exceed their targets (L0: files over the trigger
+ * times their average size). */
+uint64_t db_compaction_backlog(const cirrus_db *db, const struct version *v);
+/* Takes or renews the compactor lease; CIRRUS_EBUSY if another holds it.
+ * Caller holds compact_mu. */
+int db_hold_compactor_lease(cirrus_db *db);
 
 /* write.c */
 int db_flush_until(cirrus_db *db, uint64_t id);

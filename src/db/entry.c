@@ -16,6 +16,7 @@ enum {
     TAG_REMOVED = 3,
     TAG_APP = 5,
     TAG_DELTA = 7,
+    TAG_HORIZON = 9,
     TAG_WRITER = 2,
 };
 
@@ -190,6 +191,11 @@ int entry_encode(struct buf *b, const struct entry *e)
             (rc = buf_put_varint(&f, e->epoch)) < 0 || (rc = put_field(b, TAG_APP, &f)) < 0)
             goto done;
     }
+    if (e->horizon) {
+        buf_reset(&f);
+        if ((rc = buf_put_varint(&f, e->horizon)) < 0 || (rc = put_field(b, TAG_HORIZON, &f)) < 0)
+            goto done;
+    }
     if (e->delta_name) {
         buf_reset(&f);
         if ((rc = buf_put_lenbytes(&f, e->delta_name, strlen(e->delta_name))) < 0 ||
@@ -254,6 +260,10 @@ static int decode_field(struct entry *e, uint64_t tag, const uint8_t *p, const u
             return -1;
         d = dup_string(&e->app_id, s, len);
         return d == -2 ? err_nomem() : d;
+    case TAG_HORIZON:
+        if (get_varint64(&p, end, &e->horizon) < 0 || p != end)
+            return -1;
+        return 0;
     case TAG_DELTA:
         if (get_lenbytes(&p, end, &s, &len) < 0 || get_varint64(&p, end, &e->delta_size) < 0 ||
             get_fixed32(&p, end, &e->delta_checksum) < 0 || p != end || e->delta_name)

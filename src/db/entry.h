@@ -55,6 +55,12 @@ struct entry {
     /* exactly-once sinks: (app_id, epoch); app_id NULL when absent */
     char *app_id;
     uint64_t epoch;
+    /* compact entries: versions at or below this seq may have been dropped,
+     * so reads below it are refused from this entry on (0: none) */
+    uint64_t horizon;
+    /* in memory only: an attempt to commit this entry failed in a way that
+     * may yet land (not a lost race), so it must be retried as it is */
+    int maybe_landed;
     /* stub only: the full entry lives in this delta object */
     char *delta_name;
     uint64_t delta_size;

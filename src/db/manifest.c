@@ -23,6 +23,7 @@ int manifest_encode(struct buf *b, const struct version *v)
     if ((rc = buf_put_fixed32(b, MANIFEST_MAGIC)) < 0 ||
         (rc = buf_put_u8(b, MANIFEST_FORMAT_VERSION)) < 0 || (rc = buf_put_varint(b, v->seq)) < 0 ||
         (rc = buf_put_fixed64(b, (uint64_t)v->time_ms)) < 0 ||
+        (rc = buf_put_varint(b, v->min_readable_seq)) < 0 ||
         (rc = buf_put_varint(b, version_total_files(v))) < 0)
         return rc;
     for (int l = 0; l < CIRRUS_MAX_LEVELS; l++)
@@ -66,7 +67,7 @@ int manifest_decode(struct version **out, const uint8_t *data, size_t len, const
     rc = CIRRUS_ECORRUPT;
     uint64_t time_ms;
     if (get_varint64(&p, end, &v->seq) < 0 || get_fixed64(&p, end, &time_ms) < 0 ||
-        get_varint64(&p, end, &n_files) < 0)
+        get_varint64(&p, end, &v->min_readable_seq) < 0 || get_varint64(&p, end, &n_files) < 0)
         goto malformed;
     v->time_ms = (int64_t)time_ms;
     for (uint64_t i = 0; i < n_files; i++) {

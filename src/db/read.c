@@ -26,7 +26,13 @@ int db_snapshot(cirrus_db *db, const cirrus_read_options *ro, uint64_t *snap_out
     }
     pthread_mutex_lock(&db->mu);
     head = db->current->seq;
+    uint64_t floor = db->current->min_readable_seq;
     pthread_mutex_unlock(&db->mu);
+    if (ro->seq < floor)
+        return err_set(CIRRUS_EINVALID,
+                       "seq %" PRIu64 " is older than the MVCC retention horizon (seq %" PRIu64
+                       "): compaction has dropped versions it needs",
+                       ro->seq, floor);
     if (ro->seq > head) {
         /* another writer may have committed it since our last look */
         if ((rc = cirrus_refresh(db, &head)) < 0)

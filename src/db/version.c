@@ -155,6 +155,9 @@ int version_apply(struct version *v, const struct entry *e, struct version **out
     n->seq = e->seq;
     n->time_ms = e->time_ms > v->time_ms ? e->time_ms : v->time_ms;
     applied = entry_is_valid(v, e);
+    n->min_readable_seq = v->min_readable_seq;
+    if (applied && e->horizon > n->min_readable_seq)
+        n->min_readable_seq = e->horizon;
     for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
         for (size_t i = 0; i < v->n_files[l]; i++) {
             struct live_file *f = v->files[l][i];

@@ -39,6 +39,9 @@ struct version {
     atomic_int refs;
     uint64_t seq;    /* the last entry applied */
     int64_t time_ms; /* its commit time */
+    /* reads at a seq below this are refused: compaction may have dropped
+     * versions they need (the largest horizon of any compact entry) */
+    uint64_t min_readable_seq;
     struct live_file **files[CIRRUS_MAX_LEVELS];
     size_t n_files[CIRRUS_MAX_LEVELS];
 };

@@ -414,7 +414,7 @@ static void record_flush_error(cirrus_db *db, int rc)
 
 int db_flush_until(cirrus_db *db, uint64_t id)
 {
-    int rc = 0;
+    int rc = 0, rewrites = 0;
     pthread_mutex_lock(&db->flush_mu);
     for (;;) {
         pthread_mutex_lock(&db->mu);
@@ -440,12 +440,17 @@ int db_flush_until(cirrus_db *db, uint64_t id)
             continue;
         }
         pthread_mutex_lock(&db->commit_mu);
-        rc = db_commit(db, &im->entry, pop_committed, im, NULL);
+        rc = db_commit(db, &im->entry, pop_committed, im, NULL, NULL);
         pthread_mutex_unlock(&db->commit_mu);
+        if (rc == CIRRUS_ETIMEOUT && !im->entry.maybe_landed && ++rewrites <= 3) {
+            im->prepared = 0; /* files too old to commit: write them anew */
+            continue;
+        }
         if (rc < 0) {
             record_flush_error(db, rc);
             break;
         }
+        rewrites = 0;
         db_free_imm(im);
     }
     pthread_mutex_unlock(&db->flush_mu);

@@ -1,0 +1,563 @@
+/*
+ * compaction.c - leveled compaction, run by the holder of the db's
+ * "compactor" lease.
+ *
+ * Shape: L0 holds the per-commit files (overlapping, newest first); levels
+ * 1..7 hold non-overlapping files, level n+1 targeting level_size_ratio
+ * times the bytes of level n (level 1: level1_target_bytes).
+ *
+ * Picking: L0 scores (files / l0_compaction_trigger), deeper levels score
+ * (bytes / target); the highest score >= 1 is compacted:
+ *   L0 -> L1  every L0 file plus the L1 files they overlap (taking all of L0
+ *             keeps the rule "deeper is older" for every key)
+ *   Ln -> Ln+1  one file of Ln, round-robin over the key space, plus the
+ *             Ln+1 files it overlaps; a file that overlaps nothing below
+ *             moves down without being rewritten
+ *
+ * Merging keeps MVCC: the retention horizon H is the last seq committed at
+ * or before now - mvcc_retention_ms. Every version with seq > H is kept, and
+ * of the versions <= H only the newest (the one a read at H sees); a
+ * tombstone among those is dropped when nothing below the output level can
+ * hold the key. The compact entry records H; reads below it are refused from
+ * then on. All versions of a user key go to one output file, so a point
+ * read looks at one file per level.
+ *
+ * Committing: outputs are uploaded first, then one `compact` entry removes
+ * the inputs and adds the outputs. Replay validation makes it a no-op if a
+ * racing compactor removed an input first (the lease makes that rare; it is
+ * never unsafe). Its outputs are then garbage for GC.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "db/dbimpl.h"
+#include "objstore/objstore.h"
+#include "table/ikey.h"
+#include "table/sst.h"
+#include "util/status.h"
+#include "util/sys.h"
+
+#define LEASE_NAME "compactor"
+#define LEASE_TTL_MS 30000
+#define COMPACTOR_TICK_MS 1000
+#define GC_PERIOD_MS (10 * 60 * 1000)
+#define LAST_LEVEL (CIRRUS_MAX_LEVELS - 1)
+
+struct pick {
+    int level;     /* input level */
+    int out_level; /* output level */
+    struct live_file **inputs;
+    size_t n_inputs;
+    int bottommost; /* nothing below out_level overlaps the inputs' range */
+    int trivial;    /* one file moves down unchanged */
+};
+
+static void pick_clear(struct pick *p)
+{
+    free(p->inputs);
+    memset(p, 0, sizeof(*p));
+}
+
+static uint64_t level_target(const cirrus_options *o, int level)
+{
+    uint64_t t = o->level1_target_bytes;
+    for (int l = 1; l < level; l++)
+        t = t > UINT64_MAX / o->level_size_ratio ? UINT64_MAX : t * o->level_size_ratio;
+    return t;
+}
+
+static uint64_t level_bytes(const struct version *v, int level)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < v->n_files[level]; i++)
+        n += v->files[level][i]->meta.size;
+    return n;
+}
+
+/* Score of a level: >= 1 means it needs compaction. */
+static double level_score(const cirrus_options *o, const struct version *v, int level)
+{
+    if (level == 0)
+        return (double)v->n_files[0] / (o->l0_compaction_trigger ? o->l0_compaction_trigger : 1);
+    if (level == LAST_LEVEL)
+        return 0;
+    return (double)level_bytes(v, level) / (double)level_target(o, level);
+}
+
+uint64_t db_compaction_backlog(const cirrus_db *db, const struct version *v)
+{
+    uint64_t backlog = 0;
+    size_t n0 = v->n_files[0], trigger = db->opts.l0_compaction_trigger;
+    if (n0 >= trigger && n0 > 0)
+        backlog += level_bytes(v, 0);
+    for (int l = 1; l < LAST_LEVEL; l++) {
+        uint64_t b = level_bytes(v, l), t = level_target(&db->opts, l);
+        if (b > t)
+            backlog += b - t;
+    }
+    return backlog;
+}
+
+static int overlaps(const struct file_meta *m, const uint8_t *lo, size_t lo_len, const uint8_t *hi,
+                    size_t hi_len)
+{
+    return ukey_compare(m->largest, m->largest_len, lo, lo_len) >= 0 &&
+           ukey_compare(m->smallest, m->smallest_len, hi, hi_len) <= 0;
+}
+
+static int add_input(struct pick *p, struct live_file *f)
+{
+    struct live_file **a = realloc(p->inputs, (p->n_inputs + 1) * sizeof(*a));
+    if (!a)
+        return err_nomem();
+    p->inputs = a;
+    a[p->n_inputs++] = f;
+    return 0;
+}
+
+/* The inputs' key range: [*lo, *hi] (borrowed from the inputs). */
+static void input_range(const struct pick *p, const uint8_t **lo, size_t *lo_len,
+                        const uint8_t **hi, size_t *hi_len)
+{
+    *lo = *hi = NULL;
+    *lo_len = *hi_len = 0;
+    for (size_t i = 0; i < p->n_inputs; i++) {
+        const struct file_meta *m = &p->inputs[i]->meta;
+        if (!*lo || ukey_compare(m->smallest, m->smallest_len, *lo, *lo_len) < 0) {
+            *lo = m->smallest;
+            *lo_len = m->smallest_len;
+        }
+        if (!*hi || ukey_compare(m->largest, m->largest_len, *hi, *hi_len) > 0) {
+            *hi = m->largest;
+            *hi_len = m->largest_len;
+        }
+    }
+}
+
+/* Adds the out_level files overlapping the current inputs, and works out
+ * whether the output is bottommost for its range. */
+static int add_overlaps(const struct version *v, struct pick *p)
+{
+    const uint8_t *lo, *hi;
+    size_t lo_len, hi_len;
+    int rc;
+    input_range(p, &lo, &lo_len, &hi, &hi_len);
+    size_t before = p->n_inputs;
+    for (size_t i = 0; i < v->n_files[p->out_level]; i++) {
+        struct live_file *f = v->files[p->out_level][i];
+        if (overlaps(&f->meta, lo, lo_len, hi, hi_len) && (rc = add_input(p, f)) < 0)
+            return rc;
+    }
+    if (p->n_inputs > before)
+        input_range(p, &lo, &lo_len, &hi, &hi_len);
+    p->bottommost = 1;
+    for (int l = p->out_level + 1; l < CIRRUS_MAX_LEVELS && p->bottommost; l++)
+        for (size_t i = 0; i < v->n_files[l]; i++)
+            if (overlaps(&v->files[l][i]->meta, lo, lo_len, hi, hi_len)) {
+                p->bottommost = 0;
+                break;
+            }
+    return 0;
+}
+
+/* The next file of level l after the round-robin pointer. */
+static struct live_file *round_robin(cirrus_db *db, const struct version *v, int l)
+{
+    struct buf *ptr = &db->compact_ptr[l];
+    for (size_t i = 0; i < v->n_files[l]; i++) {
+        const struct file_meta *m = &v->files[l][i]->meta;
+        if (!ptr->len || ukey_compare(m->smallest, m->smallest_len, ptr->data, ptr->len) > 0)
+            return v->files[l][i];
+    }
+    return v->n_files[l] ? v->files[l][0] : NULL;
+}
+
+/* 1 with *p filled if v needs a compaction, 0 if not, < 0 on error. */
+static int pick_compaction(cirrus_db *db, const struct version *v, struct pick *p)
+{
+    int best = -1;
+    double best_score = 1.0;
+    int rc;
+    memset(p, 0, sizeof(*p));
+    for (int l = 0; l < LAST_LEVEL; l++) {
+        double s = level_score(&db->opts, v, l);
+        if (s >= best_score) {
+            best_score = s;
+            best = l;
+        }
+    }
+    if (best < 0)
+        return 0;
+    p->level = best;
+    p->out_level = best + 1;
+    if (best == 0) {
+        for (size_t i = 0; i < v->n_files[0]; i++)
+            if ((rc = add_input(p, v->files[0][i])) < 0)
+                goto fail;
+    } else {
+        struct live_file *f = round_robin(db, v, best);
+        if ((rc = add_input(p, f)) < 0)
+            goto fail;
+        struct buf *ptr = &db->compact_ptr[best];
+        buf_reset(ptr);
+        if ((rc = buf_append(ptr, f->meta.largest, f->meta.largest_len)) < 0)
+            goto fail;
+    }
+    if ((rc = add_overlaps(v, p)) < 0)
+        goto fail;
+    p->trivial = best > 0 && p->n_inputs == 1;
+    return 1;
+fail:
+    pick_clear(p);
+    return rc;
+}
+
+/* ---- the merge ------------------------------------------------------------ */
+
+struct out_file {
+    struct sst_builder *b;
+    struct buf smallest, largest;
+    uint64_t min_seq, max_seq, n_entries, n_deletes;
+};
+
+static int finish_output(cirrus_db *db, struct out_file *o, int level, struct entry *e)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    char name[64];
+    struct file_meta f = {0};
+    int rc;
+    if ((rc = sst_builder_finish(o->b, &data, &len, NULL)) < 0)
+        goto done;
+    snprintf(name, sizeof(name), "sst/%012" PRIx64 "-%016" PRIx64 ".sst", (uint64_t)now_ms(),
+             rand_u64());
+    if ((rc = objstore_put(db->os, name, data, len)) < 0) {
+        rc = err_prefix(rc, "compaction: writing %s", name);
+        goto done;
+    }
+    f.name = name;
+    f.size = len;
+    f.level = (uint32_t)level;
+    f.global_seq = 0; /* keys carry their own seqs */
+    f.smallest = o->smallest.data;
+    f.smallest_len = o->smallest.len;
+    f.largest = o->largest.data;
+    f.largest_len = o->largest.len;
+    f.min_seq = o->min_seq;
+    f.max_seq = o->max_seq;
+    f.n_entries = o->n_entries;
+    f.n_deletes = o->n_deletes;
+    if ((rc = entry_add_file(e, &f)) == 0)
+        db->compacted_bytes += len;
+done:
+    sst_builder_free(o->b);
+    o->b = NULL;
+    free(data);
+    return rc;
+}
+
+static int emit(cirrus_db *db, struct out_file *o, int level, struct entry *e, const uint8_t *k,
+                size_t klen, const uint8_t *v, size_t vlen, int new_key)
+{
+    size_t ulen = ikey_user_len(klen);
+    uint64_t seq = ikey_seq(k, klen);
+    int rc;
+    /* split only between user keys: all versions of a key in one file */
+    if (o->b && new_key && sst_builder_size(o->b) >= db->opts.target_file_size &&
+        (rc = finish_output(db, o, level, e)) < 0)
+        return rc;
+    if (!o->b) {
+        const cirrus_options *op = &db->opts;
+        struct sst_options so = {op->block_size, 16, op->bloom_bits_per_key, op->compression, 3};
+        if ((rc = sst_builder_new(&o->b, &so)) < 0)
+            return rc;
+        buf_reset(&o->smallest);
+        if ((rc = buf_append(&o->smallest, k, ulen)) < 0)
+            return rc;
+        o->min_seq = UINT64_MAX;
+        o->max_seq = o->n_entries = o->n_deletes = 0;
+    }
+    if ((rc = sst_builder_add(o->b, k, klen, v, vlen)) < 0)
+        return rc;
+    if (new_key) {
+        buf_reset(&o->largest);
+        if ((rc = buf_append(&o->largest, k, ulen)) < 0)
+            return rc;
+    }
+    o->min_seq = seq < o->min_seq ? seq : o->min_seq;
+    o->max_seq = seq > o->max_seq ? seq : o->max_seq;
+    o->n_entries++;
+    o->n_deletes += ikey_kind(k, klen) == KIND_DELETE;
+    return 0;
+}
+
+static int input_iter(cirrus_db *db, const struct pick *p, struct iter **out)
+{
+    struct iter **c = calloc(p->n_inputs, sizeof(*c));
+    size_t n = 0;
+    int rc = 0;
+    if (!c)
+        return err_nomem();
+    for (; n < p->n_inputs; n++) {
+        struct sst_reader *r;
+        if ((rc = live_file_reader(p->inputs[n], db->os, &r)) < 0 ||
+            (rc = sst_reader_iter(r, &c[n])) < 0)
+            break;
+    }
+    if (rc < 0) {
+        for (size_t i = 0; i < n; i++)
+            iter_free(c[i]);
+    } else {
+        rc = merge_iter_new(out, c, n);
+    }
+    free(c);
+    return rc;
+}
+
+static int closing(cirrus_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    int c = db->closing;
+    pthread_mutex_unlock(&db->mu);
+    return c;
+}
+
+/* Merges the inputs into new files of out_level, listed in e. */
+static int merge_inputs(cirrus_db *db, const struct pick *p, uint64_t horizon, struct entry *e)
+{
+    struct out_file o = {0};
+    struct buf last = {0};
+    struct iter *it = NULL;
+    int have_last = 0, at_horizon = 0, rc;
+    uint64_t n = 0;
+    if ((rc = input_iter(db, p, &it)) < 0)
+        goto done;
+    for (iter_first(it); iter_valid(it); iter_next(it)) {
+        size_t klen, vlen;
+        const uint8_t *k = iter_key(it, &klen), *v = iter_value(it, &vlen);
+        size_t ulen = ikey_user_len(klen);
+        uint64_t seq = ikey_seq(k, klen);
+        if ((++n & 1023) == 0 && closing(db)) {
+            rc = err_set(CIRRUS_ECLOSED, "compaction stopped: the handle is closing");
+            goto done;
+        }
+        int new_key = !have_last || ukey_compare(k, ulen, last.data, last.len) != 0;
+        if (new_key) {
+            buf_reset(&last);
+            if ((rc = buf_append(&last, k, ulen)) < 0)
+                goto done;
+            have_last = 1;
+            at_horizon = 0;
+        }
+        if (seq <= horizon) {
+            if (at_horizon)
+                continue; /* shadowed at the horizon: no read can see it */
+            at_horizon = 1;
+            if (ikey_kind(k, klen) == KIND_DELETE && p->bottommost)
+                continue; /* hides nothing any more */
+        }
+        /* new_key for emit: the first entry kept of this user key */
+        int first_kept = !o.b || o.largest.len != ulen || memcmp(o.largest.data, k, ulen) != 0;
+        if ((rc = emit(db, &o, p->out_level, e, k, klen, v, vlen, first_kept)) < 0)
+            goto done;
+    }
+    if ((rc = iter_status(it)) < 0)
+        goto done;
+    if (o.b)
+        rc = finish_output(db, &o, p->out_level, e);
+done:
+    iter_free(it);
+    sst_builder_free(o.b);
+    buf_free(&o.smallest);
+    buf_free(&o.largest);
+    buf_free(&last);
+    return rc;
+}
+
+static int add_removed(struct entry *e, const char *name)
+{
+    char **r = realloc(e->removed, (e->n_removed + 1) * sizeof(*r));
+    if (!r)
+        return err_nomem();
+    e->removed = r;
+    if (!(r[e->n_removed] = strdup(name)))
+        return err_nomem();
+    e->n_removed++;
+    return 0;
+}
+
+/* The retention horizon: the last seq committed at or before now minus the
+ * retention, and never above `head`. */
+static int retention_horizon(cirrus_db *db, uint64_t head, uint64_t *out)
+{
+    uint64_t seq = 0;
+    int before;
+    int rc = db_seq_at_time(db, now_ms() - db->opts.mvcc_retention_ms, &seq, &before);
+    if (rc < 0)
+        return rc;
+    *out = seq < head ? seq : head;
+    return 0;
+}
+
+/* Runs and commits one compaction. 1 if it did one, 0 if none was needed. */
+static int compact_once(cirrus_db *db)
+{
+    struct superversion sv = {0};
+    struct pick p = {0};
+    struct entry e = {0};
+    uint64_t horizon = 0;
+    int applied = 0, rc;
+    if ((rc = db_acquire(db, &sv, 0)) < 0)
+        return rc;
+    if ((rc = pick_compaction(db, sv.v, &p)) <= 0)
+        goto done;
+    e.kind = CIRRUS_ENTRY_COMPACT;
+    rand_bytes(e.commit_id, COMMIT_ID_LEN);
+    if (!(e.writer = strdup(db->writer_id))) {
+        rc = err_nomem();
+        goto done;
+    }
+    for (size_t i = 0; i < p.n_inputs; i++)
+        if ((rc = add_removed(&e, p.inputs[i]->meta.name)) < 0)
+            goto done;
+    if (p.trivial) {
+        struct file_meta moved;
+        if ((rc = file_meta_copy(&moved, &p.inputs[0]->meta)) < 0)
+            goto done;
+        moved.level = (uint32_t)p.out_level;
+        rc = entry_add_file(&e, &moved);
+        file_meta_clear(&moved);
+        if (rc < 0)
+            goto done;
+    } else {
+        if ((rc = retention_horizon(db, sv.v->seq, &horizon)) < 0 ||
+            (rc = merge_inputs(db, &p, horizon, &e)) < 0)
+            goto done;
+        e.horizon = horizon;
+    }
+    pthread_mutex_lock(&db->commit_mu);
+    rc = db_commit(db, &e, NULL, NULL, NULL, &applied);
+    pthread_mutex_unlock(&db->commit_mu);
+    if (rc < 0)
+        goto done;
+    if (applied)
+        db->n_compactions++;
+    rc = 1;
+done:
+    if (rc < 0)
+        rc = err_prefix(rc, "compacting L%d into L%d", p.level, p.out_level);
+    entry_clear(&e);
+    pick_clear(&p);
+    db_release(&sv);
+    return rc;
+}
+
+/* ---- the lease and the background compactor ------------------------------ */
+
+int db_hold_compactor_lease(cirrus_db *db)
+{
+    int64_t now = now_ms();
+    if (db->lease_held && now < db->lease_renew_at_ms)
+        return 0;
+    int rc = cirrus_lease_acquire(db, LEASE_NAME, db->writer_id, LEASE_TTL_MS, NULL, NULL);
+    db->lease_held = rc == 0;
+    if (rc == 0)
+        db->lease_renew_at_ms = now + LEASE_TTL_MS / 3;
+    return rc;
+}
+
+/* Releases the lease if held, keeping the thread's error message: this
+ * runs on the way out of calls that may be failing for another reason. */
+static void drop_lease(cirrus_db *db)
+{
+    char saved[1024];
+    snprintf(saved, sizeof(saved), "%s", cirrus_errmsg());
+    if (db->lease_held)
+        cirrus_lease_release(db, LEASE_NAME, db->writer_id);
+    db->lease_held = 0;
+    err_set(0, "%s", saved);
+}
+
+int cirrus_compact(cirrus_db *db)
+{
+    int rc;
+    err_clear();
+    if (db->opts.read_only)
+        return err_set(CIRRUS_EINVALID, "the database was opened read-only");
+    pthread_mutex_lock(&db->compact_mu);
+    if ((rc = cirrus_refresh(db, NULL)) < 0)
+        goto done;
+    do {
+        if ((rc = db_hold_compactor_lease(db)) < 0)
+            break;
+        rc = compact_once(db);
+    } while (rc == 1);
+done:
+    if (!db->compactor_started)
+        drop_lease(db); /* let other processes take over at once */
+    pthread_mutex_unlock(&db->compact_mu);
+    return rc < 0 ? rc : 0;
+}
+
+int cirrus_gc_locked(cirrus_db *db, int64_t grace_ms,
+                     void (*fn)(const cirrus_gc_item *item, void *arg), void *arg);
+
+static void *compactor(void *arg)
+{
+    cirrus_db *db = arg;
+    db->next_gc_ms = now_ms() + GC_PERIOD_MS;
+    pthread_mutex_lock(&db->mu);
+    while (!db->closing) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += COMPACTOR_TICK_MS / 1000;
+        /* commits broadcast cv: wake at once when L0 reaches the trigger */
+        while (!db->closing && db->current->n_files[0] < db->opts.l0_compaction_trigger &&
+               pthread_cond_timedwait(&db->cv, &db->mu, &ts) == 0)
+            ;
+        if (db->closing)
+            break;
+        int need = level_score(&db->opts, db->current, 0) >= 1.0 ||
+                   db_compaction_backlog(db, db->current) > 0 || now_ms() >= db->next_gc_ms;
+        pthread_mutex_unlock(&db->mu);
+        if (need) {
+            pthread_mutex_lock(&db->compact_mu);
+            int rc = db_hold_compactor_lease(db);
+            while (rc == 0 && (rc = compact_once(db)) == 1 && !closing(db))
+                db_hold_compactor_lease(db);
+            if (db->lease_held && now_ms() >= db->next_gc_ms) {
+                cirrus_gc_locked(db, -1, NULL, NULL);
+                db->next_gc_ms = now_ms() + GC_PERIOD_MS;
+            }
+            pthread_mutex_unlock(&db->compact_mu);
+            err_clear(); /* failures are retried at the next tick */
+        }
+        pthread_mutex_lock(&db->mu);
+    }
+    pthread_mutex_unlock(&db->mu);
+    return NULL;
+}
+
+int db_start_compactor(cirrus_db *db)
+{
+    if (db->opts.read_only || !db->opts.background_compaction)
+        return 0;
+    if (pthread_create(&db->compactor, NULL, compactor, db) != 0)
+        return err_set(CIRRUS_ENOMEM, "cannot start the compaction thread");
+    db->compactor_started = 1;
+    return 0;
+}
+
+void db_stop_compactor(cirrus_db *db)
+{
+    /* db->closing is set and broadcast by the caller */
+    if (db->compactor_started)
+        pthread_join(db->compactor, NULL);
+    db->compactor_started = 0;
+    pthread_mutex_lock(&db->compact_mu);
+    drop_lease(db);
+    pthread_mutex_unlock(&db->compact_mu);
+}

@@ -1,0 +1,364 @@
+/*
+ * gc.c - garbage collection of objects and trimming of the log.
+ *
+ * An object may be deleted only when nothing can need it:
+ *  - sst/: not live, not named (added or removed) by any entry committed
+ *    within the grace period, and itself older than the grace period (an
+ *    object never committed is only garbage once no writer may still commit
+ *    it: writers refuse files older than half the grace period, commit.c).
+ *  - manifest/: older than the manifest the pointer names, and older than
+ *    the grace period (an opener may have just read the pointer).
+ *  - delta/: its entry is trimmed from the log, or the entry of its seq is a
+ *    different commit (an attempt that lost), and it is older than the
+ *    grace period.
+ * Order matters: objects are listed BEFORE the live set and the recent
+ * entries are read, so a file committed while GC runs is either seen as
+ * referenced or was too young to delete when listed.
+ *
+ * Log trimming: log items below the manifest the pointer names are only
+ * needed to read the log itself (`cirrus log`, time travel by time); they
+ * are deleted once older than max(mvcc_retention, grace). The head item is
+ * never deleted (commitlog.h, rule 3).
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/dbimpl.h"
+#include "db/manifest.h"
+#include "metastore/metastore.h"
+#include "objstore/objstore.h"
+#include "util/status.h"
+#include "util/sys.h"
+
+struct object {
+    char *name;
+    uint64_t size;
+    int64_t mtime_ms;
+};
+
+struct listing {
+    struct object *v;
+    size_t n, cap;
+};
+
+static int collect(const struct objstore_entry *e, void *arg)
+{
+    struct listing *l = arg;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 256;
+        struct object *v = realloc(l->v, cap * sizeof(*v));
+        if (!v)
+            return err_nomem();
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n].name = strdup(e->name)))
+        return err_nomem();
+    l->v[l->n].size = e->size;
+    l->v[l->n].mtime_ms = e->mtime_ms;
+    l->n++;
+    return 0;
+}
+
+static void listing_free(struct listing *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->v[i].name);
+    free(l->v);
+}
+
+/* A set of names: sorted array, binary searched. */
+struct names {
+    char **v;
+    size_t n, cap;
+};
+
+static int names_add(struct names *s, const char *name)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        char **v = realloc(s->v, cap * sizeof(*v));
+        if (!v)
+            return err_nomem();
+        s->v = v;
+        s->cap = cap;
+    }
+    if (!(s->v[s->n] = strdup(name)))
+        return err_nomem();
+    s->n++;
+    return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int names_has(const struct names *s, const char *name)
+{
+    return s->n && bsearch(&name, s->v, s->n, sizeof(*s->v), cmp_str) != NULL;
+}
+
+static void names_free(struct names *s)
+{
+    for (size_t i = 0; i < s->n; i++)
+        free(s->v[i]);
+    free(s->v);
+}
+
+struct recent {
+    cirrus_db *db;
+    struct names *keep;
+};
+
+static int note_entry(uint64_t seq, const uint8_t *raw, size_t len, void *arg)
+{
+    struct recent *r = arg;
+    struct entry e;
+    int rc = commitlog_decode(&r->db->log, raw, len, seq, &e);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < e.n_added && rc == 0; i++)
+        rc = names_add(r->keep, e.added[i].name);
+    for (size_t i = 0; i < e.n_removed && rc == 0; i++)
+        rc = names_add(r->keep, e.removed[i]);
+    entry_clear(&e);
+    return rc;
+}
+
+/* Names the live set and every entry after seq `from` mention; *head_out
+ * gets the head it read up to. */
+static int referenced(cirrus_db *db, struct version *v, uint64_t from, struct names *keep,
+                      uint64_t *head_out)
+{
+    struct recent r = {db, keep};
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    uint64_t head;
+    int rc;
+    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++)
+        for (size_t i = 0; i < v->n_files[l]; i++)
+            if ((rc = names_add(keep, v->files[l][i]->meta.name)) < 0)
+                return rc;
+    if ((rc = commitlog_get_head(&db->log, &head, &raw, &len)) < 0)
+        return rc;
+    uint64_t oldest;
+    if ((rc = commitlog_oldest(&db->log, head, &oldest)) < 0)
+        goto done;
+    if (from + 1 < oldest)
+        from = oldest - 1; /* trimmed entries removed nothing still in grace */
+    if (from + 1 < head)
+        rc = commitlog_scan(&db->log, from + 1, head, note_entry, &r);
+    if (rc == 0 && head > 0 && head > from)
+        rc = note_entry(head, raw, len, &r);
+    *head_out = head;
+done:
+    free(raw);
+    if (rc == 0 && keep->n)
+        qsort(keep->v, keep->n, sizeof(*keep->v), cmp_str);
+    return rc;
+}
+
+/* Is delta/<id>-<seq> still what log item <seq> points to? */
+static int delta_in_use(cirrus_db *db, const char *name, uint64_t trimmed_below)
+{
+    const char *dash = strrchr(name, '-');
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    struct entry stub;
+    if (!dash)
+        return 0;
+    uint64_t seq = strtoull(dash + 1, NULL, 10);
+    if (seq < trimmed_below)
+        return 0;
+    int rc = commitlog_get_log(&db->log, seq, &raw, &len);
+    if (rc == CIRRUS_ENOTFOUND) {
+        uint64_t head;
+        free(raw);
+        raw = NULL;
+        if (commitlog_get_head(&db->log, &head, &raw, &len) < 0) {
+            free(raw);
+            return 1; /* cannot tell: keep */
+        }
+        if (head != seq) {
+            free(raw);
+            /* every entry below the head is in the log until trimmed */
+            return seq > head;
+        }
+    } else if (rc < 0) {
+        return 1;
+    }
+    int in_use = 1;
+    if (entry_decode(&stub, raw, len, name) == 0) {
+        in_use = stub.delta_name && strcmp(stub.delta_name, name) == 0;
+        entry_clear(&stub);
+    }
+    free(raw);
+    return in_use;
+}
+
+static int64_t name_time_ms(const struct object *o)
+{
+    /* sst/<12 hex digits of ms>-...: the writer's clock when it wrote it */
+    const char *p = strchr(o->name, '/');
+    if (!p || strncmp(o->name, "sst/", 4) != 0)
+        return o->mtime_ms;
+    char *end;
+    unsigned long long t = strtoull(p + 1, &end, 16);
+    return end == p + 13 ? (int64_t)t : o->mtime_ms;
+}
+
+struct gc_run {
+    cirrus_db *db;
+    int64_t now, grace;
+    void (*fn)(const cirrus_gc_item *item, void *arg);
+    void *arg;
+};
+
+static int decide(struct gc_run *g, const struct object *o, int del, const char *why)
+{
+    int rc = 0;
+    if (del) {
+        rc = objstore_del(g->db->os, o->name);
+        if (rc < 0) {
+            rc = err_prefix(rc, "gc: deleting %s", o->name);
+            del = 0;
+            why = "delete failed";
+        }
+    }
+    if (g->fn) {
+        cirrus_gc_item item = {o->name, o->size, del, why};
+        g->fn(&item, g->arg);
+    }
+    return rc;
+}
+
+/* Deletes log items below `below` that are older than the retention. */
+static int trim_log(cirrus_db *db, uint64_t below, uint64_t *trimmed_below)
+{
+    struct meta_item *items = NULL;
+    size_t n = 0;
+    int rc;
+    *trimmed_below = 0;
+    if (below <= 1)
+        return 0;
+    char to[24];
+    snprintf(to, sizeof(to), "%020" PRIu64, below);
+    if ((rc = metastore_query(db->ms, db->log.log_pk, "", to, 0, 0, &items, &n)) < 0)
+        return err_prefix(rc, "gc: listing the log");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rc = metastore_delete_if_version(db->ms, db->log.log_pk, items[i].sk, items[i].version);
+        if (rc == CIRRUS_ECONFLICT)
+            rc = 0;
+    }
+    meta_items_free(items, n);
+    if (rc == 0)
+        *trimmed_below = below;
+    return rc < 0 ? err_prefix(rc, "gc: trimming the log") : 0;
+}
+
+int cirrus_gc_locked(cirrus_db *db, int64_t grace_ms,
+                     void (*fn)(const cirrus_gc_item *item, void *arg), void *arg);
+
+int cirrus_gc_locked(cirrus_db *db, int64_t grace_ms,
+                     void (*fn)(const cirrus_gc_item *item, void *arg), void *arg)
+{
+    struct gc_run g = {db, now_ms(), grace_ms < 0 ? db->opts.gc_grace_ms : grace_ms, fn, arg};
+    struct listing objs = {0};
+    struct names keep = {0};
+    struct superversion sv = {0};
+    uint64_t recent_from = 0, pointer = 0, trim_from = 0, trimmed_below = 0, seen_head = 0;
+    struct names late = {0};
+    struct recent r = {db, &late};
+    int before;
+    int rc;
+    /* 1. list first (see the header comment) */
+    if ((rc = objstore_list(db->os, "sst/", collect, &objs)) < 0 ||
+        (rc = objstore_list(db->os, "manifest/", collect, &objs)) < 0 ||
+        (rc = objstore_list(db->os, "delta/", collect, &objs)) < 0) {
+        rc = err_prefix(rc, "gc: listing objects");
+        goto done;
+    }
+    /* 2. then what is referenced now and recently */
+    if ((rc = cirrus_refresh(db, NULL)) < 0 || (rc = db_acquire(db, &sv, 0)) < 0 ||
+        (rc = db_seq_at_time(db, g.now - g.grace, &recent_from, &before)) < 0 ||
+        (rc = referenced(db, sv.v, recent_from, &keep, &seen_head)) < 0 ||
+        (rc = commitlog_get_pointer(&db->log, &pointer)) < 0)
+        goto done;
+    /* 3. trim the log below the newest manifest, keeping what time travel
+     * and the grace period need */
+    int64_t keep_ms = db->opts.mvcc_retention_ms > g.grace ? db->opts.mvcc_retention_ms : g.grace;
+    if ((rc = db_seq_at_time(db, g.now - keep_ms, &trim_from, &before)) < 0)
+        goto done;
+    if (trim_from > pointer)
+        trim_from = pointer;
+    if ((rc = trim_log(db, trim_from, &trimmed_below)) < 0)
+        goto done;
+    /* 4. files committed since step 2 (a writer between its freshness check
+     * and its compare-and-swap then) are referenced too: read the entries
+     * that landed meanwhile, last thing before deleting */
+    uint8_t *raw = NULL;
+    size_t raw_len = 0;
+    uint64_t head_now;
+    if ((rc = commitlog_get_head(&db->log, &head_now, &raw, &raw_len)) < 0)
+        goto done;
+    if (head_now > seen_head + 1)
+        rc = commitlog_scan(&db->log, seen_head + 1, head_now, note_entry, &r);
+    if (rc == 0 && head_now > seen_head)
+        rc = note_entry(head_now, raw, raw_len, &r);
+    free(raw);
+    if (rc < 0)
+        goto done;
+    if (late.n)
+        qsort(late.v, late.n, sizeof(*late.v), cmp_str);
+    /* 5. decide */
+    char newest_manifest[64];
+    manifest_name(newest_manifest, sizeof(newest_manifest), pointer);
+    for (size_t i = 0; i < objs.n && rc == 0; i++) {
+        const struct object *o = &objs.v[i];
+        int old = g.now - name_time_ms(o) >= g.grace;
+        if (strncmp(o->name, "sst/", 4) == 0) {
+            if (names_has(&keep, o->name) || names_has(&late, o->name))
+                rc = decide(&g, o, 0, "referenced");
+            else
+                rc = decide(&g, o, old, old ? "unreferenced" : "in grace period");
+        } else if (strncmp(o->name, "manifest/", 9) == 0) {
+            int older = strcmp(o->name, newest_manifest) < 0;
+            rc = decide(&g, o, older && old,
+                        !older ? "newest manifest" : old ? "superseded" : "in grace period");
+        } else {
+            int used = delta_in_use(db, o->name, trimmed_below);
+            rc = decide(&g, o, !used && old,
+                        used ? "entry in the log" : old ? "unreferenced" : "in grace period");
+        }
+    }
+done:
+    db_release(&sv);
+    names_free(&keep);
+    names_free(&late);
+    listing_free(&objs);
+    return rc;
+}
+
+int cirrus_gc(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *item, void *arg),
+              void *arg)
+{
+    int rc;
+    err_clear();
+    if (db->opts.read_only)
+        return err_set(CIRRUS_EINVALID, "the database was opened read-only");
+    pthread_mutex_lock(&db->compact_mu);
+    if ((rc = db_hold_compactor_lease(db)) == 0)
+        rc = cirrus_gc_locked(db, grace_ms, fn, arg);
+    if (!db->compactor_started && db->lease_held) {
+        char saved[1024];
+        snprintf(saved, sizeof(saved), "%s", cirrus_errmsg());
+        cirrus_lease_release(db, "compactor", db->writer_id);
+        db->lease_held = 0;
+        err_set(0, "%s", saved);
+    }
+    pthread_mutex_unlock(&db->compact_mu);
+    return rc;
+}
