@@ -126,12 +126,17 @@ typedef struct cirrus_options {
      * unreferenced (or, never committed, existed) this long. A writer refuses
      * to commit files it wrote more than half of this ago. Default 1 h. */
     int64_t gc_grace_ms;
+    /* The changefeed can be read from any seq committed within this many
+     * milliseconds: log entries and the files they added are kept that
+     * long, also after compaction. 0 disables the guarantee. Default 24 h. */
+    int64_t changefeed_retention_ms;
 } cirrus_options;
 
 #define CIRRUS_OPTIONS_INIT                                                                        \
     {                                                                                              \
         CIRRUS_OPTIONS_VERSION, NULL, 100, 100, (size_t)64 << 20, 16 << 10, (uint64_t)64 << 20,    \
-            10, CIRRUS_COMPRESSION_LZ4, 64, 1, 0, 1, 3600000, 4, (uint64_t)256 << 20, 10, 3600000  \
+            10, CIRRUS_COMPRESSION_LZ4, 64, 1, 0, 1, 3600000, 4, (uint64_t)256 << 20, 10, 3600000, \
+            86400000                                                                               \
     }
 
 /* ---- opening ----------------------------------------------------------- */
@@ -277,6 +282,75 @@ CIRRUS_API const void *cirrus_iter_value(const cirrus_iter *it, size_t *len_out)
 /* 0, or the error that stopped the iterator (CIRRUS_ECORRUPT, CIRRUS_EIO...). */
 CIRRUS_API int cirrus_iter_status(const cirrus_iter *it);
 
+/* ---- exactly-once and staged commits ----------------------------------- */
+
+/*
+ * Commits batch b as its own entry tagged (app_id, epoch), unless an epoch
+ * >= `epoch` of app_id was already applied: then nothing is written. Either
+ * way *seq_out is the seq that applied the app's newest epoch, and
+ * *applied_out (may be NULL) says whether this call applied it. A sink that
+ * crashes after committing and retries the same epoch writes exactly once.
+ * Writes buffered earlier by this handle are committed first.
+ * Returns 0, CIRRUS_EINVALID, CIRRUS_EIO, CIRRUS_EAMBIGUOUS ...
+ */
+CIRRUS_API int cirrus_write_once(cirrus_db *db, const cirrus_batch *b, const char *app_id,
+                                 uint64_t epoch, uint64_t *seq_out, int *applied_out);
+
+/* The newest epoch applied for app_id and the seq that applied it;
+ * CIRRUS_ENOTFOUND if none. */
+CIRRUS_API int cirrus_app_epoch(cirrus_db *db, const char *app_id, uint64_t *epoch_out,
+                                uint64_t *seq_out);
+
+/*
+ * Staged commits: any process writes a batch's data as files without
+ * committing it, and gets a descriptor (a printable, NUL-terminated string,
+ * malloc'd: free with cirrus_free). One process then commits any number of
+ * descriptors, from any processes and hosts, as ONE entry: nothing staged is
+ * visible before, all of it at the same seq after. Within one commit, a key
+ * staged in several descriptors takes the value of the last descriptor.
+ * cirrus_commit_staged refuses (CIRRUS_EINVALID, naming the file) a
+ * descriptor whose files are gone (e.g. garbage-collected), too old to
+ * commit safely (older than half the GC grace period), or already
+ * committed.
+ */
+CIRRUS_API int cirrus_stage(cirrus_db *db, const cirrus_batch *b, char **desc_out);
+CIRRUS_API int cirrus_commit_staged(cirrus_db *db, size_t n, const char *const *descs,
+                                    uint64_t *seq_out);
+
+/* ---- the changefeed ---------------------------------------------------- */
+
+typedef struct cirrus_changes cirrus_changes;
+
+enum { CIRRUS_CHANGE_PUT = 1, CIRRUS_CHANGE_DELETE = 2 };
+
+typedef struct cirrus_change {
+    uint64_t seq;
+    int op;          /* CIRRUS_CHANGE_PUT or CIRRUS_CHANGE_DELETE */
+    const void *key; /* borrowed until the next call on the feed */
+    size_t key_len;
+    const void *val; /* puts only */
+    size_t val_len;
+} cirrus_change;
+
+/*
+ * A feed of every change committed by write entries with seq >= from_seq
+ * (0: from the oldest retained), in seq order, and within a commit in key
+ * order; a key written several times in one commit appears once, with its
+ * final value. Compaction does not affect it.
+ * Returns 0, CIRRUS_ENOTFOUND (from_seq is older than the changefeed
+ * retention: the log or the files are gone), CIRRUS_EIO ...
+ */
+CIRRUS_API int cirrus_changes_open(cirrus_changes **out, cirrus_db *db, uint64_t from_seq);
+/*
+ * The next change. When the feed has caught up with the head it polls the
+ * metadata store's head (never an object-store LIST) every
+ * refresh_interval_ms (100 ms when 0) for up to wait_ms, then returns
+ * CIRRUS_ENOTFOUND ("no change yet"); call again to go on following.
+ * Other errors (a file gone, corruption) end the feed.
+ */
+CIRRUS_API int cirrus_changes_next(cirrus_changes *c, cirrus_change *out, int64_t wait_ms);
+CIRRUS_API void cirrus_changes_close(cirrus_changes *c);
+
 /* ---- the commit log ---------------------------------------------------- */
 
 enum cirrus_entry_kind {
@@ -287,11 +361,11 @@ enum cirrus_entry_kind {
 
 typedef struct cirrus_log_info {
     uint64_t seq;
-    int64_t time_ms;     /* commit time, Unix ms; non-decreasing in seq */
-    int kind;            /* enum cirrus_entry_kind */
-    uint32_t n_added;    /* files the entry added */
-    uint32_t n_removed;  /* files the entry removed */
-    uint64_t bytes;      /* bytes of the files it added */
+    int64_t time_ms;    /* commit time, Unix ms; non-decreasing in seq */
+    int kind;           /* enum cirrus_entry_kind */
+    uint32_t n_added;   /* files the entry added */
+    uint32_t n_removed; /* files the entry removed */
+    uint64_t bytes;     /* bytes of the files it added */
     uint8_t commit_id[16];
 } cirrus_log_info;
 
@@ -349,8 +423,8 @@ CIRRUS_API int cirrus_compact(cirrus_db *db);
 typedef struct cirrus_gc_item {
     const char *name; /* object name */
     uint64_t size;
-    int deleted;      /* 1 deleted, 0 kept */
-    const char *why;  /* e.g. "live", "in grace period", "compacted away" */
+    int deleted;     /* 1 deleted, 0 kept */
+    const char *why; /* e.g. "live", "in grace period", "compacted away" */
 } cirrus_gc_item;
 
 /*

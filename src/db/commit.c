@@ -66,8 +66,8 @@ static int replay_log_item(uint64_t seq, const uint8_t *raw, size_t len, void *a
     return replay_one(arg, seq, raw, len);
 }
 
-static void publish(cirrus_db *db, struct version *v,
-                    void (*on_publish)(cirrus_db *db, void *arg), void *arg)
+static void publish(cirrus_db *db, struct version *v, void (*on_publish)(cirrus_db *db, void *arg),
+                    void *arg)
 {
     pthread_mutex_lock(&db->mu);
     struct version *old = db->current;
@@ -110,7 +110,8 @@ static int catch_up_watch(cirrus_db *db, const uint8_t *watch_id, uint64_t *foun
     if (head > cur) {
         r.v = db->current;
         version_ref(r.v);
-        if (head - 1 > cur && (rc = commitlog_scan(&db->log, cur + 1, head, replay_log_item, &r)) < 0)
+        if (head - 1 > cur &&
+            (rc = commitlog_scan(&db->log, cur + 1, head, replay_log_item, &r)) < 0)
             goto done;
         if ((rc = replay_one(&r, head, raw, len)) < 0)
             goto done;
@@ -202,9 +203,11 @@ static int resolve(cirrus_db *db, const struct entry *e, uint64_t seq, int *appl
     if (rc < 0)
         return rc;
     if (found)
-        return found == seq ? 1 : err_set(CIRRUS_ECORRUPT, "commit id seen at seq %" PRIu64
-                                                           " but written for seq %" PRIu64,
-                                          found, seq);
+        return found == seq
+                   ? 1
+                   : err_set(CIRRUS_ECORRUPT,
+                             "commit id seen at seq %" PRIu64 " but written for seq %" PRIu64,
+                             found, seq);
     /* Not in the log up to the head: the head is still below seq (the write
      * never landed and, being conditional on the old head, never will once
      * we commit something else there) or another entry holds seq. */
@@ -281,6 +284,17 @@ int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, 
             }
         }
         uint64_t head = db->current->seq;
+        /* Never commit an entry replay would ignore: the version here is
+         * the head's whenever the compare-and-swap below succeeds, so this
+         * is exact. Readers of the log (the changefeed) can then take every
+         * entry as applied. */
+        if (!version_entry_valid(db->current, e)) {
+            rc = err_set(CIRRUS_ECONFLICT,
+                         "the entry is no longer valid at seq %" PRIu64
+                         " (its files or epoch were taken meanwhile)",
+                         head + 1);
+            goto done;
+        }
         if ((rc = ensure_logged(db, head)) < 0)
             goto done;
         e->seq = head + 1;

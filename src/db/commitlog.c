@@ -45,8 +45,7 @@ void commitlog_clear(struct commitlog *cl)
     cl->pk = cl->log_pk = NULL;
 }
 
-int commitlog_get_head(struct commitlog *cl, uint64_t *seq_out, uint8_t **raw_out,
-                       size_t *len_out)
+int commitlog_get_head(struct commitlog *cl, uint64_t *seq_out, uint8_t **raw_out, size_t *len_out)
 {
     uint64_t version = 0;
     int rc = metastore_get(cl->ms, cl->pk, HEAD_SK, raw_out, len_out, &version);
@@ -83,7 +82,8 @@ int commitlog_scan(struct commitlog *cl, uint64_t from, uint64_t to,
         char from_sk[24], to_sk[24];
         seq_sk(from_sk, from);
         seq_sk(to_sk, to);
-        if ((rc = metastore_query(cl->ms, cl->log_pk, from_sk, to_sk, SCAN_PAGE, 0, &items, &n)) < 0) {
+        if ((rc = metastore_query(cl->ms, cl->log_pk, from_sk, to_sk, SCAN_PAGE, 0, &items, &n)) <
+            0) {
             rc = err_prefix(rc, "reading the log from seq %" PRIu64, from);
             goto done;
         }
@@ -222,8 +222,7 @@ done:
     return rc;
 }
 
-int commitlog_cas_head(struct commitlog *cl, uint64_t expected_seq, const uint8_t *raw,
-                       size_t len)
+int commitlog_cas_head(struct commitlog *cl, uint64_t expected_seq, const uint8_t *raw, size_t len)
 {
     int rc;
     if (expected_seq == 0)

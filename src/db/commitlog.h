@@ -43,8 +43,7 @@ void commitlog_clear(struct commitlog *cl);
 
 /* The head's seq and raw item value (malloc'd; NULL and seq 0 when the
  * database has no commit yet). */
-int commitlog_get_head(struct commitlog *cl, uint64_t *seq_out, uint8_t **raw_out,
-                       size_t *len_out);
+int commitlog_get_head(struct commitlog *cl, uint64_t *seq_out, uint8_t **raw_out, size_t *len_out);
 /* Log item `seq` (CIRRUS_ENOTFOUND if absent). */
 int commitlog_get_log(struct commitlog *cl, uint64_t seq, uint8_t **raw_out, size_t *len_out);
 
@@ -70,8 +69,7 @@ int commitlog_prepare(struct commitlog *cl, const struct entry *e, uint8_t **raw
 
 /* Step 1: the compare-and-swap. 0 committed, CIRRUS_ECONFLICT lost, any
  * other error: outcome unknown (read back the commit id). */
-int commitlog_cas_head(struct commitlog *cl, uint64_t expected_seq, const uint8_t *raw,
-                       size_t len);
+int commitlog_cas_head(struct commitlog *cl, uint64_t expected_seq, const uint8_t *raw, size_t len);
 /* Step 2: copies entry `seq` into the log (already there is success). */
 int commitlog_copy(struct commitlog *cl, uint64_t seq, const uint8_t *raw, size_t len);
 

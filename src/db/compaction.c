@@ -332,7 +332,7 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, uint64_t horizon, s
     struct buf last = {0};
     struct iter *it = NULL;
     int have_last = 0, at_horizon = 0, rc;
-    uint64_t n = 0;
+    uint64_t n = 0, last_seq = 0;
     if ((rc = input_iter(db, p, &it)) < 0)
         goto done;
     for (iter_first(it); iter_valid(it); iter_next(it)) {
@@ -351,7 +351,10 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, uint64_t horizon, s
                 goto done;
             have_last = 1;
             at_horizon = 0;
+        } else if (seq == last_seq) {
+            continue; /* same seq from an older file of the same commit */
         }
+        last_seq = seq;
         if (seq <= horizon) {
             if (at_horizon)
                 continue; /* shadowed at the horizon: no read can see it */
@@ -441,6 +444,11 @@ static int compact_once(cirrus_db *db)
     pthread_mutex_lock(&db->commit_mu);
     rc = db_commit(db, &e, NULL, NULL, NULL, &applied);
     pthread_mutex_unlock(&db->commit_mu);
+    if (rc == CIRRUS_ECONFLICT) {
+        rc = 1; /* another compactor got there first: pick again */
+        err_clear();
+        goto done;
+    }
     if (rc < 0)
         goto done;
     if (applied)

@@ -56,7 +56,8 @@ static int resolve_url(const char *url, const char *meta_url, char **os_url, cha
     if (strncmp(url, "s3://", 5) == 0) {
         if (!meta_url)
             return err_set(CIRRUS_EINVALID,
-                           "%s: an s3 database needs a metadata store (e.g. dynamodb://TABLE)", url);
+                           "%s: an s3 database needs a metadata store (e.g. dynamodb://TABLE)",
+                           url);
         *os_url = strdup(url);
         *ms_url = strdup(meta_url);
         *name = strdup(url + 5);
@@ -64,8 +65,9 @@ static int resolve_url(const char *url, const char *meta_url, char **os_url, cha
         if (strncmp(url, "file://", 7) == 0)
             dir = url + 7;
         else if (strstr(url, "://"))
-            return err_set(CIRRUS_EINVALID, "%s: unknown URL scheme (use a directory, file:// "
-                                            "or s3://)",
+            return err_set(CIRRUS_EINVALID,
+                           "%s: unknown URL scheme (use a directory, file:// "
+                           "or s3://)",
                            url);
         if (!*dir)
             return err_set(CIRRUS_EINVALID, "%s: empty directory", url);
@@ -127,7 +129,9 @@ static void *background(void *arg);
 
 static int start_background(cirrus_db *db)
 {
-    if (db->opts.read_only || (!db->opts.flush_interval_ms && !db->opts.refresh_interval_ms))
+    /* a read-only handle still follows other writers' commits */
+    if (db->opts.read_only ? !db->opts.refresh_interval_ms
+                           : !db->opts.flush_interval_ms && !db->opts.refresh_interval_ms)
         return 0;
     if (pthread_create(&db->bg, NULL, background, db) != 0)
         return err_set(CIRRUS_ENOMEM, "cannot start the background thread");
@@ -249,36 +253,29 @@ int cirrus_refresh(cirrus_db *db, uint64_t *seq_out)
     return rc;
 }
 
-static void deadline_after(struct timespec *ts, uint32_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
-/* The group committer and follower: every flush_interval_ms it commits what
- * was buffered; every refresh_interval_ms (when it committed nothing) it
- * catches up with other writers. Failures are kept for waiters and retried
- * at the next tick. */
+/* The group committer and follower: on a fixed schedule, every
+ * flush_interval_ms, it commits what was buffered (ticks are periodic, not
+ * counted from the end of the last commit, so a write waits at most one
+ * interval for its commit to start); when it committed nothing for
+ * refresh_interval_ms it catches up with other writers. Failures are kept
+ * for waiters and retried at the next tick. */
 static void *background(void *arg)
 {
     cirrus_db *db = arg;
-    uint32_t fi = db->opts.flush_interval_ms, ri = db->opts.refresh_interval_ms;
+    uint32_t fi = db->opts.read_only ? 0 : db->opts.flush_interval_ms;
+    uint32_t ri = db->opts.refresh_interval_ms;
     uint32_t tick = fi && ri ? (fi < ri ? fi : ri) : (fi ? fi : ri);
-    uint64_t last_refresh = mono_ns();
+    uint64_t last_refresh = mono_ns(), next_tick = mono_ns() + (uint64_t)tick * 1000000u;
     pthread_mutex_lock(&db->mu);
     while (!db->closing) {
-        struct timespec ts;
-        deadline_after(&ts, tick);
-        while (!db->closing && db->n_imm == 0 &&
-               pthread_cond_timedwait(&db->cv, &db->mu, &ts) == 0)
+        struct timespec ts = {(time_t)(next_tick / 1000000000u), (long)(next_tick % 1000000000u)};
+        while (!db->closing && db->n_imm == 0 && pthread_cond_timedwait(&db->cv, &db->mu, &ts) == 0)
             ;
         if (db->closing)
             break;
+        uint64_t now = mono_ns();
+        while (next_tick <= now)
+            next_tick += (uint64_t)tick * 1000000u;
         int work = (fi && memtable_count(db->mem) > 0) || db->n_imm > 0;
         pthread_mutex_unlock(&db->mu);
         if (work) {
@@ -349,7 +346,8 @@ int cirrus_stats_get(cirrus_db *db, cirrus_stats *out)
         out->live_files += out->level_files[l];
         out->live_bytes += out->level_bytes[l];
     }
-    out->memtable_bytes = memtable_bytes(db->mem);
+    /* an empty memtable still holds its skiplist head: report buffered data */
+    out->memtable_bytes = memtable_count(db->mem) ? memtable_bytes(db->mem) : 0;
     for (size_t i = 0; i < db->n_imm; i++)
         out->memtable_bytes += memtable_bytes(db->imm[i]->mem);
     pthread_mutex_unlock(&db->mu);

@@ -35,7 +35,7 @@
 struct imm {
     struct memtable *mem;
     uint64_t id;
-    int prepared;     /* files uploaded and entry built */
+    int prepared; /* files uploaded and entry built */
     struct entry entry;
 };
 
@@ -59,7 +59,7 @@ struct cirrus_db {
     uint64_t next_mseq; /* seq for the next buffered write */
     struct imm **imm;   /* FIFO of frozen memtables, oldest first */
     size_t n_imm;
-    uint64_t committed_id;      /* every memtable with id <= this is committed */
+    uint64_t committed_id; /* every memtable with id <= this is committed */
     struct commit_record {
         uint64_t id, seq;
     } history[COMMIT_HISTORY]; /* which seq committed which memtable */
@@ -86,12 +86,12 @@ struct cirrus_db {
     pthread_mutex_t compact_mu; /* one compaction or GC at a time per handle */
     pthread_t compactor;
     int compactor_started;
-    int lease_held;                /* guarded by compact_mu */
-    int64_t lease_renew_at_ms;     /* when to renew it */
-    int64_t next_gc_ms;            /* when the background GC runs next */
+    int lease_held;                            /* guarded by compact_mu */
+    int64_t lease_renew_at_ms;                 /* when to renew it */
+    int64_t next_gc_ms;                        /* when the background GC runs next */
     struct buf compact_ptr[CIRRUS_MAX_LEVELS]; /* round-robin position per level */
-    uint64_t n_compactions;        /* committed by this handle */
-    uint64_t compacted_bytes;      /* bytes written by them */
+    uint64_t n_compactions;                    /* committed by this handle */
+    uint64_t compacted_bytes;                  /* bytes written by them */
 };
 
 /* What a read works on: referenced, immutable pieces. */
@@ -119,8 +119,10 @@ void db_release(struct superversion *sv);
  * e->seq. on_publish (may be NULL) runs under mu in the critical section
  * that publishes the version holding e, so that e.g. the memtable e was
  * written from disappears from reads at the same instant its files appear.
- * *applied_out (may be NULL) is 0 if replay validation made e a no-op
- * (e.g. a compaction whose inputs another compactor removed first).
+ * An entry that replay would ignore at the head (a compaction whose inputs
+ * another compactor removed, an epoch already applied) is not committed:
+ * CIRRUS_ECONFLICT. *applied_out (may be NULL) is 0 only when an earlier
+ * attempt with an unknown outcome turns out to have landed as a no-op.
  * An entry whose new files are older than half the GC grace period, and
  * that cannot have landed (e->maybe_landed == 0), is refused with
  * CIRRUS_ETIMEOUT: rewrite the files and try again.
@@ -139,6 +141,9 @@ uint64_t db_compaction_backlog(const cirrus_db *db, const struct version *v);
 int db_hold_compactor_lease(cirrus_db *db);
 
 /* write.c */
+/* Writes batch b (in op order, last op per key wins) as L0 files listed in
+ * e, without committing. CIRRUS_EINVALID for an empty batch. */
+int db_batch_files(cirrus_db *db, const cirrus_batch *b, struct entry *e);
 int db_flush_until(cirrus_db *db, uint64_t id);
 int db_freeze(cirrus_db *db);
 void db_free_imm(struct imm *im);

@@ -308,9 +308,11 @@ static int file_relevant(const cirrus_iter *it, const struct live_file *f)
     const struct file_meta *m = &f->meta;
     if (m->min_seq > it->snap)
         return 0;
-    if (it->has_upper && ukey_compare(m->smallest, m->smallest_len, it->upper.data, it->upper.len) >= 0)
+    if (it->has_upper &&
+        ukey_compare(m->smallest, m->smallest_len, it->upper.data, it->upper.len) >= 0)
         return 0;
-    if (it->has_lower && ukey_compare(m->largest, m->largest_len, it->lower.data, it->lower.len) < 0)
+    if (it->has_lower &&
+        ukey_compare(m->largest, m->largest_len, it->lower.data, it->lower.len) < 0)
         return 0;
     return 1;
 }

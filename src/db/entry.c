@@ -96,9 +96,9 @@ int file_meta_decode(const uint8_t **p, const uint8_t *end, struct file_meta *f)
         get_varint64(p, end, &level) < 0 || get_varint64(p, end, &self) < 0 ||
         get_varint64(p, end, &f->global_seq) < 0 ||
         get_lenbytes(p, end, &sm, &f->smallest_len) < 0 ||
-        get_lenbytes(p, end, &lg, &f->largest_len) < 0 ||
-        get_varint64(p, end, &f->min_seq) < 0 || get_varint64(p, end, &f->max_seq) < 0 ||
-        get_varint64(p, end, &f->n_entries) < 0 || get_varint64(p, end, &f->n_deletes) < 0)
+        get_lenbytes(p, end, &lg, &f->largest_len) < 0 || get_varint64(p, end, &f->min_seq) < 0 ||
+        get_varint64(p, end, &f->max_seq) < 0 || get_varint64(p, end, &f->n_entries) < 0 ||
+        get_varint64(p, end, &f->n_deletes) < 0)
         goto done;
     if (level >= CIRRUS_MAX_LEVELS || self > 1 || name_len == 0)
         goto done;
@@ -163,7 +163,8 @@ int entry_encode(struct buf *b, const struct entry *e)
     struct buf f = {0};
     size_t start = b->len;
     int rc;
-    if ((rc = buf_put_fixed32(b, ENTRY_MAGIC)) < 0 || (rc = buf_put_u8(b, ENTRY_FORMAT_VERSION)) < 0 ||
+    if ((rc = buf_put_fixed32(b, ENTRY_MAGIC)) < 0 ||
+        (rc = buf_put_u8(b, ENTRY_FORMAT_VERSION)) < 0 ||
         (rc = buf_put_u8(b, (uint8_t)e->kind)) < 0 || (rc = buf_put_varint(b, e->seq)) < 0 ||
         (rc = buf_append(b, e->commit_id, COMMIT_ID_LEN)) < 0 ||
         (rc = buf_put_fixed64(b, (uint64_t)e->time_ms)) < 0)

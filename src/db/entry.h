@@ -24,9 +24,9 @@
 
 /* One SST file as a commit or manifest describes it. */
 struct file_meta {
-    char *name;          /* object name, e.g. "sst/<unique>.sst" */
-    uint64_t size;       /* object bytes */
-    uint32_t level;      /* 0 for files written by commits */
+    char *name;     /* object name, e.g. "sst/<unique>.sst" */
+    uint64_t size;  /* object bytes */
+    uint32_t level; /* 0 for files written by commits */
     /* seq every entry of the file reads with (L0 files written by commits);
      * 0 when entries carry their own seqs. In an entry being written, a
      * global file gets the entry's seq: ENTRY_SEQ_SELF marks that. */
@@ -46,8 +46,8 @@ struct entry {
     uint64_t seq;
     int kind; /* enum cirrus_entry_kind */
     uint8_t commit_id[COMMIT_ID_LEN];
-    int64_t time_ms;  /* commit time, Unix ms; non-decreasing in seq */
-    char *writer;     /* who committed: host:pid:random */
+    int64_t time_ms; /* commit time, Unix ms; non-decreasing in seq */
+    char *writer;    /* who committed: host:pid:random */
     struct file_meta *added;
     size_t n_added;
     char **removed; /* names of files this entry removes */

@@ -3,9 +3,11 @@
  *
  * An object may be deleted only when nothing can need it:
  *  - sst/: not live, not named (added or removed) by any entry committed
- *    within the grace period, and itself older than the grace period (an
- *    object never committed is only garbage once no writer may still commit
- *    it: writers refuse files older than half the grace period, commit.c).
+ *    within the grace period, not added by a write entry committed within
+ *    the changefeed retention (the feed reads those files), and itself older
+ *    than the grace period (an object never committed is only garbage once
+ *    no writer may still commit it: writers refuse files older than half the
+ *    grace period, commit.c).
  *  - manifest/: older than the manifest the pointer names, and older than
  *    the grace period (an opener may have just read the pointer).
  *  - delta/: its entry is trimmed from the log, or the entry of its seq is a
@@ -17,8 +19,8 @@
  *
  * Log trimming: log items below the manifest the pointer names are only
  * needed to read the log itself (`cirrus log`, time travel by time); they
- * are deleted once older than max(mvcc_retention, grace). The head item is
- * never deleted (commitlog.h, rule 3).
+ * are deleted once older than max(mvcc_retention, grace, changefeed
+ * retention). The head item is never deleted (commitlog.h, rule 3).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -111,6 +113,10 @@ static void names_free(struct names *s)
 struct recent {
     cirrus_db *db;
     struct names *keep;
+    uint64_t feed_from;  /* files added by write entries after this seq are
+                          * kept for the changefeed */
+    uint64_t grace_from; /* every file named by entries after this seq is
+                          * kept for the grace period */
 };
 
 static int note_entry(uint64_t seq, const uint8_t *raw, size_t len, void *arg)
@@ -120,20 +126,24 @@ static int note_entry(uint64_t seq, const uint8_t *raw, size_t len, void *arg)
     int rc = commitlog_decode(&r->db->log, raw, len, seq, &e);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < e.n_added && rc == 0; i++)
+    int in_grace = seq > r->grace_from;
+    int for_feed = seq > r->feed_from && e.kind == CIRRUS_ENTRY_WRITE;
+    for (size_t i = 0; i < e.n_added && rc == 0 && (in_grace || for_feed); i++)
         rc = names_add(r->keep, e.added[i].name);
-    for (size_t i = 0; i < e.n_removed && rc == 0; i++)
+    for (size_t i = 0; i < e.n_removed && rc == 0 && in_grace; i++)
         rc = names_add(r->keep, e.removed[i]);
     entry_clear(&e);
     return rc;
 }
 
-/* Names the live set and every entry after seq `from` mention; *head_out
+/* Names the live set and the entries after seq `from` mention (all of
+ * their files after grace_from, write-added ones after feed_from); *head_out
  * gets the head it read up to. */
-static int referenced(cirrus_db *db, struct version *v, uint64_t from, struct names *keep,
-                      uint64_t *head_out)
+static int referenced(cirrus_db *db, struct version *v, uint64_t grace_from, uint64_t feed_from,
+                      struct names *keep, uint64_t *head_out)
 {
-    struct recent r = {db, keep};
+    struct recent r = {db, keep, feed_from, grace_from};
+    uint64_t from = grace_from < feed_from ? grace_from : feed_from;
     uint8_t *raw = NULL;
     size_t len = 0;
     uint64_t head;
@@ -269,9 +279,10 @@ int cirrus_gc_locked(cirrus_db *db, int64_t grace_ms,
     struct listing objs = {0};
     struct names keep = {0};
     struct superversion sv = {0};
-    uint64_t recent_from = 0, pointer = 0, trim_from = 0, trimmed_below = 0, seen_head = 0;
+    uint64_t recent_from = 0, feed_from = 0, pointer = 0, trim_from = 0, trimmed_below = 0,
+             seen_head = 0;
     struct names late = {0};
-    struct recent r = {db, &late};
+    struct recent r = {db, &late, 0, 0};
     int before;
     int rc;
     /* 1. list first (see the header comment) */
@@ -284,12 +295,16 @@ int cirrus_gc_locked(cirrus_db *db, int64_t grace_ms,
     /* 2. then what is referenced now and recently */
     if ((rc = cirrus_refresh(db, NULL)) < 0 || (rc = db_acquire(db, &sv, 0)) < 0 ||
         (rc = db_seq_at_time(db, g.now - g.grace, &recent_from, &before)) < 0 ||
-        (rc = referenced(db, sv.v, recent_from, &keep, &seen_head)) < 0 ||
+        (rc = db_seq_at_time(db, g.now - db->opts.changefeed_retention_ms, &feed_from, &before)) <
+            0 ||
+        (rc = referenced(db, sv.v, recent_from, feed_from, &keep, &seen_head)) < 0 ||
         (rc = commitlog_get_pointer(&db->log, &pointer)) < 0)
         goto done;
     /* 3. trim the log below the newest manifest, keeping what time travel
      * and the grace period need */
     int64_t keep_ms = db->opts.mvcc_retention_ms > g.grace ? db->opts.mvcc_retention_ms : g.grace;
+    if (db->opts.changefeed_retention_ms > keep_ms)
+        keep_ms = db->opts.changefeed_retention_ms;
     if ((rc = db_seq_at_time(db, g.now - keep_ms, &trim_from, &before)) < 0)
         goto done;
     if (trim_from > pointer)
@@ -302,6 +317,7 @@ int cirrus_gc_locked(cirrus_db *db, int64_t grace_ms,
     uint8_t *raw = NULL;
     size_t raw_len = 0;
     uint64_t head_now;
+    r.grace_from = r.feed_from = seen_head; /* everything new counts */
     if ((rc = commitlog_get_head(&db->log, &head_now, &raw, &raw_len)) < 0)
         goto done;
     if (head_now > seen_head + 1)
@@ -327,11 +343,15 @@ int cirrus_gc_locked(cirrus_db *db, int64_t grace_ms,
         } else if (strncmp(o->name, "manifest/", 9) == 0) {
             int older = strcmp(o->name, newest_manifest) < 0;
             rc = decide(&g, o, older && old,
-                        !older ? "newest manifest" : old ? "superseded" : "in grace period");
+                        !older ? "newest manifest"
+                        : old  ? "superseded"
+                               : "in grace period");
         } else {
             int used = delta_in_use(db, o->name, trimmed_below);
             rc = decide(&g, o, !used && old,
-                        used ? "entry in the log" : old ? "unreferenced" : "in grace period");
+                        used  ? "entry in the log"
+                        : old ? "unreferenced"
+                              : "in grace period");
         }
     }
 done:

@@ -30,6 +30,13 @@ int manifest_encode(struct buf *b, const struct version *v)
         for (size_t i = 0; i < v->n_files[l]; i++)
             if ((rc = file_meta_encode(b, &v->files[l][i]->meta)) < 0)
                 return rc;
+    if ((rc = buf_put_varint(b, v->n_apps)) < 0)
+        return rc;
+    for (size_t i = 0; i < v->n_apps; i++)
+        if ((rc = buf_put_lenbytes(b, v->apps[i].app, strlen(v->apps[i].app))) < 0 ||
+            (rc = buf_put_varint(b, v->apps[i].epoch)) < 0 ||
+            (rc = buf_put_varint(b, v->apps[i].seq)) < 0)
+            return rc;
     return buf_put_fixed32(b, checksum32(b->data + start, b->len - start));
 }
 
@@ -49,8 +56,8 @@ int manifest_decode(struct version **out, const uint8_t *data, size_t len, const
     end = data + len - 4;
     uint32_t stored = decode_fixed32(end), computed = checksum32(data, len - 4);
     if (stored != computed) {
-        err_set(CIRRUS_ECORRUPT, "%s: manifest checksum mismatch (stored %08x, computed %08x)", what,
-                stored, computed);
+        err_set(CIRRUS_ECORRUPT, "%s: manifest checksum mismatch (stored %08x, computed %08x)",
+                what, stored, computed);
         goto done;
     }
     if (get_fixed32(&p, end, &magic) < 0 || magic != MANIFEST_MAGIC) {
@@ -58,8 +65,9 @@ int manifest_decode(struct version **out, const uint8_t *data, size_t len, const
         goto done;
     }
     if (get_u8(&p, end, &format) < 0 || format != MANIFEST_FORMAT_VERSION) {
-        rc = err_set(CIRRUS_EVERSION, "%s: manifest format version %u not supported (this build: %u)",
-                     what, format, MANIFEST_FORMAT_VERSION);
+        rc = err_set(CIRRUS_EVERSION,
+                     "%s: manifest format version %u not supported (this build: %u)", what, format,
+                     MANIFEST_FORMAT_VERSION);
         goto done;
     }
     if ((rc = version_new(&v)) < 0)
@@ -78,9 +86,27 @@ int manifest_decode(struct version **out, const uint8_t *data, size_t len, const
             rc = r;
             goto done;
         }
-        if ((rc = version_add_file(v, &f)) < 0)
+        /* files are written newest first: keep that order among equal seqs */
+        if ((rc = version_add_file(v, &f, (uint32_t)(n_files - i))) < 0)
             goto done;
         file_meta_clear(&f);
+    }
+    uint64_t n_apps;
+    if (get_varint64(&p, end, &n_apps) < 0)
+        goto malformed;
+    for (uint64_t i = 0; i < n_apps; i++) {
+        const uint8_t *app;
+        size_t app_len;
+        uint64_t epoch, seq;
+        char name[256];
+        if (get_lenbytes(&p, end, &app, &app_len) < 0 || app_len == 0 || app_len >= sizeof(name) ||
+            memchr(app, 0, app_len) || get_varint64(&p, end, &epoch) < 0 ||
+            get_varint64(&p, end, &seq) < 0)
+            goto malformed;
+        memcpy(name, app, app_len);
+        name[app_len] = '\0';
+        if ((rc = version_set_app(v, name, epoch, seq)) < 0)
+            goto done;
     }
     if (p != end)
         goto malformed;

@@ -143,9 +143,10 @@ static int node_cmp(const struct node *n, const struct target *t)
 {
     int c = ukey_compare(n->key, ikey_user_len(n->key_len), t->ukey, t->ukey_len);
     if (c == 0) {
-        /* trailers order descending: newer first */
-        uint64_t tr = ikey_trailer(n->key, n->key_len);
-        c = tr > t->trailer ? -1 : tr < t->trailer ? 1 : 0;
+        /* seqs order descending: newer first; the kind takes no part
+         * (ikey.h) */
+        uint64_t sn = ikey_trailer(n->key, n->key_len) >> 8, st = t->trailer >> 8;
+        c = sn > st ? -1 : sn < st ? 1 : 0;
     }
     return c;
 }

@@ -67,8 +67,7 @@ static int get_from_file(cirrus_db *db, struct live_file *f, const void *key, si
 }
 
 /* The file of a sorted, non-overlapping level that may hold key. */
-static struct live_file *level_file(struct live_file **files, size_t n, const void *key,
-                                    size_t len)
+static struct live_file *level_file(struct live_file **files, size_t n, const void *key, size_t len)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {

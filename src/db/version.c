@@ -56,6 +56,9 @@ void version_unref(struct version *v)
 {
     if (!v || atomic_fetch_sub(&v->refs, 1) != 1)
         return;
+    for (size_t i = 0; i < v->n_apps; i++)
+        free(v->apps[i].app);
+    free(v->apps);
     for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
         for (size_t i = 0; i < v->n_files[l]; i++)
             live_file_unref(v->files[l][i]);
@@ -89,6 +92,8 @@ static int cmp_l0(const void *a, const void *b)
     const struct live_file *x = *(struct live_file *const *)a, *y = *(struct live_file *const *)b;
     if (x->meta.max_seq != y->meta.max_seq)
         return x->meta.max_seq > y->meta.max_seq ? -1 : 1;
+    if (x->ord != y->ord)
+        return x->ord > y->ord ? -1 : 1;
     return strcmp(x->meta.name, y->meta.name);
 }
 
@@ -108,12 +113,13 @@ void version_sort(struct version *v)
             qsort(v->files[l], v->n_files[l], sizeof(v->files[l][0]), cmp_level);
 }
 
-int version_add_file(struct version *v, const struct file_meta *m)
+int version_add_file(struct version *v, const struct file_meta *m, uint32_t ord)
 {
     struct live_file *f;
     int rc;
     if ((rc = live_file_new(&f, m, 0)) < 0)
         return rc;
+    f->ord = ord;
     if ((rc = push_file(v, f)) < 0)
         live_file_unref(f);
     return rc;
@@ -127,9 +133,64 @@ static int is_removed(const struct entry *e, const char *name)
     return 0;
 }
 
-/* The validation rule of invariant 3. */
-static int entry_is_valid(const struct version *v, const struct entry *e)
+const struct app_epoch *version_app(const struct version *v, const char *app)
 {
+    size_t lo = 0, hi = v->n_apps;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(v->apps[mid].app, app);
+        if (c == 0)
+            return &v->apps[mid];
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+int version_set_app(struct version *v, const char *app, uint64_t epoch, uint64_t seq)
+{
+    struct app_epoch *a = (struct app_epoch *)version_app(v, app);
+    if (a) {
+        a->epoch = epoch;
+        a->seq = seq;
+        return 0;
+    }
+    size_t at = 0;
+    while (at < v->n_apps && strcmp(v->apps[at].app, app) < 0)
+        at++;
+    struct app_epoch *n = realloc(v->apps, (v->n_apps + 1) * sizeof(*n));
+    if (!n)
+        return err_nomem();
+    v->apps = n;
+    char *copy = strdup(app);
+    if (!copy)
+        return err_nomem();
+    memmove(&n[at + 1], &n[at], (v->n_apps - at) * sizeof(*n));
+    n[at] = (struct app_epoch){copy, epoch, seq};
+    v->n_apps++;
+    return 0;
+}
+
+static int copy_apps(struct version *dst, const struct version *src)
+{
+    for (size_t i = 0; i < src->n_apps; i++) {
+        int rc = version_set_app(dst, src->apps[i].app, src->apps[i].epoch, src->apps[i].seq);
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* The validation rule of invariant 3. */
+int version_entry_valid(const struct version *v, const struct entry *e)
+{
+    if (e->app_id) {
+        const struct app_epoch *a = version_app(v, e->app_id);
+        if (a && e->epoch <= a->epoch)
+            return 0; /* an epoch already applied: exactly once */
+    }
     for (size_t i = 0; i < e->n_removed; i++)
         if (!find_live(v, e->removed[i]))
             return 0;
@@ -154,10 +215,13 @@ int version_apply(struct version *v, const struct entry *e, struct version **out
         return rc;
     n->seq = e->seq;
     n->time_ms = e->time_ms > v->time_ms ? e->time_ms : v->time_ms;
-    applied = entry_is_valid(v, e);
+    applied = version_entry_valid(v, e);
     n->min_readable_seq = v->min_readable_seq;
     if (applied && e->horizon > n->min_readable_seq)
         n->min_readable_seq = e->horizon;
+    if ((rc = copy_apps(n, v)) < 0 ||
+        (applied && e->app_id && (rc = version_set_app(n, e->app_id, e->epoch, e->seq)) < 0))
+        goto done;
     for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
         for (size_t i = 0; i < v->n_files[l]; i++) {
             struct live_file *f = v->files[l][i];
@@ -174,6 +238,7 @@ int version_apply(struct version *v, const struct entry *e, struct version **out
         struct live_file *f;
         if ((rc = live_file_new(&f, &e->added[i], e->seq)) < 0)
             goto done;
+        f->ord = (uint32_t)i;
         if ((rc = push_file(n, f)) < 0) {
             live_file_unref(f);
             goto done;
@@ -205,8 +270,7 @@ int live_file_reader(struct live_file *f, struct objstore *os, struct sst_reader
     int rc = 0;
     pthread_mutex_lock(&f->mu);
     if (!f->reader)
-        rc = sst_reader_open(&f->reader, os, f->meta.name, f->meta.size,
-                             f->meta.global_seq);
+        rc = sst_reader_open(&f->reader, os, f->meta.name, f->meta.size, f->meta.global_seq);
     if (rc == 0)
         *out = f->reader;
     pthread_mutex_unlock(&f->mu);

@@ -5,14 +5,15 @@
  * new one. Readers take a reference and read without locks.
  *
  * Invariants:
- *  1. L0 files are ordered newest first (global seq descending); a newer L0
- *     file shadows older ones. Files of levels >= 1 do not overlap within
+ *  1. L0 files are ordered newest first (seq descending, then ord
+ *     descending); a newer L0 file shadows older ones. Files of levels >= 1 do not overlap within
  *     their level and are ordered by smallest key.
  *  2. A file name is live at most once.
  *  3. Replay is deterministic validation: version_apply() turns an entry
- *     that removes a file that is not live, or adds one that is, into a
- *     no-op (the seq still advances), so every reader that replays the same
- *     log reaches the same version.
+ *     that removes a file that is not live, adds one that is, or carries an
+ *     (app, epoch) whose epoch is not above the app's newest, into a no-op
+ *     (the seq still advances), so every reader that replays the same log
+ *     reaches the same version.
  */
 #ifndef CIRRUS_DB_VERSION_H
 #define CIRRUS_DB_VERSION_H
@@ -31,8 +32,17 @@ struct sst_reader;
 struct live_file {
     atomic_int refs;
     struct file_meta meta; /* global_seq resolved: never ENTRY_SEQ_SELF */
-    pthread_mutex_t mu;     /* guards reader */
+    /* among L0 files of one seq (one commit), higher is newer: the file's
+     * position in its entry (later files win: staged commits) */
+    uint32_t ord;
+    pthread_mutex_t mu;        /* guards reader */
     struct sst_reader *reader; /* opened on first use */
+};
+
+/* The newest epoch applied for one exactly-once app, and the seq that did. */
+struct app_epoch {
+    char *app;
+    uint64_t epoch, seq;
 };
 
 struct version {
@@ -44,6 +54,8 @@ struct version {
     uint64_t min_readable_seq;
     struct live_file **files[CIRRUS_MAX_LEVELS];
     size_t n_files[CIRRUS_MAX_LEVELS];
+    struct app_epoch *apps; /* sorted by app */
+    size_t n_apps;
 };
 
 int version_new(struct version **out);
@@ -55,15 +67,21 @@ void version_unref(struct version *v);
  * version. *applied_out (may be NULL) is 0 when validation made e a no-op.
  * Returns 0, CIRRUS_ECORRUPT (seq out of order), CIRRUS_ENOMEM.
  */
-int version_apply(struct version *v, const struct entry *e, struct version **out,
-                  int *applied_out);
+int version_apply(struct version *v, const struct entry *e, struct version **out, int *applied_out);
+/* 1 if replay would apply e on top of v (invariant 3), else 0. */
+int version_entry_valid(const struct version *v, const struct entry *e);
 
 /* Adds a file (copied) to a version being built (manifest loading). */
-int version_add_file(struct version *v, const struct file_meta *f);
+int version_add_file(struct version *v, const struct file_meta *f, uint32_t ord);
 /* Restores invariant 1 after version_add_file calls. */
 void version_sort(struct version *v);
 
 uint64_t version_total_files(const struct version *v);
+
+/* The app's entry, or NULL. */
+const struct app_epoch *version_app(const struct version *v, const char *app);
+/* Sets the app's epoch and seq in a version being built (manifests). */
+int version_set_app(struct version *v, const char *app, uint64_t epoch, uint64_t seq);
 
 /* The file's reader, opened on first use (thread-safe). Borrowed: valid while
  * the caller holds a reference to the file or a version containing it. */

@@ -92,9 +92,9 @@ size_t cirrus_batch_bytes(const cirrus_batch *b)
 
 /* ---- buffering ------------------------------------------------------------ */
 
-/* Adds every op of b to db->mem. Caller holds mu. On failure part of the
- * batch may be in the memtable: the caller fails the handle. */
-static int apply_batch(cirrus_db *db, const cirrus_batch *b)
+/* Adds every op of b to m with seqs from *next_seq. On failure part of the
+ * batch may be in the memtable. */
+static int batch_into(struct memtable *m, uint64_t *next_seq, const cirrus_batch *b)
 {
     const uint8_t *p = b->ops.data, *end = b->ops.data + b->ops.len;
     while (p < end) {
@@ -106,10 +106,17 @@ static int apply_batch(cirrus_db *db, const cirrus_batch *b)
         get_lenbytes(&p, end, &key, &key_len);
         if (kind == KIND_PUT)
             get_lenbytes(&p, end, &val, &val_len);
-        if ((rc = memtable_add(db->mem, db->next_mseq++, kind, key, key_len, val, val_len)) < 0)
+        if ((rc = memtable_add(m, (*next_seq)++, kind, key, key_len, val, val_len)) < 0)
             return rc;
     }
     return 0;
+}
+
+/* Adds every op of b to db->mem. Caller holds mu; on failure the caller
+ * fails the handle (part of the batch may be buffered). */
+static int apply_batch(cirrus_db *db, const cirrus_batch *b)
+{
+    return batch_into(db->mem, &db->next_mseq, b);
 }
 
 /* Moves mem to the imm queue. Caller holds mu. */
@@ -122,8 +129,7 @@ static int freeze_locked(cirrus_db *db)
         return 0;
     if ((rc = memtable_new(&fresh)) < 0)
         return rc;
-    if (!(im = calloc(1, sizeof(*im))) ||
-        !(q = realloc(db->imm, (db->n_imm + 1) * sizeof(*q)))) {
+    if (!(im = calloc(1, sizeof(*im))) || !(q = realloc(db->imm, (db->n_imm + 1) * sizeof(*q)))) {
         memtable_unref(fresh);
         free(im);
         return err_nomem();
@@ -370,6 +376,21 @@ done:
     buf_free(&w.smallest);
     buf_free(&w.last);
     buf_free(&ikey);
+    return rc;
+}
+
+int db_batch_files(cirrus_db *db, const cirrus_batch *b, struct entry *e)
+{
+    struct memtable *m = NULL;
+    uint64_t seq = 1;
+    int rc;
+    if (b->count == 0)
+        return err_set(CIRRUS_EINVALID, "the batch is empty");
+    if ((rc = memtable_new(&m)) < 0)
+        return rc;
+    if ((rc = batch_into(m, &seq, b)) == 0)
+        rc = write_memtable(db, m, e);
+    memtable_unref(m);
     return rc;
 }
 

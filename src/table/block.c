@@ -146,10 +146,10 @@ static int cmp_stored(const struct block_iter *it, const uint8_t *k, size_t klen
     int c = ukey_compare(k, klen - IKEY_TRAILER, t, tlen - IKEY_TRAILER);
     if (c != 0)
         return c;
-    uint64_t tk = ikey_trailer(k, klen), tt = ikey_trailer(t, tlen);
-    if (it->global_seq)
-        tk = ikey_pack(it->global_seq, (int)(tk & 0xff));
-    return tk > tt ? -1 : tk < tt ? 1 : 0;
+    /* by seq only (ikey.h), the global seq standing in for the stored one */
+    uint64_t sk = it->global_seq ? it->global_seq : ikey_trailer(k, klen) >> 8;
+    uint64_t st = ikey_trailer(t, tlen) >> 8;
+    return sk > st ? -1 : sk < st ? 1 : 0;
 }
 
 /* A stored key's trailer must carry seq 0 when a global seq applies. */
@@ -333,8 +333,8 @@ static void bi_seek(struct iter *base, const uint8_t *target, size_t len)
     uint32_t left = 0, right = it->n_restarts - 1;
     while (left < right) {
         uint32_t mid = left + (right - left + 1) / 2;
-        const uint8_t *k;
-        size_t klen;
+        const uint8_t *k = NULL;
+        size_t klen = 0;
         if (restart_key(it, mid, &k, &klen) < 0)
             return;
         if (cmp_stored(it, k, klen, target, len) < 0)

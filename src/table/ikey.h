@@ -3,8 +3,11 @@
  *
  * An internal key is the user key followed by an 8-byte trailer, the
  * little-endian fixed64 of (seq << 8 | kind). Internal keys order by user key
- * ascending (memcmp, shorter first on a tie), then by trailer descending:
- * for one user key the newest version comes first.
+ * ascending (memcmp, shorter first on a tie), then by seq descending: for one
+ * user key the newest version comes first. The kind takes no part in the
+ * order: within one file or memtable (user key, seq) is unique, and entries
+ * of one seq in several L0 files of one commit are ordered by the merge,
+ * newest file first (version.h).
  *
  * seq is 56 bits. Committed data uses 1..SEQ_COMMITTED_MAX. Writes buffered
  * in a handle's memtable, not yet committed, use seqs above
@@ -82,8 +85,11 @@ static inline int ikey_compare(const uint8_t *a, size_t alen, const uint8_t *b, 
     int c = ukey_compare(a, alen - IKEY_TRAILER, b, blen - IKEY_TRAILER);
     if (c != 0)
         return c;
-    uint64_t ta = ikey_trailer(a, alen), tb = ikey_trailer(b, blen);
-    return ta > tb ? -1 : ta < tb ? 1 : 0;
+    /* by seq only: the kind never orders two entries (a file or memtable
+     * holds one entry per user key and seq), so entries of one seq from
+     * several files tie and a merge resolves them by source order */
+    uint64_t sa = ikey_seq(a, alen), sb = ikey_seq(b, blen);
+    return sa > sb ? -1 : sa < sb ? 1 : 0;
 }
 
 #endif

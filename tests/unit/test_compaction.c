@@ -56,6 +56,7 @@ static cirrus_options small_shape(void)
     o.block_size = 1024;
     o.level1_target_bytes = 4096;
     o.level_size_ratio = 4;
+    o.changefeed_retention_ms = 0; /* GC here reclaims compacted L0 files */
     return o;
 }
 

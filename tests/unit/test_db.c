@@ -692,8 +692,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(commits_are_durable_and_visible_at_their_seq, setup,
                                         teardown),
-        cmocka_unit_test_setup_teardown(batch_commits_atomically_and_last_op_wins, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(batch_commits_atomically_and_last_op_wins, setup, teardown),
         cmocka_unit_test_setup_teardown(reads_at_every_seq_match_what_was_committed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(iterator_moves_both_ways_over_buffered_and_committed_data,
@@ -708,8 +707,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(seq_at_time_finds_the_last_commit_before_it, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(corrupt_objects_are_reported_by_name, setup, teardown),
-        cmocka_unit_test_setup_teardown(opening_a_missing_db_without_create_fails, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(opening_a_missing_db_without_create_fails, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,118 @@
+/*
+ * cli.h - what the `cirrus` command's files share: the command context,
+ * argument parsing, messages and exit codes, output, and opening the db.
+ *
+ * Contract:
+ *  - The CLI uses only the public header cirrus.h; nothing here is linked
+ *    into the library.
+ *  - Every command is `int cmd_x(struct cli *c, int argc, char **argv)` with
+ *    argv holding the arguments after the command's name. It returns an exit
+ *    code (CLI_OK ... CLI_ERROR) and has printed the one stderr line that
+ *    explains any non-zero code (plus a usage line for CLI_USAGE).
+ *  - Results go to stdout through stdio (fully buffered); main() flushes and
+ *    checks it. Commands stop early once ferror(stdout) is set.
+ *  - Keys and values in arguments are decoded in place (escape.h); argv
+ *    strings are writable in C, and a decoding never grows.
+ */
+#ifndef CIRRUS_CLI_CLI_H
+#define CIRRUS_CLI_CLI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cirrus.h"
+
+/* Exit codes. */
+enum {
+    CLI_OK = 0,
+    CLI_NOTFOUND = 1, /* get: the key is absent at that seq */
+    CLI_USAGE = 2,    /* bad arguments or malformed input lines */
+    CLI_ERROR = 3,    /* anything else; the message names the cause */
+};
+
+struct cli {
+    const char *db_url;   /* --db, else $CIRRUS_DB, else ./cirrus-data; borrowed */
+    const char *meta_url; /* --meta, else $CIRRUS_META, else NULL; borrowed */
+    const char *cmd;      /* the command's name, for messages */
+    const char *synopsis; /* the command's arguments, for its usage line */
+};
+
+/* One option of a command. Options are "--name VALUE", "--name=VALUE" or, for
+ * flags, "--name"; each may be given once, before or after positionals. */
+struct cli_opt {
+    const char *name;   /* including the dashes, e.g. "--at" */
+    const char **value; /* set to the value; NULL for a flag */
+    int *flag;          /* set to 1 when a flag is given; NULL for a valued option */
+    int seen;           /* set by cli_parse_args; initialise to 0 */
+};
+
+/*
+ * Splits argv into options (stored through opts[]) and positionals, which are
+ * moved to argv[0 .. *n_pos_out). "--" ends the options. An argument that
+ * starts with "--" and is not in opts[] is a usage error, as is a repeated
+ * option or a missing or unexpected value. Returns CLI_OK or CLI_USAGE.
+ */
+int cli_parse_args(struct cli *c, int argc, char **argv, struct cli_opt *opts, size_t n_opts,
+                   int *n_pos_out);
+
+/* Checks that n_pos is within [min, max]; names the first missing argument
+ * (`names` lists them, space-separated, e.g. "KEY VALUE") or the first
+ * unexpected one. Returns CLI_OK or CLI_USAGE. */
+int cli_expect_args(struct cli *c, char **pos, int n_pos, int min, int max, const char *names);
+
+/* Decodes the escaped argument `arg` in place; `what` names it in a message
+ * ("KEY", "--prefix"). Sets *len_out. Returns CLI_OK or CLI_USAGE. */
+int cli_decode_arg(struct cli *c, const char *what, char *arg, size_t *len_out);
+
+/* Parses a decimal unsigned integer strictly: digits only, no sign, no
+ * trailing bytes, no overflow. Returns CLI_OK or CLI_USAGE. */
+int cli_parse_u64(struct cli *c, const char *what, const char *s, uint64_t *out);
+
+/* Prints "cirrus: CMD: <message>" and the command's usage line to stderr.
+ * Returns CLI_USAGE. */
+int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints "cirrus: CMD: <cirrus_errmsg()>" for the library status rc.
+ * Returns CLI_ERROR. */
+int cli_fail(struct cli *c, int rc);
+
+/* Prints "cirrus: CMD: <message>" to stderr. Returns `code`. */
+int cli_failf(struct cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* How a command uses the db it opens. */
+enum cli_open_mode {
+    CLI_OPEN_READ,  /* reads only: no background compaction in this process */
+    CLI_OPEN_WRITE, /* commits: the library's default background compaction */
+};
+
+/* Opens the db at c->db_url (created if missing; no group-commit or refresh
+ * threads: every write commits with CIRRUS_WRITE_NOW). Returns CLI_OK or
+ * CLI_ERROR. */
+int cli_open(struct cli *c, cirrus_db **out, enum cli_open_mode mode);
+
+/* Closes db (NULL is fine). If rc is CLI_OK and the close fails, reports it
+ * and returns CLI_ERROR; otherwise returns rc. */
+int cli_close(struct cli *c, cirrus_db *db, int rc);
+
+/* Writes the escaped form of bytes to stdout. Returns 0 or -1 (write error). */
+int cli_out_bytes(const void *p, size_t len);
+
+/* Writes "KEY\tVALUE\n" (both escaped) to stdout. Returns 0 or -1. */
+int cli_out_kv(const void *k, size_t k_len, const void *v, size_t v_len);
+
+/* Writes a decimal number and a newline to stdout. Returns 0 or -1. */
+int cli_out_u64(uint64_t v);
+
+/* The commands. */
+int cmd_put(struct cli *c, int argc, char **argv);
+int cmd_del(struct cli *c, int argc, char **argv);
+int cmd_get(struct cli *c, int argc, char **argv);
+int cmd_mget(struct cli *c, int argc, char **argv);
+int cmd_scan(struct cli *c, int argc, char **argv);
+int cmd_load(struct cli *c, int argc, char **argv);
+int cmd_head(struct cli *c, int argc, char **argv);
+int cmd_log(struct cli *c, int argc, char **argv);
+int cmd_stats(struct cli *c, int argc, char **argv);
+int cmd_demo(struct cli *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * cmd_log.c - the commands that describe the db rather than its keys:
+ * head, log, stats.
+ *
+ * Output formats (stable; scripts parse them):
+ *   head   one line: the head seq, decimal
+ *   log    one line per commit, tab-separated:
+ *            seq  time (RFC 3339 UTC, ms)  kind  files-added  files-removed  bytes
+ *          kind is write, compact or checkpoint (kind-N for a kind this build
+ *          does not name)
+ *   stats  `name: value` lines: head_seq, live_files, live_bytes, l0_files,
+ *          then level.N.files and level.N.bytes for each level holding files,
+ *          then memtable_bytes
+ */
+#include <stdio.h>
+
+#include "cli.h"
+#include "timeparse.h"
+
+/* A command without arguments that reads from an open db. */
+static int no_args(struct cli *c, int argc, char **argv)
+{
+    int n_pos, rc;
+    if ((rc = cli_parse_args(c, argc, argv, NULL, 0, &n_pos)) == CLI_OK)
+        rc = cli_expect_args(c, argv, n_pos, 0, 0, "");
+    return rc;
+}
+
+int cmd_head(struct cli *c, int argc, char **argv)
+{
+    cirrus_db *db = NULL;
+    uint64_t seq = 0;
+    int rc, lrc;
+    if ((rc = no_args(c, argc, argv)) != CLI_OK || (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
+        goto done;
+    if ((lrc = cirrus_refresh(db, &seq)) < 0)
+        rc = cli_fail(c, lrc);
+    else
+        cli_out_u64(seq);
+done:
+    return cli_close(c, db, rc);
+}
+
+static const char *kind_name(int kind, char *buf, size_t size)
+{
+    switch (kind) {
+    case CIRRUS_ENTRY_WRITE:
+        return "write";
+    case CIRRUS_ENTRY_COMPACT:
+        return "compact";
+    case CIRRUS_ENTRY_CHECKPOINT:
+        return "checkpoint";
+    default:
+        snprintf(buf, size, "kind-%d", kind);
+        return buf;
+    }
+}
+
+/* cirrus_log_scan callback: one line per commit; stops on a write error. */
+static int log_line(const cirrus_log_info *info, void *arg)
+{
+    char time_buf[TIMEPARSE_FORMAT_MAX], kind_buf[24];
+    (void)arg;
+    timeparse_format(time_buf, info->time_ms);
+    printf("%llu\t%s\t%s\t%lu\t%lu\t%llu\n", (unsigned long long)info->seq, time_buf,
+           kind_name(info->kind, kind_buf, sizeof(kind_buf)), (unsigned long)info->n_added,
+           (unsigned long)info->n_removed, (unsigned long long)info->bytes);
+    return ferror(stdout) ? 1 : 0;
+}
+
+int cmd_log(struct cli *c, int argc, char **argv)
+{
+    const char *from = NULL;
+    struct cli_opt opts[] = {{"--from", &from, NULL, 0}};
+    cirrus_db *db = NULL;
+    uint64_t from_seq = 1;
+    int n_pos, rc, lrc;
+    if ((rc = cli_parse_args(c, argc, argv, opts, 1, &n_pos)) != CLI_OK ||
+        (rc = cli_expect_args(c, argv, n_pos, 0, 0, "")) != CLI_OK ||
+        (from && (rc = cli_parse_u64(c, "--from", from, &from_seq)) != CLI_OK) ||
+        (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
+        goto done;
+    if (from_seq == 0)
+        from_seq = 1; /* seq 0 is the empty db, not a commit */
+    lrc = cirrus_log_scan(db, from_seq, log_line, NULL);
+    if (lrc < 0)
+        rc = cli_fail(c, lrc); /* lrc > 0: a write error, reported by main */
+done:
+    return cli_close(c, db, rc);
+}
+
+static void stat_line(const char *name, uint64_t v)
+{
+    printf("%s: %llu\n", name, (unsigned long long)v);
+}
+
+int cmd_stats(struct cli *c, int argc, char **argv)
+{
+    cirrus_db *db = NULL;
+    cirrus_stats st;
+    char name[32];
+    int rc, lrc;
+    if ((rc = no_args(c, argc, argv)) != CLI_OK || (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
+        goto done;
+    if ((lrc = cirrus_stats_get(db, &st)) < 0) {
+        rc = cli_fail(c, lrc);
+        goto done;
+    }
+    stat_line("head_seq", st.head_seq);
+    stat_line("live_files", st.live_files);
+    stat_line("live_bytes", st.live_bytes);
+    stat_line("l0_files", st.level_files[0]);
+    for (int level = 0; level < CIRRUS_MAX_LEVELS; level++) {
+        if (st.level_files[level] == 0)
+            continue;
+        snprintf(name, sizeof(name), "level.%d.files", level);
+        stat_line(name, st.level_files[level]);
+        snprintf(name, sizeof(name), "level.%d.bytes", level);
+        stat_line(name, st.level_bytes[level]);
+    }
+    stat_line("memtable_bytes", st.memtable_bytes);
+done:
+    return cli_close(c, db, rc);
+}

@@ -1,0 +1,193 @@
+/*
+ * main.c - the `cirrus` command: global options, dispatch, usage.
+ *
+ *   cirrus [--db PATH] [--meta URL] COMMAND [ARGS...]
+ *
+ * Decisions written down (see also `cirrus help`):
+ *  - Global options come before COMMAND; a command's own options may come
+ *    before or after its positional arguments, and "--" ends them (so a key
+ *    that starts with "--" can be given).
+ *  - Every command opens the db with create_if_missing: on a path with no
+ *    db, reads see the empty db (head 0) and the directory is created.
+ *  - Commands that commit (put, del, load, demo) leave the library's
+ *    background compaction on, so L0 stays bounded when the CLI is the only
+ *    writer; their seqs are then not always consecutive, as a compaction may
+ *    commit between them (`log` shows it, kind "compact"). Reads never run
+ *    compaction, so they never move the head.
+ *  - Only what the CLI itself rejects is a usage error (exit 2): unknown
+ *    commands and options, missing or extra arguments, malformed numbers,
+ *    times and escapes, conflicting options, malformed `load` lines. What
+ *    the library refuses (e.g. `get --at SEQ` beyond the head, which is
+ *    CIRRUS_EINVALID) is exit 3 with the library's message.
+ *  - stdout is fully buffered and checked when the command ends; a write
+ *    error is exit 3. A closed pipe (SIGPIPE) ends the process quietly.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+struct command {
+    const char *name;
+    int (*run)(struct cli *c, int argc, char **argv);
+    const char *synopsis;
+    const char *summary;
+};
+
+static const struct command commands[] = {
+    {"put", cmd_put, "KEY VALUE", "commit one put; print its seq"},
+    {"del", cmd_del, "KEY", "commit one delete; print its seq"},
+    {"get", cmd_get, "KEY [--at SEQ | --at-time TIME]",
+     "print VALUE; absent: exit 1, \"not found\" on stderr"},
+    {"mget", cmd_mget, "KEY...", "one line per key: KEY<TAB>VALUE, or KEY alone if absent"},
+    {"scan", cmd_scan, "[--prefix P] [--from K] [--to K] [--reverse] [--limit N] [--at SEQ]",
+     "KEY<TAB>VALUE lines in key order (--from inclusive, --to exclusive)"},
+    {"load", cmd_load, "[FILE|-]",
+     "commit KEY<TAB>VALUE lines (default stdin) as ONE atomic commit; print its seq"},
+    {"head", cmd_head, "", "print the latest committed seq (0 for an empty db)"},
+    {"log", cmd_log, "[--from SEQ]",
+     "one line per commit: seq, time, kind, files added, files removed, bytes"},
+    {"stats", cmd_stats, "", "live files and bytes, per level; `name: value` lines"},
+    {"demo", cmd_demo, "", "a short guided run of the engine on the db at --db"},
+    {"help", NULL, "[COMMAND]", "this text, or one command's usage"},
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char usage_tail[] =
+    "\n"
+    "PATH is a directory, file://DIR or s3://BUCKET/PREFIX (default $CIRRUS_DB,\n"
+    "else ./cirrus-data); URL is the metadata store (default $CIRRUS_META, else\n"
+    "derived from PATH). A db that does not exist yet is created.\n"
+    "\n"
+    "Keys and values are bytes. Arguments and KEY<TAB>VALUE lines use the escapes\n"
+    "\\\\, \\t, \\n and \\xHH; output uses them for backslash, tab, newline, other\n"
+    "control bytes and 0x7f. SEQ and N are decimal. TIME is RFC 3339\n"
+    "(2026-11-24T08:20:13.5Z, 2026-11-24T09:20:13+01:00) or Unix milliseconds.\n"
+    "get --at 0 and times before the first commit read the empty db; a SEQ beyond\n"
+    "the head is an error (exit 3).\n"
+    "load of an empty input commits nothing and prints the head seq; a malformed\n"
+    "line commits nothing (exit 2).\n"
+    "\n"
+    "Exit status: 0 ok, 1 not found, 2 usage error, 3 any other error.\n";
+
+static const struct command *find_command(const char *name)
+{
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static void print_usage(FILE *f)
+{
+    fputs("usage: cirrus [--db PATH] [--meta URL] COMMAND [ARGS...]\n\ncommands:\n", f);
+    for (size_t i = 0; i < N_COMMANDS; i++) {
+        const struct command *cmd = &commands[i];
+        fprintf(f, "  %s%s%s\n      %s\n", cmd->name, cmd->synopsis[0] ? " " : "", cmd->synopsis,
+                cmd->summary);
+    }
+    fputs(usage_tail, f);
+}
+
+static int run_help(struct cli *c, int argc, char **argv)
+{
+    const struct command *cmd = argc > 0 ? find_command(argv[0]) : NULL;
+    int rc = CLI_OK;
+    if (argc > 1 || (argc == 1 && !cmd))
+        rc = cli_usage(c, "unknown command '%s'", argv[argc > 1 ? 1 : 0]);
+    else if (!cmd)
+        print_usage(stdout);
+    else
+        printf("usage: cirrus [--db PATH] [--meta URL] %s%s%s\n  %s\n", cmd->name,
+               cmd->synopsis[0] ? " " : "", cmd->synopsis, cmd->summary);
+    return rc;
+}
+
+/* Reads one global option at argv[*i] ("--db PATH", "--db=PATH", ...). */
+static int global_opt(struct cli *c, int argc, char **argv, int *i)
+{
+    const char *arg = argv[*i], **dst = NULL, *val = NULL;
+    size_t name_len = strcspn(arg, "=");
+    int rc = CLI_OK;
+    if (name_len == 4 && strncmp(arg, "--db", 4) == 0)
+        dst = &c->db_url;
+    else if (name_len == 6 && strncmp(arg, "--meta", 6) == 0)
+        dst = &c->meta_url;
+    if (arg[name_len] == '=')
+        val = arg + name_len + 1;
+    else if (dst && *i + 1 < argc)
+        val = argv[++*i];
+    if (!dst)
+        rc = cli_usage(c, "unknown option '%.*s'", (int)name_len, arg);
+    else if (!val || !val[0])
+        rc = cli_usage(c, "option %.*s needs a value", (int)name_len, arg);
+    else
+        *dst = val;
+    return rc;
+}
+
+static void defaults(struct cli *c)
+{
+    const char *db = getenv("CIRRUS_DB"), *meta = getenv("CIRRUS_META");
+    c->db_url = db && db[0] ? db : "./cirrus-data";
+    c->meta_url = meta && meta[0] ? meta : NULL;
+    c->cmd = "";
+    c->synopsis = "COMMAND [ARGS...]";
+}
+
+/* Flushes stdout; a write error turns success into exit 3. */
+static int finish_output(struct cli *c, int rc)
+{
+    if ((fflush(stdout) != 0 || ferror(stdout)) && rc != CLI_ERROR)
+        rc = cli_failf(c, CLI_ERROR, "writing the output: %s", strerror(errno));
+    return rc;
+}
+
+/* True if a command's arguments ask for its usage (before any "--"). */
+static int wants_help(int argc, char **argv)
+{
+    for (int i = 0; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "--help") == 0)
+            return 1;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static char outbuf[1 << 16];
+    struct cli c;
+    const struct command *cmd = NULL;
+    int i = 1, rc = CLI_OK;
+    setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
+    defaults(&c);
+    for (; i < argc && strncmp(argv[i], "-", 1) == 0 && rc == CLI_OK; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            break;
+        rc = global_opt(&c, argc, argv, &i);
+    }
+    if (rc != CLI_OK)
+        goto done;
+    if (i >= argc) {
+        rc = cli_usage(&c, "no command given");
+        goto done;
+    }
+    if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        cmd = find_command("help");
+    else if (!(cmd = find_command(argv[i]))) {
+        rc = cli_usage(&c, "unknown command '%s'", argv[i]);
+        goto done;
+    }
+    c.cmd = cmd->name;
+    c.synopsis = cmd->synopsis;
+    if (!cmd->run)
+        rc = run_help(&c, argc - i - 1, argv + i + 1);
+    else if (wants_help(argc - i - 1, argv + i + 1))
+        rc = run_help(&c, 1, (char **)&cmd->name);
+    else
+        rc = cmd->run(&c, argc - i - 1, argv + i + 1);
+done:
+    return finish_output(&c, rc);
+}

@@ -1,0 +1,311 @@
+/* cirrus-test-libs: db testsupport */
+/*
+ * test_streaming.c - what a stream processor relies on: the changefeed shows
+ * every committed change once and in order (also across compaction and GC),
+ * an epoch applies exactly once, and staged files from many processes become
+ * visible together at one seq.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cirrus.h"
+#include "support/tmpdir.h"
+
+struct fixture {
+    char *dir;
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = tmpdir_make("stream");
+    assert_non_null(f->dir);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    tmpdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+static cirrus_options manual(void)
+{
+    cirrus_options o = CIRRUS_OPTIONS_INIT;
+    o.flush_interval_ms = 0;
+    o.refresh_interval_ms = 10;
+    o.background_compaction = 0;
+    o.target_file_size = 8192;
+    o.level1_target_bytes = 4096;
+    o.level_size_ratio = 4;
+    return o;
+}
+
+static cirrus_db *open_db(const char *dir, const cirrus_options *o)
+{
+    cirrus_db *db = NULL;
+    if (cirrus_open(&db, dir, o) != 0)
+        fail_msg("open: %s", cirrus_errmsg());
+    return db;
+}
+
+static cirrus_batch *batch_of(int from, int to, const char *tag)
+{
+    cirrus_batch *b;
+    assert_int_equal(cirrus_batch_new(&b), 0);
+    for (int i = from; i < to; i++) {
+        char k[32], v[32];
+        snprintf(k, sizeof(k), "key%04d", i);
+        snprintf(v, sizeof(v), "%s-%d", tag, i);
+        assert_int_equal(cirrus_batch_put(b, k, strlen(k), v, strlen(v)), 0);
+    }
+    return b;
+}
+
+/* What one commit did, as the test wrote it. */
+struct expect {
+    uint64_t seq;
+    char key[32];
+    int del;
+    char val[32];
+};
+
+static void changefeed_shows_every_change_once_across_compaction_and_gc(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual();
+    cirrus_db *db = open_db(f->dir, &o);
+    enum { COMMITS = 60 };
+    struct expect *want = calloc(COMMITS * 3, sizeof(*want));
+    size_t n_want = 0;
+    for (int c = 0; c < COMMITS; c++) {
+        /* three changes per commit, written out of key order, one delete */
+        int keys[3] = {(c * 7) % 20 + 20, (c * 3) % 20, (c * 11) % 20 + 40};
+        for (int j = 0; j < 3; j++) {
+            char k[32], v[32];
+            snprintf(k, sizeof(k), "k%03d", keys[j]);
+            snprintf(v, sizeof(v), "c%d", c);
+            if (j == 1 && c % 4 == 3)
+                assert_int_equal(cirrus_delete(db, k, strlen(k)), 0);
+            else
+                assert_int_equal(cirrus_put(db, k, strlen(k), v, strlen(v)), 0);
+        }
+        uint64_t seq;
+        assert_int_equal(cirrus_flush(db, &seq), 0);
+        /* expected changes of this commit, in key order */
+        int sorted[3] = {keys[1], keys[0], keys[2]};
+        for (int j = 0; j < 3; j++) {
+            struct expect *e = &want[n_want++];
+            e->seq = seq;
+            snprintf(e->key, sizeof(e->key), "k%03d", sorted[j]);
+            e->del = sorted[j] == keys[1] && c % 4 == 3;
+            snprintf(e->val, sizeof(e->val), "c%d", c);
+        }
+        if (c == COMMITS / 2) {
+            /* compaction and GC in the middle must not disturb the feed */
+            assert_int_equal(cirrus_compact(db), 0);
+            assert_int_equal(cirrus_gc(db, 0, NULL, NULL), 0);
+        }
+    }
+    assert_int_equal(cirrus_compact(db), 0);
+    assert_int_equal(cirrus_gc(db, 0, NULL, NULL), 0);
+
+    cirrus_changes *feed;
+    cirrus_change ch;
+    assert_int_equal(cirrus_changes_open(&feed, db, 0), 0);
+    for (size_t i = 0; i < n_want; i++) {
+        int rc = cirrus_changes_next(feed, &ch, 0);
+        if (rc != 0)
+            fail_msg("change %zu: %s", i, cirrus_errmsg());
+        assert_int_equal(ch.seq, want[i].seq);
+        assert_int_equal(ch.key_len, strlen(want[i].key));
+        assert_memory_equal(ch.key, want[i].key, ch.key_len);
+        assert_int_equal(ch.op, want[i].del ? CIRRUS_CHANGE_DELETE : CIRRUS_CHANGE_PUT);
+        if (!want[i].del) {
+            assert_int_equal(ch.val_len, strlen(want[i].val));
+            assert_memory_equal(ch.val, want[i].val, ch.val_len);
+        }
+    }
+    /* caught up: nothing more, and nothing invented */
+    assert_int_equal(cirrus_changes_next(feed, &ch, 50), CIRRUS_ENOTFOUND);
+
+    /* following: a commit by another handle shows up */
+    cirrus_db *other = open_db(f->dir, &o);
+    assert_int_equal(cirrus_put(other, "late", 4, "1", 1), 0);
+    uint64_t late_seq;
+    assert_int_equal(cirrus_flush(other, &late_seq), 0);
+    assert_int_equal(cirrus_changes_next(feed, &ch, 2000), 0);
+    assert_int_equal(ch.seq, late_seq);
+    assert_memory_equal(ch.key, "late", 4);
+    cirrus_changes_close(feed);
+
+    /* from a given seq */
+    assert_int_equal(cirrus_changes_open(&feed, db, want[30].seq), 0);
+    assert_int_equal(cirrus_changes_next(feed, &ch, 0), 0);
+    assert_int_equal(ch.seq, want[30].seq);
+    cirrus_changes_close(feed);
+    cirrus_close(other);
+    cirrus_close(db);
+    free(want);
+}
+
+static void an_epoch_applies_exactly_once(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual();
+    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_batch *b1 = batch_of(0, 10, "e1"), *b2 = batch_of(0, 10, "e2");
+    uint64_t seq1, seq, epoch;
+    int applied;
+    assert_int_equal(cirrus_app_epoch(db, "sink", &epoch, &seq), CIRRUS_ENOTFOUND);
+    assert_int_equal(cirrus_write_once(db, b1, "sink", 1, &seq1, &applied), 0);
+    assert_true(applied);
+    /* the retry after a crash: nothing written, told where it landed */
+    assert_int_equal(cirrus_write_once(db, b2, "sink", 1, &seq, &applied), 0);
+    assert_false(applied);
+    assert_int_equal(seq, seq1);
+    cirrus_stats st;
+    cirrus_stats_get(db, &st);
+    assert_int_equal(st.head_seq, seq1); /* no entry for the retry */
+    void *v;
+    size_t n;
+    assert_int_equal(cirrus_get(db, NULL, "key0003", 7, &v, &n), 0);
+    assert_memory_equal(v, "e1-3", 4);
+    cirrus_free(v);
+    /* another process sees the epoch, also after reopening from manifests */
+    cirrus_close(db);
+    o.manifest_interval = 1;
+    db = open_db(f->dir, &o);
+    assert_int_equal(cirrus_write_once(db, b2, "sink", 2, &seq, &applied), 0);
+    assert_true(applied);
+    assert_int_equal(cirrus_app_epoch(db, "sink", &epoch, &seq1), 0);
+    assert_int_equal(epoch, 2);
+    assert_int_equal(seq1, seq);
+    cirrus_close(db);
+    db = open_db(f->dir, &o);
+    assert_int_equal(cirrus_write_once(db, b1, "sink", 2, &seq, &applied), 0);
+    assert_false(applied);
+    assert_int_equal(cirrus_write_once(db, b1, "sink", 1, &seq, &applied), 0);
+    assert_false(applied);
+    assert_int_equal(cirrus_get(db, NULL, "key0003", 7, &v, &n), 0);
+    assert_memory_equal(v, "e2-3", 4);
+    cirrus_free(v);
+    cirrus_batch_free(b1);
+    cirrus_batch_free(b2);
+    cirrus_close(db);
+}
+
+static void staged_files_from_many_processes_appear_at_one_seq(void **state)
+{
+    struct fixture *f = *state;
+    enum { STAGERS = 4, PER = 300 };
+    int pipes[STAGERS][2];
+    pid_t pids[STAGERS];
+    for (int p = 0; p < STAGERS; p++) {
+        assert_int_equal(pipe(pipes[p]), 0);
+        pids[p] = fork();
+        if (pids[p] == 0) {
+            cirrus_options o = manual();
+            cirrus_db *db = NULL;
+            char *desc = NULL;
+            close(pipes[p][0]);
+            cirrus_batch *b = batch_of(p * PER, (p + 1) * PER, "staged");
+            if (cirrus_open(&db, f->dir, &o) || cirrus_stage(db, b, &desc))
+                _exit(30);
+            size_t len = strlen(desc);
+            if (write(pipes[p][1], desc, len) != (ssize_t)len)
+                _exit(31);
+            cirrus_free(desc);
+            cirrus_batch_free(b);
+            cirrus_close(db);
+            _exit(0);
+        }
+        close(pipes[p][1]);
+    }
+    char *descs[STAGERS];
+    for (int p = 0; p < STAGERS; p++) {
+        size_t cap = 1 << 16, len = 0;
+        descs[p] = malloc(cap);
+        ssize_t got;
+        while ((got = read(pipes[p][0], descs[p] + len, cap - len - 1)) > 0) {
+            len += (size_t)got;
+            if (len + 1 == cap)
+                descs[p] = realloc(descs[p], cap *= 2);
+        }
+        descs[p][len] = '\0';
+        close(pipes[p][0]);
+        int status;
+        waitpid(pids[p], &status, 0);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    cirrus_options o = manual();
+    cirrus_db *db = open_db(f->dir, &o);
+    /* nothing staged is visible before the commit */
+    void *v;
+    size_t n;
+    assert_int_equal(cirrus_get(db, NULL, "key0000", 7, &v, &n), CIRRUS_ENOTFOUND);
+    uint64_t seq;
+    assert_int_equal(cirrus_commit_staged(db, STAGERS, (const char *const *)descs, &seq), 0);
+    /* everything at that one seq, nothing at the one before */
+    cirrus_read_options at = CIRRUS_READ_OPTIONS_INIT, before = CIRRUS_READ_OPTIONS_INIT;
+    at.seq = seq;
+    before.seq = seq - 1;
+    for (int i = 0; i < STAGERS * PER; i += 37) {
+        char k[32];
+        snprintf(k, sizeof(k), "key%04d", i);
+        assert_int_equal(cirrus_get(db, &at, k, strlen(k), &v, &n), 0);
+        cirrus_free(v);
+        if (seq > 1)
+            assert_int_equal(cirrus_get(db, &before, k, strlen(k), &v, &n), CIRRUS_ENOTFOUND);
+    }
+    /* committing the same descriptors again is refused, naming a file */
+    assert_int_equal(cirrus_commit_staged(db, 1, (const char *const *)descs, &seq),
+                     CIRRUS_EINVALID);
+    assert_non_null(strstr(cirrus_errmsg(), "already committed"));
+    /* a damaged descriptor is refused */
+    descs[1][strlen(descs[1]) - 3] ^= 1;
+    assert_int_equal(cirrus_commit_staged(db, 1, (const char *const *)&descs[1], &seq),
+                     CIRRUS_EINVALID);
+    for (int p = 0; p < STAGERS; p++)
+        free(descs[p]);
+
+    /* a descriptor whose files GC removed is refused */
+    char *desc;
+    cirrus_batch *b = batch_of(0, 5, "orphan");
+    cirrus_options quick = manual();
+    quick.gc_grace_ms = 0;
+    cirrus_db *gcdb = open_db(f->dir, &quick);
+    assert_int_equal(cirrus_stage(db, b, &desc), 0);
+    assert_int_equal(cirrus_gc(gcdb, 0, NULL, NULL), 0);
+    assert_int_equal(cirrus_commit_staged(db, 1, (const char *const *)&desc, &seq),
+                     CIRRUS_EINVALID);
+    assert_non_null(strstr(cirrus_errmsg(), "no longer exists"));
+    cirrus_free(desc);
+    cirrus_batch_free(b);
+    cirrus_close(gcdb);
+    cirrus_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(changefeed_shows_every_change_once_across_compaction_and_gc,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(an_epoch_applies_exactly_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(staged_files_from_many_processes_appear_at_one_seq, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
