@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "objstore/fault.h"
 #include "util/status.h"
 
 #define OBJECT_NAME_MAX 512
@@ -14,16 +15,19 @@
  * the URL as given (kept in os->url for messages). Declared here rather than
  * in a header of their own because only this file may call them. */
 int fs_objstore_open(struct objstore **out, const char *root, const char *url, int create);
+int s3_objstore_open(struct objstore **out, const char *rest, const char *url, int create);
 
 int objstore_open(struct objstore **out, const char *url, int create)
 {
     int rc = 0;
     if (!url || !url[0]) {
         rc = err_set(CIRRUS_EINVALID, "objstore: empty URL");
+    } else if (strncmp(url, "fault:", 6) == 0) {
+        rc = fault_objstore_open_url(out, url, create);
     } else if (strncmp(url, "file://", 7) == 0) {
         rc = fs_objstore_open(out, url + 7, url, create);
     } else if (strncmp(url, "s3://", 5) == 0) {
-        rc = err_set(CIRRUS_EINVALID, "objstore %s: s3 backend: not built", url);
+        rc = s3_objstore_open(out, url + 5, url, create);
     } else if (strstr(url, "://")) {
         /* Anything else with a scheme is a typo or a backend we lack; taking
          * it as a directory name would silently create "foo:" on disk. */
@@ -31,6 +35,9 @@ int objstore_open(struct objstore **out, const char *url, int create)
     } else {
         rc = fs_objstore_open(out, url, url, create);
     }
+    /* CIRRUS_FAULT / CIRRUS_FAULT_OBJSTORE wrap what was opened (fault.h) */
+    if (rc == 0 && strncmp(url, "fault:", 6) != 0)
+        rc = fault_objstore_wrap_env(out);
     return rc;
 }
 

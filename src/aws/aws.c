@@ -1,0 +1,706 @@
+/*
+ * aws.c - the shared AWS HTTP client (see aws.h for the contract).
+ *
+ * Every request, single or batched, runs through one loop over a libcurl
+ * multi handle: each transfer is WAITING (until its backoff ends), RUNNING
+ * or DONE. Connections live in the client's share handle, not in the
+ * short-lived multi handles, so they are reused across calls and threads;
+ * easy handles come from a small pool for the same reason (they keep their
+ * buffers and settings allocations).
+ */
+#include "aws/aws.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "aws/awsproto.h"
+#include "util/status.h"
+#include "util/sys.h"
+
+#define POOL_MAX 16
+#define DEFAULT_REGION "us-east-1"
+
+struct aws_client {
+    struct aws_config cfg;
+    char *base;  /* default base URL */
+    char *sigv4; /* "aws:amz:REGION:SERVICE" */
+    CURLSH *share;
+    pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+    pthread_mutex_t pool_lock; /* guards pool, n_pool */
+    CURL *pool[POOL_MAX];
+    size_t n_pool;
+};
+
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc;
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* ---- configuration ------------------------------------------------------ */
+
+static int env_ms(const char *name, uint32_t def, uint32_t *out)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        *out = def;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno || *end || n > 3600000UL)
+        return err_set(CIRRUS_EINVALID, "%s=%s: expected milliseconds (0..3600000)", name, v);
+    *out = (uint32_t)n;
+    return 0;
+}
+
+static int dup_env(const char *name, char **out)
+{
+    const char *v = getenv(name);
+    *out = NULL;
+    if (!v || !*v)
+        return 0;
+    *out = strdup(v);
+    return *out ? 0 : err_nomem();
+}
+
+/* Accepts "http(s)://host[:port][/]" and strips the trailing '/'; a path
+ * after the host is refused, since requests supply their own. */
+static int check_endpoint(char *ep, const char *var)
+{
+    const char *rest = NULL;
+    if (strncmp(ep, "http://", 7) == 0)
+        rest = ep + 7;
+    else if (strncmp(ep, "https://", 8) == 0)
+        rest = ep + 8;
+    if (!rest || !*rest)
+        return err_set(CIRRUS_EINVALID, "%s=%s: expected http://HOST[:PORT] or https://...", var,
+                       ep);
+    size_t n = strlen(ep);
+    while (n > 0 && ep[n - 1] == '/')
+        ep[--n] = '\0';
+    if (strchr(rest, '/'))
+        return err_set(CIRRUS_EINVALID, "%s=%s: a path is not supported", var, ep);
+    return 0;
+}
+
+int aws_config_from_env(struct aws_config *cfg, const char *service)
+{
+    int rc = 0;
+    char var[64];
+    const char *ep_var = var;
+    memset(cfg, 0, sizeof(*cfg));
+    snprintf(var, sizeof(var), "AWS_ENDPOINT_URL_");
+    for (size_t i = strlen(var), j = 0; service[j] && i + 1 < sizeof(var); i++, j++) {
+        char ch = service[j];
+        var[i] = (char)(ch >= 'a' && ch <= 'z' ? ch - 32 : ch);
+        var[i + 1] = '\0';
+    }
+    if ((cfg->service = strdup(service)) == NULL) {
+        rc = err_nomem();
+        goto done;
+    }
+    if ((rc = dup_env("AWS_ACCESS_KEY_ID", &cfg->access_key)) < 0 ||
+        (rc = dup_env("AWS_SECRET_ACCESS_KEY", &cfg->secret_key)) < 0 ||
+        (rc = dup_env("AWS_SESSION_TOKEN", &cfg->session_token)) < 0 ||
+        (rc = dup_env("AWS_REGION", &cfg->region)) < 0)
+        goto done;
+    if (!cfg->region && (rc = dup_env("AWS_DEFAULT_REGION", &cfg->region)) < 0)
+        goto done;
+    if (!cfg->region && (cfg->region = strdup(DEFAULT_REGION)) == NULL) {
+        rc = err_nomem();
+        goto done;
+    }
+    if ((rc = dup_env(var, &cfg->endpoint)) < 0)
+        goto done;
+    if (!cfg->endpoint) {
+        ep_var = "AWS_ENDPOINT_URL";
+        if ((rc = dup_env(ep_var, &cfg->endpoint)) < 0)
+            goto done;
+    }
+    if (cfg->endpoint && (rc = check_endpoint(cfg->endpoint, ep_var)) < 0)
+        goto done;
+    if (cfg->access_key && !cfg->secret_key) {
+        rc = err_set(CIRRUS_EINVALID, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+        goto done;
+    }
+    if ((rc = env_ms("CIRRUS_AWS_MAX_RETRY_MS", 30000, &cfg->max_retry_ms)) < 0 ||
+        (rc = env_ms("CIRRUS_AWS_TIMEOUT_MS", 30000, &cfg->request_timeout_ms)) < 0 ||
+        (rc = env_ms("CIRRUS_AWS_CONNECT_TIMEOUT_MS", 5000, &cfg->connect_timeout_ms)) < 0)
+        goto done;
+    cfg->backoff_base_ms = 50;
+    cfg->backoff_cap_ms = 5000;
+    const char *dbg = getenv("CIRRUS_AWS_DEBUG");
+    cfg->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+done:
+    if (rc < 0)
+        aws_config_clear(cfg);
+    return rc;
+}
+
+void aws_config_clear(struct aws_config *cfg)
+{
+    free(cfg->service);
+    free(cfg->access_key);
+    if (cfg->secret_key) {
+        /* do not leave the secret in freed memory */
+        volatile char *p = cfg->secret_key;
+        while (*p)
+            *p++ = 0;
+    }
+    free(cfg->secret_key);
+    free(cfg->session_token);
+    free(cfg->region);
+    free(cfg->endpoint);
+    memset(cfg, 0, sizeof(*cfg));
+}
+
+/* ---- client ------------------------------------------------------------- */
+
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
+{
+    struct aws_client *c = arg;
+    pthread_mutex_lock(&c->share_locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+    struct aws_client *c = arg;
+    pthread_mutex_unlock(&c->share_locks[data]);
+}
+
+int aws_client_new(struct aws_client **out, struct aws_config *cfg)
+{
+    int rc = 0;
+    struct aws_client *c = NULL;
+    pthread_once(&global_once, global_init);
+    if (global_rc != CURLE_OK) {
+        rc = err_set(CIRRUS_EIO, "libcurl: global init failed: %s", curl_easy_strerror(global_rc));
+        goto done;
+    }
+    if ((c = calloc(1, sizeof(*c))) == NULL) {
+        rc = err_nomem();
+        goto done;
+    }
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&c->share_locks[i], NULL);
+    pthread_mutex_init(&c->pool_lock, NULL);
+    size_t n = 64 + strlen(cfg->region) + strlen(cfg->service) +
+               (cfg->endpoint ? strlen(cfg->endpoint) : 0);
+    c->base = malloc(n);
+    c->sigv4 = malloc(n);
+    c->share = curl_share_init();
+    if (!c->base || !c->sigv4 || !c->share) {
+        rc = err_nomem();
+        goto done;
+    }
+    if (cfg->endpoint)
+        snprintf(c->base, n, "%s", cfg->endpoint);
+    else
+        snprintf(c->base, n, "https://%s.%s.amazonaws.com", cfg->service, cfg->region);
+    snprintf(c->sigv4, n, "aws:amz:%s:%s", cfg->region, cfg->service);
+    /* Connections, DNS and TLS sessions are shared by every handle of this
+     * client, including those briefly attached to a multi handle. */
+    curl_share_setopt(c->share, CURLSHOPT_LOCKFUNC, share_lock);
+    curl_share_setopt(c->share, CURLSHOPT_UNLOCKFUNC, share_unlock);
+    curl_share_setopt(c->share, CURLSHOPT_USERDATA, c);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+    c->cfg = *cfg;
+    memset(cfg, 0, sizeof(*cfg));
+    *out = c;
+    c = NULL;
+done:
+    if (c) {
+        /* cfg stays with the caller */
+        memset(&c->cfg, 0, sizeof(c->cfg));
+        aws_client_free(c);
+    }
+    return rc;
+}
+
+void aws_client_free(struct aws_client *c)
+{
+    if (!c)
+        return;
+    for (size_t i = 0; i < c->n_pool; i++)
+        curl_easy_cleanup(c->pool[i]);
+    if (c->share)
+        curl_share_cleanup(c->share);
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&c->share_locks[i]);
+    pthread_mutex_destroy(&c->pool_lock);
+    free(c->base);
+    free(c->sigv4);
+    aws_config_clear(&c->cfg);
+    free(c);
+}
+
+const struct aws_config *aws_client_config(const struct aws_client *c)
+{
+    return &c->cfg;
+}
+
+const char *aws_client_base(const struct aws_client *c)
+{
+    return c->base;
+}
+
+static CURL *pool_get(struct aws_client *c)
+{
+    CURL *e = NULL;
+    pthread_mutex_lock(&c->pool_lock);
+    if (c->n_pool > 0)
+        e = c->pool[--c->n_pool];
+    pthread_mutex_unlock(&c->pool_lock);
+    if (e)
+        curl_easy_reset(e);
+    else
+        e = curl_easy_init();
+    return e;
+}
+
+static void pool_put(struct aws_client *c, CURL *e)
+{
+    if (!e)
+        return;
+    pthread_mutex_lock(&c->pool_lock);
+    if (c->n_pool < POOL_MAX) {
+        c->pool[c->n_pool++] = e;
+        e = NULL;
+    }
+    pthread_mutex_unlock(&c->pool_lock);
+    if (e)
+        curl_easy_cleanup(e);
+}
+
+/* ---- one transfer ------------------------------------------------------- */
+
+enum xfer_state { X_WAITING, X_RUNNING, X_DONE };
+
+struct xfer {
+    struct aws_client *c;
+    struct aws_request *r;
+    CURL *easy;
+    struct curl_slist *hdrs;
+    char *url;
+    char sha[65]; /* body SHA-256, computed once */
+    enum xfer_state state;
+    uint64_t next_ns;    /* WAITING: earliest start (mono) */
+    uint64_t attempt_ns; /* RUNNING: when the attempt started */
+    int empty_range;     /* a 206 of an empty object, cut short on purpose */
+    char errbuf[CURL_ERROR_SIZE];
+    char last_cause[CURL_ERROR_SIZE + 64]; /* transport failure text, for messages */
+    struct aws_outcome last;
+};
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+    struct xfer *x = arg;
+    struct aws_request *r = x->r;
+    size_t len = size * nmemb;
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    if (r->dst && status >= 200 && status < 300) {
+        /* A server that sends more than the range asked for (s3rver answers
+         * "bytes=0-0" with the whole object) is read to the end, and the
+         * bytes past dst_cap are dropped: the caller checks Content-Range. */
+        size_t room = r->dst_cap - r->dst_len, take = len < room ? len : room;
+        memcpy(r->dst + r->dst_len, p, take);
+        r->dst_len += take;
+        r->dst_excess |= take < len;
+        return len;
+    }
+    return buf_append(&r->resp, p, len) < 0 ? 0 : len;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *arg)
+{
+    struct xfer *x = arg;
+    size_t len = size * nmemb;
+    unsigned long long a, b, total;
+    /* a new status line (after "100 Continue" or a retry) starts afresh */
+    if (len >= 5 && memcmp(p, "HTTP/", 5) == 0)
+        x->r->resp_headers.len = 0;
+    /* s3rver answers a range of an empty object with "206, Content-Length:
+     * 1, Content-Range: bytes 0-0/0" and no body; waiting for that byte
+     * would end in a broken transfer. The range is empty: stop here. */
+    if (len > 14 && strncasecmp(p, "Content-Range:", 14) == 0 &&
+        sscanf(p + 14, " bytes %llu-%llu/%llu", &a, &b, &total) == 3 && total == 0) {
+        x->empty_range = 1;
+        return 0;
+    }
+    return buf_append(&x->r->resp_headers, p, len) < 0 ? 0 : len;
+}
+
+static int has_header(const struct aws_request *r, const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 0; i < AWS_MAX_HEADERS && r->headers[i]; i++)
+        if (strncasecmp(r->headers[i], name, n) == 0 && r->headers[i][n] == ':')
+            return 1;
+    return 0;
+}
+
+static int add_header(struct curl_slist **l, const char *line)
+{
+    struct curl_slist *n = curl_slist_append(*l, line);
+    if (!n)
+        return err_nomem();
+    *l = n;
+    return 0;
+}
+
+/* Builds URL and header list once per request (they do not change between
+ * attempts; libcurl re-signs each attempt with a fresh date). */
+static int xfer_prepare(struct xfer *x)
+{
+    int rc = 0;
+    struct aws_request *r = x->r;
+    const struct aws_config *cfg = &x->c->cfg;
+    const char *base = r->base ? r->base : x->c->base;
+    size_t n = strlen(base) + strlen(r->path) + (r->query ? strlen(r->query) : 0) + 2;
+    char line[2048];
+    if ((x->url = malloc(n)) == NULL)
+        return err_nomem();
+    snprintf(x->url, n, "%s%s%s%s", base, r->path, r->query && *r->query ? "?" : "",
+             r->query ? r->query : "");
+    aws_sha256_hex(r->body, r->body ? r->body_len : 0, x->sha);
+    for (int i = 0; i < AWS_MAX_HEADERS && r->headers[i] && rc == 0; i++)
+        rc = add_header(&x->hdrs, r->headers[i]);
+    snprintf(line, sizeof(line), "x-amz-content-sha256: %s", x->sha);
+    if (rc == 0)
+        rc = add_header(&x->hdrs, line);
+    if (rc == 0 && cfg->session_token && cfg->access_key) {
+        if (strlen(cfg->session_token) > sizeof(line) - 32)
+            return err_set(CIRRUS_EINVALID, "AWS_SESSION_TOKEN is too long");
+        snprintf(line, sizeof(line), "X-Amz-Security-Token: %s", cfg->session_token);
+        rc = add_header(&x->hdrs, line);
+        /* the token is a secret too: do not leave it on the stack */
+        memset(line, 0, sizeof(line));
+    }
+    /* libcurl would label a body form-urlencoded; S3 stores the type */
+    if (rc == 0 && r->body && !has_header(r, "Content-Type"))
+        rc = add_header(&x->hdrs, "Content-Type: application/octet-stream");
+    return rc;
+}
+
+static int xfer_start(struct xfer *x, CURLM *m)
+{
+    struct aws_client *c = x->c;
+    struct aws_request *r = x->r;
+    const struct aws_config *cfg = &c->cfg;
+    CURL *e = x->easy ? x->easy : pool_get(c);
+    if (!e)
+        return err_nomem();
+    x->easy = e;
+    r->resp.len = 0;
+    r->resp_headers.len = 0;
+    r->dst_len = 0;
+    r->status = 0;
+    r->code[0] = r->message[0] = '\0';
+    x->empty_range = 0;
+    r->dst_excess = 0;
+    x->errbuf[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_URL, x->url);
+    curl_easy_setopt(e, CURLOPT_SHARE, c->share);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->hdrs);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)cfg->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)cfg->request_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    /* no waiting for "100 Continue": the request is signed and small enough
+     * that a refusal costs little, and waiting costs a round trip */
+    curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (cfg->access_key) {
+        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, c->sigv4);
+        curl_easy_setopt(e, CURLOPT_USERNAME, cfg->access_key);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->secret_key);
+    }
+    if (strcmp(r->method, "HEAD") == 0) {
+        curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    } else if (r->body) {
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_len);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, r->body_len ? r->body : "");
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    } else if (strcmp(r->method, "GET") == 0) {
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    } else {
+        curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, r->method);
+    }
+    x->attempt_ns = mono_ns();
+    x->state = X_RUNNING;
+    r->attempts++;
+    if (curl_multi_add_handle(m, e) != CURLM_OK)
+        return err_set(CIRRUS_EIO, "libcurl: could not start a transfer");
+    return 0;
+}
+
+static enum aws_transport transport_of(CURLcode cc)
+{
+    switch (cc) {
+    case CURLE_OK:
+        return AWS_T_OK;
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return AWS_T_CONNECT;
+    case CURLE_OPERATION_TIMEDOUT:
+        return AWS_T_TIMEOUT;
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+    case CURLE_SSL_CONNECT_ERROR:
+        return AWS_T_BROKEN;
+    default:
+        return AWS_T_FATAL;
+    }
+}
+
+/* Records the final result of x in r->rc and the thread's message. */
+static void xfer_finish_message(struct xfer *x, int gave_up)
+{
+    struct aws_request *r = x->r;
+    const struct aws_config *cfg = &x->c->cfg;
+    char cause[600];
+    char reqid[128] = "";
+    int rc = x->last.rc;
+    if (r->status) {
+        char id[100];
+        if (aws_response_header(r, "x-amz-request-id", id, sizeof(id)) == 0 ||
+            aws_response_header(r, "x-amzn-requestid", id, sizeof(id)) == 0)
+            snprintf(reqid, sizeof(reqid), " (request id %s)", id);
+        snprintf(cause, sizeof(cause), "HTTP %ld%s%s%s%s%s", r->status, r->code[0] ? " " : "",
+                 r->code, r->message[0] ? ": " : "", r->message, reqid);
+    } else {
+        snprintf(cause, sizeof(cause), "%s", x->last_cause);
+    }
+    /* A write that may have applied must not look like a clean failure. */
+    if (rc != 0 && r->ambiguous && (rc == CIRRUS_ECONFLICT || gave_up)) {
+        if (rc == CIRRUS_ECONFLICT)
+            snprintf(cause + strlen(cause), sizeof(cause) - strlen(cause),
+                     "; an earlier attempt may have applied this write");
+        rc = CIRRUS_ETIMEOUT;
+    }
+    r->rc = rc;
+    if (rc == 0)
+        return;
+    char budget[96] = "";
+    if (gave_up)
+        snprintf(budget, sizeof(budget), " (gave up after %u attempts, retry budget %u ms)",
+                 r->attempts, cfg->max_retry_ms);
+    err_set(rc, "%s %s %s%s%s %s: %s%s", cfg->service, r->op, r->method, r->target ? " " : "",
+            r->target ? r->target : "", x->url, cause, budget);
+}
+
+/* Classifies a finished attempt: DONE, or WAITING again after a backoff. */
+static void xfer_done(struct xfer *x, CURLcode cc, uint64_t deadline_ns)
+{
+    struct aws_request *r = x->r;
+    const struct aws_config *cfg = &x->c->cfg;
+    uint64_t now = mono_ns();
+    if (x->empty_range) {
+        cc = CURLE_OK;
+        r->dst_len = 0;
+    }
+    enum aws_transport t = transport_of(cc);
+    if (cc == CURLE_OK) {
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &r->status);
+        if (r->status < 200 || r->status >= 300)
+            aws_parse_error((const char *)r->resp.data, r->resp.len, r->json_errors, r->code,
+                            sizeof(r->code), r->message, sizeof(r->message));
+    } else {
+        /* libcurl's own line is the more specific one when it has one */
+        snprintf(x->last_cause, sizeof(x->last_cause), "%s",
+                 x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+    }
+    x->last = aws_classify(t, r->status, r->code, r->is_write);
+    if (x->last.maybe_applied)
+        r->ambiguous = 1;
+    if (cfg->debug) {
+        long fresh = 0; /* connections this attempt had to open: 0 when reused */
+        curl_easy_getinfo(x->easy, CURLINFO_NUM_CONNECTS, &fresh);
+        fprintf(stderr, "cirrus-aws: %s %s -> %ld%s%s (%llu ms, attempt %u, new connections %ld)\n",
+                r->method, x->url, r->status, r->code[0] ? " " : "", r->code,
+                (unsigned long long)((now - x->attempt_ns) / 1000000), r->attempts, fresh);
+    }
+    x->state = X_DONE;
+    if (x->last.verdict == AWS_RETRY) {
+        uint32_t wait =
+            aws_backoff_ms(r->attempts - 1, cfg->backoff_base_ms, cfg->backoff_cap_ms, rand_u64());
+        if (now + (uint64_t)wait * 1000000 < deadline_ns) {
+            x->state = X_WAITING;
+            x->next_ns = now + (uint64_t)wait * 1000000;
+            return;
+        }
+        xfer_finish_message(x, 1);
+        return;
+    }
+    xfer_finish_message(x, 0);
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static int run(struct aws_client *c, struct xfer *xs, size_t n, size_t parallel)
+{
+    int rc = 0;
+    CURLM *m = curl_multi_init();
+    uint64_t deadline = mono_ns() + (uint64_t)c->cfg.max_retry_ms * 1000000;
+    size_t running = 0, done = 0;
+    if (!m)
+        return err_nomem();
+    if (parallel == 0)
+        parallel = 1;
+    while (done < n) {
+        uint64_t now = mono_ns(), next_start = UINT64_MAX;
+        for (size_t i = 0; i < n && running < parallel; i++) {
+            if (xs[i].state != X_WAITING)
+                continue;
+            if (xs[i].next_ns > now) {
+                if (xs[i].next_ns < next_start)
+                    next_start = xs[i].next_ns;
+                continue;
+            }
+            if ((rc = xfer_start(&xs[i], m)) < 0)
+                goto done;
+            running++;
+        }
+        if (running == 0) {
+            /* everyone left is backing off */
+            if (next_start != UINT64_MAX && next_start > now)
+                sleep_ms((uint32_t)((next_start - now) / 1000000 + 1));
+            continue;
+        }
+        int still = 0, queued = 0;
+        curl_multi_perform(m, &still);
+        CURLMsg *msg;
+        while ((msg = curl_multi_info_read(m, &queued)) != NULL) {
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            struct xfer *x = NULL;
+            CURL *e = msg->easy_handle;
+            CURLcode cc = msg->data.result;
+            curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
+            curl_multi_remove_handle(m, e);
+            running--;
+            xfer_done(x, cc, deadline);
+            if (x->state == X_DONE)
+                done++;
+        }
+        if (running > 0) {
+            int wait_ms = 100;
+            if (next_start != UINT64_MAX) {
+                uint64_t d = next_start > now ? (next_start - now) / 1000000 : 0;
+                if (d < (uint64_t)wait_ms)
+                    wait_ms = (int)d;
+            }
+            curl_multi_poll(m, NULL, 0, wait_ms, NULL);
+        }
+    }
+done:
+    for (size_t i = 0; i < n; i++)
+        if (xs[i].easy && xs[i].state == X_RUNNING)
+            curl_multi_remove_handle(m, xs[i].easy);
+    curl_multi_cleanup(m);
+    return rc;
+}
+
+int aws_perform_many(struct aws_client *c, struct aws_request *rs, size_t n, size_t parallel)
+{
+    int rc = 0;
+    struct xfer *xs = calloc(n ? n : 1, sizeof(*xs));
+    if (!xs)
+        return err_nomem();
+    for (size_t i = 0; i < n; i++) {
+        xs[i].c = c;
+        xs[i].r = &rs[i];
+        xs[i].state = X_WAITING;
+        rs[i].rc = 0;
+        rs[i].ambiguous = 0;
+        rs[i].attempts = 0;
+        if ((rc = xfer_prepare(&xs[i])) < 0)
+            goto done;
+    }
+    if ((rc = run(c, xs, n, parallel)) < 0)
+        goto done;
+    /* the first failure (in array order) is the one reported */
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = rs[i].rc;
+    if (rc < 0 && n > 1) {
+        /* the thread's message belongs to the last failure: rebuild the
+         * first one's */
+        for (size_t i = 0; i < n; i++)
+            if (rs[i].rc < 0) {
+                xs[i].last.rc = rs[i].rc;
+                xfer_finish_message(&xs[i], xs[i].last.verdict == AWS_RETRY);
+                rc = rs[i].rc;
+                break;
+            }
+    }
+done:
+    for (size_t i = 0; i < n; i++) {
+        pool_put(c, xs[i].easy);
+        curl_slist_free_all(xs[i].hdrs);
+        free(xs[i].url);
+    }
+    free(xs);
+    return rc;
+}
+
+int aws_perform(struct aws_client *c, struct aws_request *r)
+{
+    return aws_perform_many(c, r, 1, 1);
+}
+
+void aws_request_clear(struct aws_request *r)
+{
+    buf_free(&r->resp);
+    buf_free(&r->resp_headers);
+}
+
+int aws_response_header(const struct aws_request *r, const char *name, char *out, size_t cap)
+{
+    const char *p = (const char *)r->resp_headers.data;
+    const char *end = p + r->resp_headers.len;
+    size_t n = strlen(name);
+    while (p && p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        if ((size_t)(eol - p) > n && strncasecmp(p, name, n) == 0 && p[n] == ':') {
+            const char *v = p + n + 1, *z = eol;
+            while (v < z && (*v == ' ' || *v == '\t'))
+                v++;
+            while (z > v && (z[-1] == '\r' || z[-1] == ' ' || z[-1] == '\t'))
+                z--;
+            size_t len = (size_t)(z - v);
+            if (len >= cap)
+                len = cap - 1;
+            memcpy(out, v, len);
+            out[len] = '\0';
+            return 0;
+        }
+        p = eol + 1;
+    }
+    return CIRRUS_ENOTFOUND;
+}

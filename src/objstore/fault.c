@@ -1,0 +1,221 @@
+/*
+ * fault.c - the fault-injecting object store (see fault.h).
+ *
+ * Each call asks the injector for its fate first (util/fault.h): pass it
+ * through, fail it without touching the inner store, or time it out, either
+ * before the inner store saw it or after it applied a write. Counters
+ * record every call, injected or not.
+ */
+#include "objstore/fault.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "objstore/objstore.h"
+#include "util/status.h"
+
+struct fault_os {
+    struct objstore base; /* first: the interface casts */
+    struct objstore *inner;
+    struct fault_injector fi;
+};
+
+static const struct objstore_ops fault_ops;
+
+/* Set while a fault: URL opens its inner store, so the environment does not
+ * wrap that store a second time. */
+static _Thread_local int opening_inner;
+
+static struct fault_os *F(struct objstore *os)
+{
+    return (struct fault_os *)os;
+}
+
+static int f_put(struct objstore *os, const char *name, const void *data, size_t len)
+{
+    struct fault_os *f = F(os);
+    int rc;
+    switch (fault_begin(&f->fi, FAULT_PUT, 1, "objstore", name, &rc)) {
+    case FAULT_PASS:
+        rc = objstore_put(f->inner, name, data, len);
+        fault_count_bytes(&f->fi, FAULT_PUT, len, 0);
+        break;
+    case FAULT_TIMEOUT_APPLY: {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s (the write was applied)", cirrus_errmsg());
+        /* applied, then the answer was lost: the caller hears the timeout */
+        objstore_put(f->inner, name, data, len);
+        fault_count_bytes(&f->fi, FAULT_PUT, len, 0);
+        rc = err_set(CIRRUS_ETIMEOUT, "%s", msg);
+        break;
+    }
+    default:
+        break;
+    }
+    return rc;
+}
+
+static int f_get(struct objstore *os, const char *name, uint64_t off, size_t len, void *dst,
+                 size_t *got_out)
+{
+    struct fault_os *f = F(os);
+    int rc;
+    if (fault_begin(&f->fi, FAULT_GET, 0, "objstore", name, &rc) == FAULT_PASS) {
+        rc = objstore_get(f->inner, name, off, len, dst, got_out);
+        if (rc == 0)
+            fault_count_bytes(&f->fi, FAULT_GET, 0, *got_out);
+    }
+    return rc;
+}
+
+static int f_get_all(struct objstore *os, const char *name, uint8_t **data_out, size_t *len_out)
+{
+    struct fault_os *f = F(os);
+    int rc;
+    if (fault_begin(&f->fi, FAULT_GET, 0, "objstore", name, &rc) == FAULT_PASS) {
+        rc = objstore_get_all(f->inner, name, data_out, len_out);
+        if (rc == 0)
+            fault_count_bytes(&f->fi, FAULT_GET, 0, *len_out);
+    }
+    return rc;
+}
+
+static int f_head(struct objstore *os, const char *name, uint64_t *size_out)
+{
+    struct fault_os *f = F(os);
+    int rc;
+    if (fault_begin(&f->fi, FAULT_HEAD, 0, "objstore", name, &rc) == FAULT_PASS)
+        rc = objstore_head(f->inner, name, size_out);
+    return rc;
+}
+
+static int f_del(struct objstore *os, const char *name)
+{
+    struct fault_os *f = F(os);
+    int rc;
+    switch (fault_begin(&f->fi, FAULT_DEL, 1, "objstore", name, &rc)) {
+    case FAULT_PASS:
+        rc = objstore_del(f->inner, name);
+        break;
+    case FAULT_TIMEOUT_APPLY: {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s (the delete was applied)", cirrus_errmsg());
+        objstore_del(f->inner, name);
+        rc = err_set(CIRRUS_ETIMEOUT, "%s", msg);
+        break;
+    }
+    default:
+        break;
+    }
+    return rc;
+}
+
+static int f_list(struct objstore *os, const char *prefix,
+                  int (*fn)(const struct objstore_entry *e, void *arg), void *arg)
+{
+    struct fault_os *f = F(os);
+    int rc;
+    if (fault_begin(&f->fi, FAULT_LIST, 0, "objstore", prefix, &rc) == FAULT_PASS)
+        rc = objstore_list(f->inner, prefix, fn, arg);
+    return rc;
+}
+
+static void f_close(struct objstore *os)
+{
+    struct fault_os *f = F(os);
+    if (!f)
+        return;
+    objstore_close(f->inner);
+    fault_injector_destroy(&f->fi);
+    free(f->base.url);
+    free(f);
+}
+
+int fault_objstore_wrap(struct objstore **out, struct objstore *inner,
+                        const struct fault_config *cfg)
+{
+    struct fault_os *f = calloc(1, sizeof(*f));
+    size_t n = strlen(inner->url ? inner->url : "") + 8;
+    if (!f || (f->base.url = malloc(n)) == NULL) {
+        free(f);
+        objstore_close(inner);
+        return err_nomem();
+    }
+    snprintf(f->base.url, n, "fault:%s", inner->url ? inner->url : "");
+    f->base.ops = &fault_ops;
+    f->inner = inner;
+    fault_injector_init(&f->fi, cfg);
+    *out = &f->base;
+    return 0;
+}
+
+int fault_objstore_stats(struct objstore *os, struct fault_stats *out)
+{
+    if (!os || os->ops != &fault_ops)
+        return err_set(CIRRUS_EINVALID, "objstore %s: not a fault store", os ? os->url : "");
+    fault_injector_stats(&F(os)->fi, out);
+    return 0;
+}
+
+int fault_objstore_configure(struct objstore *os, const struct fault_config *cfg)
+{
+    if (!os || os->ops != &fault_ops)
+        return err_set(CIRRUS_EINVALID, "objstore %s: not a fault store", os ? os->url : "");
+    fault_injector_configure(&F(os)->fi, cfg);
+    return 0;
+}
+
+int fault_objstore_open_url(struct objstore **out, const char *url, int create)
+{
+    int rc = 0;
+    struct fault_config cfg;
+    struct objstore *inner = NULL;
+    char *copy = strdup(url + strlen("fault:")), *q;
+    if (!copy)
+        return err_nomem();
+    fault_config_default(&cfg);
+    if ((q = strrchr(copy, '?')) != NULL) {
+        *q = '\0';
+        if ((rc = fault_config_parse(&cfg, q + 1)) < 0)
+            goto done;
+    }
+    opening_inner++;
+    rc = objstore_open(&inner, copy, create);
+    opening_inner--;
+    if (rc < 0)
+        goto done;
+    rc = fault_objstore_wrap(out, inner, &cfg);
+done:
+    free(copy);
+    return rc;
+}
+
+int fault_objstore_wrap_env(struct objstore **os)
+{
+    int rc = 0;
+    struct fault_config cfg;
+    const char *spec = getenv("CIRRUS_FAULT_OBJSTORE");
+    if (!spec || !*spec)
+        spec = getenv("CIRRUS_FAULT");
+    if (opening_inner || !spec || !*spec)
+        return 0;
+    fault_config_default(&cfg);
+    if ((rc = fault_config_parse(&cfg, spec)) < 0) {
+        objstore_close(*os);
+        *os = NULL;
+        return rc;
+    }
+    return fault_objstore_wrap(os, *os, &cfg);
+}
+
+static const struct objstore_ops fault_ops = {
+    .kind = "fault",
+    .put = f_put,
+    .get = f_get,
+    .get_all = f_get_all,
+    .head = f_head,
+    .del = f_del,
+    .list = f_list,
+    .close = f_close,
+};

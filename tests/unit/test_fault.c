@@ -1,0 +1,303 @@
+/* cirrus-test-libs: objstore metastore util */
+/*
+ * test_fault.c - the fault wrappers (objstore/fault.h, metastore/fault.h,
+ * util/fault.h): spec parsing, the latency distribution, injected errors
+ * that apply nothing, timeouts that did or did not apply a write, fail-next
+ * for rejected credentials, counters, and the fault: URL / CIRRUS_FAULT
+ * ways in.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "conformance/conformance.h"
+#include "metastore/fault.h"
+#include "metastore/metastore.h"
+#include "objstore/fault.h"
+#include "objstore/objstore.h"
+#include "util/fault.h"
+#include "util/status.h"
+
+static char tmp[256];
+
+static int setup(void **state)
+{
+    (void)state;
+    unsetenv("CIRRUS_FAULT");
+    unsetenv("CIRRUS_FAULT_OBJSTORE");
+    unsetenv("CIRRUS_FAULT_METASTORE");
+    return conf_mkdtemp(tmp, sizeof(tmp), "fault");
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    conf_rm_rf(tmp);
+    return 0;
+}
+
+/* A fresh fs store under tmp wrapped with spec. */
+static struct objstore *open_os(const char *spec)
+{
+    char url[512], sub[64];
+    struct objstore *os = NULL;
+    conf_unique(sub, sizeof(sub), "os");
+    snprintf(url, sizeof(url), "fault:%s/%s?%s", tmp, sub, spec);
+    assert_int_equal(objstore_open(&os, url, 1), 0);
+    assert_string_equal(os->ops->kind, "fault");
+    return os;
+}
+
+static struct metastore *open_ms(const char *spec)
+{
+    char url[512], sub[64];
+    struct metastore *ms = NULL;
+    conf_unique(sub, sizeof(sub), "ms");
+    snprintf(url, sizeof(url), "fault:sqlite:%s/%s.db?%s", tmp, sub, spec);
+    assert_int_equal(metastore_open(&ms, url, 1), 0);
+    assert_string_equal(ms->ops->kind, "fault");
+    return ms;
+}
+
+static void specs_parse_and_bad_ones_are_named(void **state)
+{
+    (void)state;
+    struct fault_config c;
+    fault_config_default(&c);
+    assert_int_equal(fault_config_parse(&c, "latency=10:50,latency.put=40:200,error.put=0.25,"
+                                            "timeout.write=0.5,applied=1,seed=9,fail_next=3,"
+                                            "fail_rc=auth,timeout_ms=7"),
+                     0);
+    assert_true(c.op[FAULT_GET].p50_ms == 10 && c.op[FAULT_GET].p99_ms == 50);
+    assert_true(c.op[FAULT_PUT].p50_ms == 40 && c.op[FAULT_PUT].p99_ms == 200);
+    assert_true(c.op[FAULT_PUT].error_rate == 0.25 && c.op[FAULT_GET].error_rate == 0);
+    assert_true(c.op[FAULT_MPUT].timeout_rate == 0.5 && c.op[FAULT_DEL].timeout_rate == 0.5);
+    assert_true(c.op[FAULT_MQUERY].timeout_rate == 0);
+    assert_true(c.applied == 1 && c.seed == 9 && c.fail_next == 3 && c.timeout_ms == 7);
+    assert_int_equal(c.fail_rc, CIRRUS_EAUTH);
+    const char *bad[] = {"latency=5",    "latency=9:2", "error=2",    "error.nope=0.1",
+                         "frobnicate=1", "fail_rc=xyz", "seed.put=1", "timeout"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fault_config_default(&c);
+        assert_int_equal(fault_config_parse(&c, bad[i]), CIRRUS_EINVALID);
+        assert_non_null(strstr(cirrus_errmsg(), "bad item"));
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The draws match the p50 and p99 they were fitted to. */
+static void latency_is_lognormal_with_the_given_percentiles(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    static double d[N];
+    struct fault_op_config c = {20, 150, 0, 0};
+    uint64_t rng = 12345;
+    for (int i = 0; i < N; i++) {
+        d[i] = fault_draw_latency_ms(&c, &rng);
+        assert_true(d[i] > 0);
+    }
+    qsort(d, N, sizeof(d[0]), cmp_double);
+    double p50 = d[N / 2], p99 = d[N * 99 / 100];
+    assert_true(p50 > 20 * 0.95 && p50 < 20 * 1.05);
+    assert_true(p99 > 150 * 0.85 && p99 < 150 * 1.15);
+    struct fault_op_config none = {0, 0, 0, 0}, fixed = {5, 5, 0, 0};
+    assert_true(fault_draw_latency_ms(&none, &rng) == 0);
+    double f = fault_draw_latency_ms(&fixed, &rng);
+    assert_true(f > 4.999 && f < 5.001);
+}
+
+/* fail_next: the next N calls fail as told, apply nothing, then calls pass. */
+static void fail_next_refuses_then_recovers(void **state)
+{
+    (void)state;
+    struct objstore *os = open_os("fail_next=2,fail_rc=auth");
+    uint64_t size;
+    assert_int_equal(objstore_put(os, "a", "xyz", 3), CIRRUS_EAUTH);
+    assert_non_null(strstr(cirrus_errmsg(), "injected"));
+    assert_int_equal(objstore_head(os, "a", &size), CIRRUS_EAUTH);
+    assert_int_equal(objstore_head(os, "a", &size), CIRRUS_ENOTFOUND); /* nothing applied */
+    assert_int_equal(objstore_put(os, "a", "xyz", 3), 0);
+    struct fault_stats st;
+    assert_int_equal(fault_objstore_stats(os, &st), 0);
+    assert_int_equal(st.calls[FAULT_PUT], 2);
+    assert_int_equal(st.calls[FAULT_HEAD], 2);
+    assert_int_equal(st.errors[FAULT_PUT], 1);
+    assert_int_equal(st.errors[FAULT_HEAD], 1);
+    assert_int_equal(st.bytes_up[FAULT_PUT], 3);
+    objstore_close(os);
+}
+
+/* error rate 1 on one op type only; other types pass. */
+static void error_rates_are_per_operation(void **state)
+{
+    (void)state;
+    struct objstore *os = open_os("error.put=1");
+    uint8_t buf[8];
+    size_t got;
+    assert_int_equal(objstore_put(os, "b", "12345678", 8), CIRRUS_EIO);
+    assert_int_equal(objstore_get(os, "b", 0, 8, buf, &got), CIRRUS_ENOTFOUND);
+    struct fault_config c;
+    fault_config_default(&c);
+    assert_int_equal(fault_objstore_configure(os, &c), 0); /* faults off, counters go on */
+    assert_int_equal(objstore_put(os, "b", "12345678", 8), 0);
+    assert_int_equal(objstore_get(os, "b", 2, 8, buf, &got), 0);
+    assert_int_equal(got, 6);
+    struct fault_stats st;
+    assert_int_equal(fault_objstore_stats(os, &st), 0);
+    assert_int_equal(st.calls[FAULT_PUT], 2);
+    assert_int_equal(st.errors[FAULT_PUT], 1);
+    assert_int_equal(st.calls[FAULT_GET], 2);
+    assert_int_equal(st.bytes_down[FAULT_GET], 6);
+    objstore_close(os);
+}
+
+/* A timed-out write may have been applied: both cases happen, as asked. */
+static void timeouts_apply_writes_or_not(void **state)
+{
+    (void)state;
+    uint64_t size;
+    struct objstore *os = open_os("timeout.put=1,applied=1");
+    assert_int_equal(objstore_put(os, "c", "x", 1), CIRRUS_ETIMEOUT);
+    assert_non_null(strstr(cirrus_errmsg(), "applied"));
+    objstore_close(os);
+    os = open_os("timeout.put=1,applied=0");
+    assert_int_equal(objstore_put(os, "c", "x", 1), CIRRUS_ETIMEOUT);
+    assert_int_equal(objstore_head(os, "c", &size), CIRRUS_ENOTFOUND);
+    struct fault_stats st;
+    assert_int_equal(fault_objstore_stats(os, &st), 0);
+    assert_int_equal(st.timeouts[FAULT_PUT], 1);
+    objstore_close(os);
+
+    /* the metadata store: an applied put_if_absent timed out; the retry
+     * then conflicts with its own success, which is why callers read back */
+    struct metastore *ms = open_ms("timeout.mput=1,applied=1");
+    uint8_t *v = NULL;
+    size_t len = 0;
+    uint64_t ver = 0;
+    assert_int_equal(metastore_put_if_absent(ms, "p", "s", "v1", 2), CIRRUS_ETIMEOUT);
+    assert_int_equal(metastore_get(ms, "p", "s", &v, &len, &ver), 0);
+    assert_int_equal(ver, 1);
+    assert_int_equal(len, 2);
+    free(v);
+    metastore_close(ms);
+    ms = open_ms("timeout.write=1,applied=0");
+    assert_int_equal(metastore_put_if_absent(ms, "p", "s", "v1", 2), CIRRUS_ETIMEOUT);
+    assert_int_equal(metastore_get(ms, "p", "s", &v, &len, &ver), CIRRUS_ENOTFOUND);
+    metastore_close(ms);
+}
+
+/* A rate of 0.3 fails about 30% of calls, reproducibly under one seed. */
+static void rates_are_rates_and_seeds_repeat(void **state)
+{
+    (void)state;
+    int fails[2] = {0, 0};
+    for (int round = 0; round < 2; round++) {
+        struct metastore *ms = open_ms("error.mget=0.3,seed=42");
+        for (int i = 0; i < 1000; i++) {
+            uint8_t *v = NULL;
+            size_t len;
+            uint64_t ver;
+            int rc = metastore_get(ms, "p", "s", &v, &len, &ver);
+            assert_true(rc == CIRRUS_EIO || rc == CIRRUS_ENOTFOUND);
+            fails[round] += rc == CIRRUS_EIO;
+        }
+        struct fault_stats st;
+        assert_int_equal(fault_metastore_stats(ms, &st), 0);
+        assert_int_equal(st.calls[FAULT_MGET], 1000);
+        assert_int_equal(st.errors[FAULT_MGET], (uint64_t)fails[round]);
+        metastore_close(ms);
+    }
+    assert_true(fails[0] > 240 && fails[0] < 360);
+    assert_int_equal(fails[0], fails[1]);
+}
+
+/* Query bytes and put bytes are counted; stats refuse other stores. */
+static void metastore_counters(void **state)
+{
+    (void)state;
+    struct metastore *ms = open_ms("latency=0.01:0.05");
+    assert_int_equal(metastore_put_if_absent(ms, "p", "a", "1234", 4), 0);
+    assert_int_equal(metastore_put_if_version(ms, "p", "a", "123456", 6, 1), 0);
+    assert_int_equal(metastore_delete_if_version(ms, "p", "a", 1), CIRRUS_ECONFLICT);
+    assert_int_equal(metastore_put_if_absent(ms, "p", "b", "xy", 2), 0);
+    struct meta_item *items = NULL;
+    size_t n = 0;
+    assert_int_equal(metastore_query(ms, "p", "", NULL, 0, 0, &items, &n), 0);
+    assert_int_equal(n, 2);
+    meta_items_free(items, n);
+    struct fault_stats st;
+    assert_int_equal(fault_metastore_stats(ms, &st), 0);
+    assert_int_equal(st.calls[FAULT_MPUT], 3);
+    assert_int_equal(st.bytes_up[FAULT_MPUT], 12);
+    assert_int_equal(st.calls[FAULT_MDEL], 1);
+    assert_int_equal(st.calls[FAULT_MQUERY], 1);
+    assert_int_equal(st.bytes_down[FAULT_MQUERY], 8);
+    assert_true(st.latency_us[FAULT_MPUT] > 0);
+    assert_int_equal(ms->max_value_len > 0, 1);
+    metastore_close(ms);
+
+    char url[512];
+    snprintf(url, sizeof(url), "sqlite:%s/plain.db", tmp);
+    assert_int_equal(metastore_open(&ms, url, 1), 0);
+    assert_int_equal(fault_metastore_stats(ms, &st), CIRRUS_EINVALID);
+    metastore_close(ms);
+}
+
+/* CIRRUS_FAULT wraps every store; a fault: URL is not wrapped twice. */
+static void the_environment_wraps_stores(void **state)
+{
+    (void)state;
+    char url[512];
+    struct objstore *os = NULL;
+    struct metastore *ms = NULL;
+    snprintf(url, sizeof(url), "%s/envstore", tmp);
+    setenv("CIRRUS_FAULT", "fail_next=1,fail_rc=auth", 1);
+    assert_int_equal(objstore_open(&os, url, 1), 0);
+    assert_string_equal(os->ops->kind, "fault");
+    assert_int_equal(objstore_put(os, "x", "1", 1), CIRRUS_EAUTH);
+    assert_int_equal(objstore_put(os, "x", "1", 1), 0);
+    objstore_close(os);
+
+    snprintf(url, sizeof(url), "fault:%s/envstore?latency=0:0", tmp);
+    assert_int_equal(objstore_open(&os, url, 1), 0);
+    assert_null(strstr(os->url, "fault:fault:"));
+    assert_int_equal(objstore_put(os, "y", "1", 1), 0); /* env's fail_next not applied */
+    objstore_close(os);
+
+    setenv("CIRRUS_FAULT_METASTORE", "error=1", 1);
+    snprintf(url, sizeof(url), "sqlite:%s/env.db", tmp);
+    assert_int_equal(metastore_open(&ms, url, 1), 0);
+    assert_int_equal(metastore_put_if_absent(ms, "p", "s", "v", 1), CIRRUS_EIO);
+    metastore_close(ms);
+
+    setenv("CIRRUS_FAULT_METASTORE", "error=7", 1);
+    assert_int_equal(metastore_open(&ms, url, 1), CIRRUS_EINVALID);
+    unsetenv("CIRRUS_FAULT");
+    unsetenv("CIRRUS_FAULT_METASTORE");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(specs_parse_and_bad_ones_are_named),
+        cmocka_unit_test(latency_is_lognormal_with_the_given_percentiles),
+        cmocka_unit_test(fail_next_refuses_then_recovers),
+        cmocka_unit_test(error_rates_are_per_operation),
+        cmocka_unit_test(timeouts_apply_writes_or_not),
+        cmocka_unit_test(rates_are_rates_and_seeds_repeat),
+        cmocka_unit_test(metastore_counters),
+        cmocka_unit_test(the_environment_wraps_stores),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
