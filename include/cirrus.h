@@ -317,6 +317,39 @@ CIRRUS_API int cirrus_stage(cirrus_db *db, const cirrus_batch *b, char **desc_ou
 CIRRUS_API int cirrus_commit_staged(cirrus_db *db, size_t n, const char *const *descs,
                                     uint64_t *seq_out);
 
+/* ---- transactions ------------------------------------------------------ */
+
+/*
+ * Optimistic transactions with snapshot isolation. A transaction reads at
+ * the snapshot taken by cirrus_txn_begin (the latest commit, read from the
+ * metadata store) plus its own writes, and buffers its writes. Commit
+ * validates against every entry committed after the snapshot: if any of
+ * them wrote a key the transaction read or writes, it is refused with
+ * CIRRUS_ECONFLICT and leaves no trace (retry with a new transaction).
+ * Otherwise all its writes land in one commit. Not thread-safe: one thread
+ * per transaction. A transaction does not see or include the handle's own
+ * buffered (uncommitted) writes.
+ */
+typedef struct cirrus_txn cirrus_txn;
+
+CIRRUS_API int cirrus_txn_begin(cirrus_txn **out, cirrus_db *db);
+/* The snapshot seq the transaction reads at. */
+CIRRUS_API uint64_t cirrus_txn_snapshot(const cirrus_txn *t);
+/* Like cirrus_get; records the key in the read set (also when absent). */
+CIRRUS_API int cirrus_txn_get(cirrus_txn *t, const void *key, size_t key_len, void **val_out,
+                              size_t *val_len_out);
+CIRRUS_API int cirrus_txn_put(cirrus_txn *t, const void *key, size_t key_len, const void *val,
+                              size_t val_len);
+CIRRUS_API int cirrus_txn_delete(cirrus_txn *t, const void *key, size_t key_len);
+/*
+ * Validates and commits. *seq_out gets the commit's seq (the snapshot seq
+ * for a transaction that wrote nothing). The transaction is freed whatever
+ * the outcome. Returns 0, CIRRUS_ECONFLICT, CIRRUS_EIO, CIRRUS_EAMBIGUOUS...
+ */
+CIRRUS_API int cirrus_txn_commit(cirrus_txn *t, uint64_t *seq_out);
+/* Abandons the transaction (nothing is written). Accepts NULL. */
+CIRRUS_API void cirrus_txn_free(cirrus_txn *t);
+
 /* ---- the changefeed ---------------------------------------------------- */
 
 typedef struct cirrus_changes cirrus_changes;

@@ -295,6 +295,8 @@ int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, 
                          head + 1);
             goto done;
         }
+        if (e->validate && (rc = e->validate(db, e, e->validate_arg)) < 0)
+            goto done;
         if ((rc = ensure_logged(db, head)) < 0)
             goto done;
         e->seq = head + 1;

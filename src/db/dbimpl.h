@@ -112,6 +112,11 @@ int db_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out, int *befor
  * (with this handle's buffered writes) for the latest. A seq beyond the
  * head (after a refresh) is CIRRUS_EINVALID. */
 int db_snapshot(cirrus_db *db, const cirrus_read_options *ro, uint64_t *snap_out);
+
+/* read.c: the seq of the newest committed entry (put or delete) for key in
+ * v, 0 if none. */
+int db_newest_seq(cirrus_db *db, struct version *v, const void *key, size_t len,
+                  uint64_t *seq_out);
 int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems);
 void db_release(struct superversion *sv);
 
@@ -144,6 +149,9 @@ int db_hold_compactor_lease(cirrus_db *db);
 /* Writes batch b (in op order, last op per key wins) as L0 files listed in
  * e, without committing. CIRRUS_EINVALID for an empty batch. */
 int db_batch_files(cirrus_db *db, const cirrus_batch *b, struct entry *e);
+/* Writes the newest entry of every key of m as L0 files of at most
+ * target_file_size, listed in e (not committed). */
+int db_memtable_files(cirrus_db *db, struct memtable *m, struct entry *e);
 int db_flush_until(cirrus_db *db, uint64_t id);
 int db_freeze(cirrus_db *db);
 void db_free_imm(struct imm *im);

@@ -19,6 +19,8 @@
 
 #include "util/buf.h"
 
+struct cirrus_db;
+
 #define ENTRY_FORMAT_VERSION 1
 #define COMMIT_ID_LEN 16
 
@@ -61,6 +63,10 @@ struct entry {
     /* in memory only: an attempt to commit this entry failed in a way that
      * may yet land (not a lost race), so it must be retried as it is */
     int maybe_landed;
+    /* in memory only: checked by the committer against the head's version
+     * right before every compare-and-swap (transactions); nonzero refuses */
+    int (*validate)(struct cirrus_db *db, const struct entry *e, void *arg);
+    void *validate_arg;
     /* stub only: the full entry lives in this delta object */
     char *delta_name;
     uint64_t delta_size;

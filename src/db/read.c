@@ -150,6 +150,53 @@ int cirrus_get(cirrus_db *db, const cirrus_read_options *ro, const void *key, si
     return rc;
 }
 
+/* Newest seq of key in one file (0 if absent). */
+static int file_newest_seq(cirrus_db *db, struct live_file *f, const void *key, size_t len,
+                           uint64_t *seq)
+{
+    struct sst_reader *r;
+    struct iter *it = NULL;
+    uint8_t *target = NULL;
+    int rc;
+    *seq = 0;
+    if (!in_range(f, key, len))
+        return 0;
+    if ((rc = live_file_reader(f, db->os, &r)) < 0)
+        return rc;
+    if (!sst_reader_may_contain(r, key, len))
+        return 0;
+    if (!(target = malloc(len + IKEY_TRAILER)))
+        return err_nomem();
+    ikey_encode(target, key, len, SEQ_MAX, KIND_MAX);
+    if ((rc = sst_reader_iter(r, &it)) == 0) {
+        iter_seek(it, target, len + IKEY_TRAILER);
+        size_t klen;
+        const uint8_t *k = iter_valid(it) ? iter_key(it, &klen) : NULL;
+        if (k && ukey_compare(k, ikey_user_len(klen), key, len) == 0)
+            *seq = ikey_seq(k, klen);
+        rc = iter_status(it);
+    }
+    iter_free(it);
+    free(target);
+    return rc;
+}
+
+int db_newest_seq(cirrus_db *db, struct version *v, const void *key, size_t len, uint64_t *seq_out)
+{
+    int rc;
+    *seq_out = 0;
+    /* newest first: the first file holding the key has its newest entry */
+    for (size_t i = 0; i < v->n_files[0]; i++)
+        if ((rc = file_newest_seq(db, v->files[0][i], key, len, seq_out)) < 0 || *seq_out)
+            return rc;
+    for (int l = 1; l < CIRRUS_MAX_LEVELS; l++) {
+        struct live_file *f = level_file(v->files[l], v->n_files[l], key, len);
+        if (f && ((rc = file_newest_seq(db, f, key, len, seq_out)) < 0 || *seq_out))
+            return rc;
+    }
+    return 0;
+}
+
 int cirrus_multi_get(cirrus_db *db, const cirrus_read_options *ro, size_t n_keys,
                      const void *const *keys, const size_t *key_lens, void **vals_out,
                      size_t *val_lens_out, int *rcs_out)

@@ -341,9 +341,7 @@ static int add_to_file(struct file_writer *w, struct entry *e, const uint8_t *uk
     return 0;
 }
 
-/* Writes the newest version of every key of m into SST objects of at most
- * target_file_size, and lists them in e. */
-static int write_memtable(cirrus_db *db, struct memtable *m, struct entry *e)
+int db_memtable_files(cirrus_db *db, struct memtable *m, struct entry *e)
 {
     struct file_writer w = {db, NULL, {0}, {0}, 0, 0};
     struct buf ikey = {0};
@@ -389,7 +387,7 @@ int db_batch_files(cirrus_db *db, const cirrus_batch *b, struct entry *e)
     if ((rc = memtable_new(&m)) < 0)
         return rc;
     if ((rc = batch_into(m, &seq, b)) == 0)
-        rc = write_memtable(db, m, e);
+        rc = db_memtable_files(db, m, e);
     memtable_unref(m);
     return rc;
 }
@@ -402,7 +400,7 @@ static int prepare_imm(cirrus_db *db, struct imm *im)
     rand_bytes(im->entry.commit_id, COMMIT_ID_LEN);
     if (!(im->entry.writer = strdup(db->writer_id)))
         return err_nomem();
-    if ((rc = write_memtable(db, im->mem, &im->entry)) < 0) {
+    if ((rc = db_memtable_files(db, im->mem, &im->entry)) < 0) {
         entry_clear(&im->entry);
         return rc;
     }

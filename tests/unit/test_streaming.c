@@ -298,6 +298,118 @@ static void staged_files_from_many_processes_appear_at_one_seq(void **state)
     cirrus_close(db);
 }
 
+static int64_t txn_read_int(cirrus_txn *t, const char *k)
+{
+    void *v;
+    size_t n;
+    int rc = cirrus_txn_get(t, k, strlen(k), &v, &n);
+    if (rc == CIRRUS_ENOTFOUND)
+        return 0;
+    if (rc != 0)
+        fail_msg("txn get %s: %s", k, cirrus_errmsg());
+    int64_t x = strtoll(v, NULL, 10);
+    cirrus_free(v);
+    return x;
+}
+
+static void txn_put_int(cirrus_txn *t, const char *k, int64_t x)
+{
+    char v[32];
+    snprintf(v, sizeof(v), "%lld", (long long)x);
+    assert_int_equal(cirrus_txn_put(t, k, strlen(k), v, strlen(v)), 0);
+}
+
+static void a_conflicting_transaction_is_refused_and_leaves_no_trace(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual();
+    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_txn *a, *b;
+    uint64_t seq;
+    assert_int_equal(cirrus_txn_begin(&a, db), 0);
+    assert_int_equal(cirrus_txn_begin(&b, db), 0);
+    assert_int_equal(txn_read_int(a, "n"), 0);
+    txn_put_int(a, "n", 1);
+    assert_int_equal(txn_read_int(a, "n"), 1); /* reads its own write */
+    assert_int_equal(txn_read_int(b, "n"), 0);
+    txn_put_int(b, "n", 100);
+    txn_put_int(b, "other", 7);
+    assert_int_equal(cirrus_txn_commit(a, &seq), 0);
+    assert_int_equal(seq, 1);
+    assert_int_equal(cirrus_txn_commit(b, &seq), CIRRUS_ECONFLICT);
+    assert_non_null(strstr(cirrus_errmsg(), "conflict"));
+    cirrus_stats st;
+    cirrus_stats_get(db, &st);
+    assert_int_equal(st.head_seq, 1); /* b committed nothing */
+    void *v;
+    size_t n;
+    assert_int_equal(cirrus_get(db, NULL, "other", 5, &v, &n), CIRRUS_ENOTFOUND);
+    /* disjoint keys do not conflict */
+    assert_int_equal(cirrus_txn_begin(&a, db), 0);
+    assert_int_equal(cirrus_txn_begin(&b, db), 0);
+    txn_put_int(a, "x", txn_read_int(a, "x") + 1);
+    txn_put_int(b, "y", txn_read_int(b, "y") + 1);
+    assert_int_equal(cirrus_txn_commit(a, &seq), 0);
+    assert_int_equal(cirrus_txn_commit(b, &seq), 0);
+    cirrus_close(db);
+}
+
+static void concurrent_increments_lose_no_update(void **state)
+{
+    struct fixture *f = *state;
+    enum { PROCS = 4, EACH = 25 };
+    pid_t pids[PROCS];
+    for (int p = 0; p < PROCS; p++) {
+        pids[p] = fork();
+        if (pids[p] == 0) {
+            cirrus_options o = manual();
+            cirrus_db *db = NULL;
+            if (cirrus_open(&db, f->dir, &o))
+                _exit(40);
+            for (int i = 0; i < EACH;) {
+                cirrus_txn *t;
+                uint64_t seq;
+                if (cirrus_txn_begin(&t, db))
+                    _exit(41);
+                void *v;
+                size_t n;
+                int64_t x = 0;
+                int rc = cirrus_txn_get(t, "counter", 7, &v, &n);
+                if (rc == 0) {
+                    x = strtoll(v, NULL, 10);
+                    cirrus_free(v);
+                } else if (rc != CIRRUS_ENOTFOUND) {
+                    _exit(42);
+                }
+                char buf[32];
+                snprintf(buf, sizeof(buf), "%lld", (long long)x + 1);
+                cirrus_txn_put(t, "counter", 7, buf, strlen(buf));
+                rc = cirrus_txn_commit(t, &seq);
+                if (rc == 0)
+                    i++;
+                else if (rc != CIRRUS_ECONFLICT)
+                    _exit(43);
+            }
+            cirrus_close(db);
+            _exit(0);
+        }
+    }
+    for (int p = 0; p < PROCS; p++) {
+        int status;
+        waitpid(pids[p], &status, 0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    cirrus_options o = manual();
+    cirrus_db *db = open_db(f->dir, &o);
+    void *v;
+    size_t n;
+    assert_int_equal(cirrus_get(db, NULL, "counter", 7, &v, &n), 0);
+    assert_int_equal(strtoll(v, NULL, 10), PROCS * EACH);
+    cirrus_free(v);
+    cirrus_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +418,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(an_epoch_applies_exactly_once, setup, teardown),
         cmocka_unit_test_setup_teardown(staged_files_from_many_processes_appear_at_one_seq, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(a_conflicting_transaction_is_refused_and_leaves_no_trace,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_increments_lose_no_update, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
