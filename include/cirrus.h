@@ -78,6 +78,34 @@ enum cirrus_compression {
     CIRRUS_COMPRESSION_LZ4 = 2,
 };
 
+/*
+ * A merge operator: read-free updates ("add 5 to this counter") stored as
+ * operands and resolved when read or compacted. Operands of one key are
+ * applied oldest first. Callbacks return 0 or a negative CIRRUS_E* code and
+ * hand back malloc'd results; they must be deterministic and free of side
+ * effects (they run at read time, in flushes and in compactions, possibly
+ * several times).
+ */
+typedef struct cirrus_merge_operator {
+    const char *name;
+    /* The value after applying n_ops operands (oldest first) to base
+     * (base == NULL when the key had no value). */
+    int (*full_merge)(void *arg, const void *base, size_t base_len, const void *const *ops,
+                      const size_t *op_lens, size_t n_ops, void **out, size_t *out_len);
+    /* One operand equivalent to applying `older` then `newer`. The operator
+     * must be associative: memtables and compactions combine operands of a
+     * key that has no value yet. */
+    int (*partial_merge)(void *arg, const void *older, size_t older_len, const void *newer,
+                         size_t newer_len, void **out, size_t *out_len);
+    void *arg;
+} cirrus_merge_operator;
+
+/* The built-in operator (used when cirrus_options.merge_operator is NULL):
+ * values and operands are signed 64-bit integers in decimal text; merging
+ * adds (wrapping modulo 2^64). A value that is not such a number makes the
+ * read fail with CIRRUS_EINVALID naming the key. */
+CIRRUS_API const cirrus_merge_operator *cirrus_counter_add_operator(void);
+
 #define CIRRUS_OPTIONS_VERSION 1
 
 typedef struct cirrus_options {
@@ -130,13 +158,25 @@ typedef struct cirrus_options {
      * milliseconds: log entries and the files they added are kept that
      * long, also after compaction. 0 disables the guarantee. Default 24 h. */
     int64_t changefeed_retention_ms;
+    /* How merge operands resolve; NULL: cirrus_counter_add_operator(). Every
+     * handle of a database must use the same operator. */
+    const cirrus_merge_operator *merge_operator;
+    /* In-memory cache of decompressed data blocks, bytes; 0 disables.
+     * Index and filter blocks are held by each open file regardless.
+     * Default 64 MiB. */
+    uint64_t block_cache_bytes;
+    /* Local directory caching object ranges (1 MiB chunks, checksummed,
+     * survives restarts, shared safely by processes); NULL: none. Objects
+     * this handle writes go into it at once. Default NULL, 1 GiB. */
+    const char *disk_cache_dir;
+    uint64_t disk_cache_bytes;
 } cirrus_options;
 
 #define CIRRUS_OPTIONS_INIT                                                                        \
     {                                                                                              \
         CIRRUS_OPTIONS_VERSION, NULL, 100, 100, (size_t)64 << 20, 16 << 10, (uint64_t)64 << 20,    \
             10, CIRRUS_COMPRESSION_LZ4, 64, 1, 0, 1, 3600000, 4, (uint64_t)256 << 20, 10, 3600000, \
-            86400000                                                                               \
+            86400000, NULL, (uint64_t)64 << 20, NULL, (uint64_t)1 << 30                            \
     }
 
 /* ---- opening ----------------------------------------------------------- */
@@ -169,6 +209,15 @@ CIRRUS_API void cirrus_batch_free(cirrus_batch *b);
 CIRRUS_API int cirrus_batch_put(cirrus_batch *b, const void *key, size_t key_len, const void *val,
                                 size_t val_len);
 CIRRUS_API int cirrus_batch_delete(cirrus_batch *b, const void *key, size_t key_len);
+/* A merge operand for key (see cirrus_merge_operator). */
+CIRRUS_API int cirrus_batch_merge(cirrus_batch *b, const void *key, size_t key_len,
+                                  const void *operand, size_t operand_len);
+/* A put that expires ttl_ms (> 0) after this call: from then on reads do not
+ * see the key (judged by the reader's clock, also for reads at an older
+ * seq), and compaction drops it. Merge operands applied on top of it share
+ * its expiry: once it expires the key reads as absent until the next put. */
+CIRRUS_API int cirrus_batch_put_ttl(cirrus_batch *b, const void *key, size_t key_len,
+                                    const void *val, size_t val_len, int64_t ttl_ms);
 CIRRUS_API void cirrus_batch_clear(cirrus_batch *b);
 /* Number of ops and their payload bytes. */
 CIRRUS_API size_t cirrus_batch_count(const cirrus_batch *b);
@@ -197,6 +246,8 @@ CIRRUS_API int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uin
 CIRRUS_API int cirrus_put(cirrus_db *db, const void *key, size_t key_len, const void *val,
                           size_t val_len);
 CIRRUS_API int cirrus_delete(cirrus_db *db, const void *key, size_t key_len);
+CIRRUS_API int cirrus_merge(cirrus_db *db, const void *key, size_t key_len, const void *operand,
+                            size_t operand_len);
 
 /*
  * Commits everything buffered so far and waits for it. `*seq_out` (may be
@@ -354,15 +405,16 @@ CIRRUS_API void cirrus_txn_free(cirrus_txn *t);
 
 typedef struct cirrus_changes cirrus_changes;
 
-enum { CIRRUS_CHANGE_PUT = 1, CIRRUS_CHANGE_DELETE = 2 };
+enum { CIRRUS_CHANGE_PUT = 1, CIRRUS_CHANGE_DELETE = 2, CIRRUS_CHANGE_MERGE = 3 };
 
 typedef struct cirrus_change {
     uint64_t seq;
     int op;          /* CIRRUS_CHANGE_PUT or CIRRUS_CHANGE_DELETE */
     const void *key; /* borrowed until the next call on the feed */
     size_t key_len;
-    const void *val; /* puts only */
+    const void *val; /* puts: the value; merges: the operand */
     size_t val_len;
+    int64_t expires_ms; /* puts with a TTL: Unix ms; else 0 */
 } cirrus_change;
 
 /*
@@ -481,6 +533,18 @@ typedef struct cirrus_stats {
     uint64_t level_files[CIRRUS_MAX_LEVELS];
     uint64_t level_bytes[CIRRUS_MAX_LEVELS];
     uint64_t memtable_bytes; /* buffered, not yet committed */
+    /* compaction: bytes by which levels exceed their targets, and the
+     * compactions this handle committed (and bytes they wrote) */
+    uint64_t compaction_backlog_bytes;
+    uint64_t compactions;
+    uint64_t compaction_bytes_written;
+    /* caches since open (0 when disabled) */
+    uint64_t block_cache_hits, block_cache_misses, block_cache_bytes;
+    uint64_t disk_cache_hits, disk_cache_misses, disk_cache_bytes;
+    /* requests this handle made since open, by type */
+    uint64_t os_puts, os_gets, os_heads, os_deletes, os_lists;
+    uint64_t os_bytes_written, os_bytes_read;
+    uint64_t ms_gets, ms_writes, ms_deletes, ms_queries;
 } cirrus_stats;
 
 /* A snapshot of the handle's live state. Returns 0. */

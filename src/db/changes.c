@@ -19,6 +19,7 @@
 #include "db/dbimpl.h"
 #include "table/ikey.h"
 #include "table/sst.h"
+#include "util/coding.h"
 #include "util/status.h"
 #include "util/sys.h"
 
@@ -144,7 +145,7 @@ static int open_next_file(cirrus_changes *c)
 {
     const struct file_meta *f = &c->cur.added[c->file_idx++];
     uint64_t gseq = f->global_seq == ENTRY_SEQ_SELF ? c->cur.seq : f->global_seq;
-    int rc = sst_reader_open(&c->reader, c->db->os, f->name, f->size, gseq);
+    int rc = sst_reader_open(&c->reader, c->db->os, f->name, f->size, gseq, c->db->bcache);
     if (rc == CIRRUS_ENOTFOUND)
         return err_set(CIRRUS_ENOTFOUND,
                        "%s (added by seq %" PRIu64 ") is gone: older than the changefeed "
@@ -170,12 +171,25 @@ static int step(cirrus_changes *c, cirrus_change *out)
             if (iter_valid(c->it)) {
                 size_t klen, vlen;
                 const uint8_t *k = iter_key(c->it, &klen), *v = iter_value(c->it, &vlen);
+                int kind = ikey_kind(k, klen);
                 out->seq = ikey_seq(k, klen);
-                out->op = ikey_kind(k, klen) == KIND_PUT ? CIRRUS_CHANGE_PUT : CIRRUS_CHANGE_DELETE;
                 out->key = k;
                 out->key_len = ikey_user_len(klen);
-                out->val = out->op == CIRRUS_CHANGE_PUT ? v : NULL;
-                out->val_len = out->op == CIRRUS_CHANGE_PUT ? vlen : 0;
+                out->val = NULL;
+                out->val_len = 0;
+                out->expires_ms = 0;
+                if (kind == KIND_PUT_TTL && vlen >= 8) {
+                    out->op = CIRRUS_CHANGE_PUT;
+                    out->expires_ms = (int64_t)decode_fixed64(v);
+                    out->val = v + 8;
+                    out->val_len = vlen - 8;
+                } else if (kind == KIND_PUT || kind == KIND_MERGE) {
+                    out->op = kind == KIND_PUT ? CIRRUS_CHANGE_PUT : CIRRUS_CHANGE_MERGE;
+                    out->val = v;
+                    out->val_len = vlen;
+                } else {
+                    out->op = CIRRUS_CHANGE_DELETE;
+                }
                 c->positioned = 1;
                 return 0;
             }

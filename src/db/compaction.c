@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "db/dbimpl.h"
+#include "db/merge.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
 #include "table/sst.h"
@@ -303,7 +304,7 @@ static int input_iter(cirrus_db *db, const struct pick *p, struct iter **out)
         return err_nomem();
     for (; n < p->n_inputs; n++) {
         struct sst_reader *r;
-        if ((rc = live_file_reader(p->inputs[n], db->os, &r)) < 0 ||
+        if ((rc = live_file_reader(p->inputs[n], db->os, db->bcache, &r)) < 0 ||
             (rc = sst_reader_iter(r, &c[n])) < 0)
             break;
     }
@@ -325,14 +326,55 @@ static int closing(cirrus_db *db)
     return c;
 }
 
+/* Fold state for the horizon version of one key (see merge_inputs). */
+struct fold {
+    int active;
+    uint64_t seq; /* the horizon version's seq: the result keeps it */
+    struct resolver r;
+    struct buf ikey, val, enc;
+};
+
+/* 1 if the output file being built already ends with user key k. */
+static int same_as_last_emitted(const struct out_file *o, const uint8_t *k, size_t ulen)
+{
+    return o->b && o->largest.len == ulen && memcmp(o->largest.data, k, ulen) == 0;
+}
+
+/* Emits the folded horizon version of user key (ukey, ulen). */
+static int flush_fold(cirrus_db *db, const struct pick *p, struct out_file *o, struct entry *e,
+                      struct fold *f, const uint8_t *ukey, size_t ulen)
+{
+    int kind, rc;
+    int64_t expiry;
+    f->active = 0;
+    /* final when a base was found or nothing older can exist below */
+    int final = f->r.based || p->bottommost;
+    if ((rc = resolver_result(&f->r, final, ukey, ulen, &kind, &f->val, &expiry)) < 0)
+        return rc;
+    if (kind == KIND_DELETE && p->bottommost)
+        return 0;
+    if ((rc = resolver_encode(kind, &f->val, expiry, &f->enc)) < 0)
+        return rc;
+    buf_reset(&f->ikey);
+    if ((rc = buf_reserve(&f->ikey, ulen + IKEY_TRAILER)) < 0)
+        return rc;
+    ikey_encode(f->ikey.data, ukey, ulen, f->seq, kind);
+    f->ikey.len = ulen + IKEY_TRAILER;
+    return emit(db, o, p->out_level, e, f->ikey.data, f->ikey.len, f->enc.data, f->enc.len,
+                !same_as_last_emitted(o, ukey, ulen));
+}
+
 /* Merges the inputs into new files of out_level, listed in e. */
 static int merge_inputs(cirrus_db *db, const struct pick *p, uint64_t horizon, struct entry *e)
 {
     struct out_file o = {0};
     struct buf last = {0};
     struct iter *it = NULL;
+    struct fold f = {0};
     int have_last = 0, at_horizon = 0, rc;
     uint64_t n = 0, last_seq = 0;
+    int64_t now = now_ms();
+    resolver_init(&f.r, db->opts.merge_operator, now);
     if ((rc = input_iter(db, p, &it)) < 0)
         goto done;
     for (iter_first(it); iter_valid(it); iter_next(it)) {
@@ -340,12 +382,15 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, uint64_t horizon, s
         const uint8_t *k = iter_key(it, &klen), *v = iter_value(it, &vlen);
         size_t ulen = ikey_user_len(klen);
         uint64_t seq = ikey_seq(k, klen);
+        int kind = ikey_kind(k, klen);
         if ((++n & 1023) == 0 && closing(db)) {
             rc = err_set(CIRRUS_ECLOSED, "compaction stopped: the handle is closing");
             goto done;
         }
         int new_key = !have_last || ukey_compare(k, ulen, last.data, last.len) != 0;
         if (new_key) {
+            if (f.active && (rc = flush_fold(db, p, &o, e, &f, last.data, last.len)) < 0)
+                goto done;
             buf_reset(&last);
             if ((rc = buf_append(&last, k, ulen)) < 0)
                 goto done;
@@ -356,18 +401,33 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, uint64_t horizon, s
         }
         last_seq = seq;
         if (seq <= horizon) {
-            if (at_horizon)
-                continue; /* shadowed at the horizon: no read can see it */
+            if (at_horizon) {
+                /* older than what a read at the horizon sees: only a merge
+                 * operand at the horizon still needs it */
+                if (f.active && (rc = resolver_add(&f.r, kind, v, vlen)) < 0)
+                    goto done;
+                continue;
+            }
             at_horizon = 1;
-            if (ikey_kind(k, klen) == KIND_DELETE && p->bottommost)
+            if (kind == KIND_MERGE || kind == KIND_PUT_TTL) {
+                /* resolve the horizon version from what lies below it */
+                f.active = 1;
+                f.seq = seq;
+                resolver_reset(&f.r);
+                if ((rc = resolver_add(&f.r, kind, v, vlen)) < 0)
+                    goto done;
+                continue;
+            }
+            if (kind == KIND_DELETE && p->bottommost)
                 continue; /* hides nothing any more */
         }
-        /* new_key for emit: the first entry kept of this user key */
-        int first_kept = !o.b || o.largest.len != ulen || memcmp(o.largest.data, k, ulen) != 0;
-        if ((rc = emit(db, &o, p->out_level, e, k, klen, v, vlen, first_kept)) < 0)
+        if ((rc = emit(db, &o, p->out_level, e, k, klen, v, vlen,
+                       !same_as_last_emitted(&o, k, ulen))) < 0)
             goto done;
     }
     if ((rc = iter_status(it)) < 0)
+        goto done;
+    if (f.active && (rc = flush_fold(db, p, &o, e, &f, last.data, last.len)) < 0)
         goto done;
     if (o.b)
         rc = finish_output(db, &o, p->out_level, e);
@@ -377,6 +437,10 @@ done:
     buf_free(&o.smallest);
     buf_free(&o.largest);
     buf_free(&last);
+    resolver_free(&f.r);
+    buf_free(&f.ikey);
+    buf_free(&f.val);
+    buf_free(&f.enc);
     return rc;
 }
 

@@ -13,9 +13,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/block_cache.h"
+#include "cache/disk_cache.h"
 #include "db/dbimpl.h"
 #include "db/manifest.h"
+#include "metastore/fault.h"
 #include "metastore/metastore.h"
+#include "objstore/fault.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
 #include "util/status.h"
@@ -125,6 +129,45 @@ static void writer_identity(cirrus_db *db)
              (uint32_t)rand_u64());
 }
 
+/* Layers the stores: backend -> counting (a fault wrapper injecting
+ * nothing, unless the environment wrapped one already) -> disk cache, and
+ * makes the block cache. */
+static int layer_stores(cirrus_db *db)
+{
+    struct fault_config none;
+    struct fault_stats st;
+    struct objstore *os;
+    struct metastore *ms;
+    int rc;
+    fault_config_default(&none);
+    if (fault_objstore_stats(db->os, &st) < 0) {
+        rc = fault_objstore_wrap(&os, db->os, &none);
+        db->os = rc == 0 ? os : NULL; /* taken either way */
+        if (rc < 0)
+            return rc;
+    }
+    db->os_counted = db->os;
+    if (fault_metastore_stats(db->ms, &st) < 0) {
+        rc = fault_metastore_wrap(&ms, db->ms, &none);
+        db->ms = rc == 0 ? ms : NULL;
+        if (rc < 0)
+            return rc;
+    }
+    err_clear();
+    if (db->opts.disk_cache_dir) {
+        rc = disk_cache_wrap(&os, db->os, db->opts.disk_cache_dir, db->opts.disk_cache_bytes);
+        db->os = rc == 0 ? os : NULL;
+        if (rc < 0) {
+            db->os_counted = NULL;
+            return err_prefix(rc, "disk cache %s", db->opts.disk_cache_dir);
+        }
+    }
+    if (db->opts.block_cache_bytes &&
+        (rc = block_cache_new(&db->bcache, db->opts.block_cache_bytes)) < 0)
+        return rc;
+    return 0;
+}
+
 static void *background(void *arg);
 
 static int start_background(cirrus_db *db)
@@ -159,7 +202,8 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
         goto done;
     }
     db->opts = *opts;
-    db->opts.meta_url = NULL; /* not owned: never kept */
+    db->opts.meta_url = NULL;       /* not owned: never kept */
+    db->opts.disk_cache_dir = NULL; /* used during open only */
     pthread_mutex_init(&db->flush_mu, NULL);
     pthread_mutex_init(&db->compact_mu, NULL);
     pthread_mutex_init(&db->commit_mu, NULL);
@@ -171,13 +215,15 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
     pthread_condattr_destroy(&ca);
     writer_identity(db);
     int create = opts->create_if_missing && !opts->read_only;
+    db->opts.disk_cache_dir = opts->disk_cache_dir;
     if ((rc = objstore_open(&db->os, os_url, create)) < 0 ||
-        (rc = metastore_open(&db->ms, ms_url, create)) < 0 ||
+        (rc = metastore_open(&db->ms, ms_url, create)) < 0 || (rc = layer_stores(db)) < 0 ||
         (rc = commitlog_init(&db->log, db->ms, db->os, name)) < 0 ||
         (rc = version_new(&db->current)) < 0 || (rc = memtable_new(&db->mem)) < 0)
         goto done;
     db->mem_id = 1;
     db->next_mseq = SEQ_COMMITTED_MAX + 1;
+    db->opts.disk_cache_dir = NULL;
     if ((rc = load_manifest(db)) < 0)
         goto done;
     pthread_mutex_lock(&db->commit_mu);
@@ -233,6 +279,7 @@ int cirrus_close(cirrus_db *db)
     commitlog_clear(&db->log);
     metastore_close(db->ms);
     objstore_close(db->os);
+    block_cache_free(db->bcache); /* after every reader (held by versions) */
     pthread_cond_destroy(&db->cv);
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->commit_mu);
@@ -350,7 +397,42 @@ int cirrus_stats_get(cirrus_db *db, cirrus_stats *out)
     out->memtable_bytes = memtable_count(db->mem) ? memtable_bytes(db->mem) : 0;
     for (size_t i = 0; i < db->n_imm; i++)
         out->memtable_bytes += memtable_bytes(db->imm[i]->mem);
+    out->compaction_backlog_bytes = db_compaction_backlog(db, v);
     pthread_mutex_unlock(&db->mu);
+    out->compactions = db->n_compactions;
+    out->compaction_bytes_written = db->compacted_bytes;
+    if (db->bcache) {
+        struct block_cache_stats b;
+        block_cache_stats(db->bcache, &b);
+        out->block_cache_hits = b.hits;
+        out->block_cache_misses = b.misses;
+        out->block_cache_bytes = b.bytes_in_use;
+    }
+    struct disk_cache_stats d;
+    if (disk_cache_stats(db->os, &d) == 0) {
+        out->disk_cache_hits = d.hits;
+        out->disk_cache_misses = d.misses;
+        out->disk_cache_bytes = d.bytes_used;
+    }
+    struct fault_stats f;
+    if (db->os_counted && fault_objstore_stats(db->os_counted, &f) == 0) {
+        out->os_puts = f.calls[FAULT_PUT];
+        out->os_gets = f.calls[FAULT_GET];
+        out->os_heads = f.calls[FAULT_HEAD];
+        out->os_deletes = f.calls[FAULT_DEL];
+        out->os_lists = f.calls[FAULT_LIST];
+        for (int i = 0; i < FAULT_N_OPS; i++) {
+            out->os_bytes_written += f.bytes_up[i];
+            out->os_bytes_read += f.bytes_down[i];
+        }
+    }
+    if (fault_metastore_stats(db->ms, &f) == 0) {
+        out->ms_gets = f.calls[FAULT_MGET];
+        out->ms_writes = f.calls[FAULT_MPUT];
+        out->ms_deletes = f.calls[FAULT_MDEL];
+        out->ms_queries = f.calls[FAULT_MQUERY];
+    }
+    err_clear();
     return 0;
 }
 

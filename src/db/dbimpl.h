@@ -43,8 +43,10 @@ struct imm {
 
 struct cirrus_db {
     cirrus_options opts;
-    struct objstore *os;
-    struct metastore *ms;
+    struct objstore *os;         /* outermost: the disk cache when enabled */
+    struct objstore *os_counted; /* the counting layer under it (borrowed) */
+    struct metastore *ms;        /* a counting layer over the backend */
+    struct block_cache *bcache;  /* NULL when disabled */
     struct commitlog log;
     char writer_id[128];
 
@@ -113,10 +115,13 @@ int db_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out, int *befor
  * head (after a refresh) is CIRRUS_EINVALID. */
 int db_snapshot(cirrus_db *db, const cirrus_read_options *ro, uint64_t *snap_out);
 
+/* read.c: the value of key at snap in sv, merges and expiry resolved
+ * (cirrus_get's contract). */
+int db_get_in(cirrus_db *db, struct superversion *sv, uint64_t snap, const void *key, size_t len,
+              void **val_out, size_t *val_len_out);
 /* read.c: the seq of the newest committed entry (put or delete) for key in
  * v, 0 if none. */
-int db_newest_seq(cirrus_db *db, struct version *v, const void *key, size_t len,
-                  uint64_t *seq_out);
+int db_newest_seq(cirrus_db *db, struct version *v, const void *key, size_t len, uint64_t *seq_out);
 int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems);
 void db_release(struct superversion *sv);
 

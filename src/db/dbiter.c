@@ -64,6 +64,21 @@ static void settle(cirrus_iter *it)
         fail(it, rc);
 }
 
+/* The value of saved_key when its newest entry is not a plain put: a point
+ * read on the iterator's own superversion and snapshot resolves merge
+ * operands and expiry exactly as cirrus_get would. */
+static int resolve(cirrus_iter *it)
+{
+    void *v = NULL;
+    size_t n = 0;
+    int rc = db_get_in(it->db, &it->sv, it->snap, it->saved_key.data, it->saved_key.len, &v, &n);
+    if (rc == 0) {
+        rc = save(&it->saved_val, v, n);
+        free(v);
+    }
+    return rc;
+}
+
 /* Forward: stops on the next visible put at or after the merge's position,
  * skipping entries of saved_key (and smaller keys) when `skipping`. */
 static void find_next(cirrus_iter *it, int skipping)
@@ -94,44 +109,63 @@ static void find_next(cirrus_iter *it, int skipping)
             it->valid = 1;
             return;
         }
-        /* a delete (or a kind this version does not read) hides the key */
+        if (kind == KIND_MERGE || kind == KIND_PUT_TTL) {
+            int rc = resolve(it);
+            if (rc == 0) {
+                it->valid = 1;
+                return;
+            }
+            if (rc != CIRRUS_ENOTFOUND)
+                return fail(it, rc);
+        }
+        /* a delete, an expired put, or a kind this version does not read
+         * hides the key */
         skipping = 1;
         iter_next(m);
     }
     settle(it);
 }
 
-/* Backward: stops on the previous visible put before the merge's position. */
+/* Backward: stops on the previous visible key before the merge's position. */
 static void find_prev(cirrus_iter *it)
 {
     struct iter *m = it->merged;
-    int have = 0;
-    while (iter_valid(m)) {
-        size_t klen, vlen;
-        const uint8_t *k = iter_key(m, &klen);
-        size_t ulen = ikey_user_len(klen);
-        if (ikey_seq(k, klen) <= it->snap) {
-            if (have && ukey_compare(k, ulen, it->saved_key.data, it->saved_key.len) < 0)
-                break; /* stepped past the key we hold */
-            if (below_lower(it, k, ulen))
-                break;
-            have = ikey_kind(k, klen) == KIND_PUT;
-            if (have) {
-                const uint8_t *v = iter_value(m, &vlen);
-                if (save(&it->saved_key, k, ulen) < 0 || save(&it->saved_val, v, vlen) < 0)
-                    return fail(it, CIRRUS_ENOMEM);
+    for (;;) {
+        int have = 0, kind = KIND_DELETE;
+        while (iter_valid(m)) {
+            size_t klen, vlen;
+            const uint8_t *k = iter_key(m, &klen);
+            size_t ulen = ikey_user_len(klen);
+            if (ikey_seq(k, klen) <= it->snap) {
+                if (have && ukey_compare(k, ulen, it->saved_key.data, it->saved_key.len) < 0)
+                    break; /* stepped past the key we hold */
+                if (below_lower(it, k, ulen))
+                    break;
+                kind = ikey_kind(k, klen);
+                have = kind == KIND_PUT || kind == KIND_MERGE || kind == KIND_PUT_TTL;
+                if (have) {
+                    const uint8_t *v = iter_value(m, &vlen);
+                    if (save(&it->saved_key, k, ulen) < 0 || save(&it->saved_val, v, vlen) < 0)
+                        return fail(it, CIRRUS_ENOMEM);
+                }
             }
+            iter_prev(m);
         }
-        iter_prev(m);
-    }
-    if (have) {
-        it->valid = 1;
         int rc = iter_status(m);
         if (rc < 0)
-            fail(it, rc);
-        return;
+            return fail(it, rc);
+        if (!have)
+            return settle(it);
+        if (kind == KIND_PUT)
+            break;
+        /* the newest entry is an operand or expires: resolve the key */
+        if ((rc = resolve(it)) == 0)
+            break;
+        if (rc != CIRRUS_ENOTFOUND)
+            return fail(it, rc);
+        /* deleted or expired after all: on to the previous key */
     }
-    settle(it);
+    it->valid = 1;
 }
 
 /* Builds the internal key (ukey, seq, kind) in it->target. */
@@ -336,7 +370,7 @@ static int build_children(cirrus_iter *it, struct iter ***out, size_t *n_out)
             struct sst_reader *r;
             if (!file_relevant(it, f))
                 continue;
-            if ((rc = live_file_reader(f, it->db->os, &r)) < 0 ||
+            if ((rc = live_file_reader(f, it->db->os, it->db->bcache, &r)) < 0 ||
                 (rc = sst_reader_iter(r, &c[n])) < 0)
                 goto done;
             n++;

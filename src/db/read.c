@@ -12,9 +12,11 @@
 #include <string.h>
 
 #include "db/dbimpl.h"
+#include "db/merge.h"
 #include "table/ikey.h"
 #include "table/sst.h"
 #include "util/status.h"
+#include "util/sys.h"
 
 int db_snapshot(cirrus_db *db, const cirrus_read_options *ro, uint64_t *snap_out)
 {
@@ -51,19 +53,83 @@ static int in_range(const struct live_file *f, const void *key, size_t len)
            ukey_compare(key, len, f->meta.largest, f->meta.largest_len) <= 0;
 }
 
-/* Looks in one file: 0 found (kind, value), CIRRUS_ENOTFOUND, or an error. */
-static int get_from_file(cirrus_db *db, struct live_file *f, const void *key, size_t len,
-                         uint64_t snap, int *kind, uint8_t **val, size_t *val_len)
+/* Feeds the entries of key at or below snap from `it` (positioned by a
+ * seek) into r, newest first. 1 when a base ended the key, 0 to go on. */
+static int collect_iter(struct iter *it, const void *key, size_t len, uint64_t snap,
+                        struct resolver *r)
 {
-    struct sst_reader *r;
-    int rc;
-    if (f->meta.min_seq > snap || !in_range(f, key, len))
-        return CIRRUS_ENOTFOUND;
-    if ((rc = live_file_reader(f, db->os, &r)) < 0)
+    uint8_t *target = malloc(len + IKEY_TRAILER);
+    int rc = 0;
+    if (!target)
+        return err_nomem();
+    ikey_encode(target, key, len, snap, KIND_MAX);
+    for (iter_seek(it, target, len + IKEY_TRAILER); iter_valid(it) && rc == 0; iter_next(it)) {
+        size_t klen, vlen;
+        const uint8_t *k = iter_key(it, &klen), *v = iter_value(it, &vlen);
+        if (ukey_compare(k, ikey_user_len(klen), key, len) != 0)
+            break;
+        rc = resolver_add(r, ikey_kind(k, klen), v, vlen);
+    }
+    free(target);
+    if (rc == 0 && iter_status(it) < 0)
+        rc = iter_status(it);
+    return rc;
+}
+
+/* One memtable's entries of key: the newest by a lookup, older ones only
+ * when the newest is a merge operand. */
+static int collect_mem(struct memtable *m, const void *key, size_t len, uint64_t snap,
+                       struct resolver *r)
+{
+    const uint8_t *v;
+    size_t vlen;
+    int kind;
+    struct iter *it;
+    int rc = memtable_get(m, key, len, snap, &kind, &v, &vlen);
+    if (rc == CIRRUS_ENOTFOUND)
+        return 0;
+    if (rc < 0)
         return rc;
-    if (!sst_reader_may_contain(r, key, len))
-        return CIRRUS_ENOTFOUND;
-    return sst_reader_get(r, key, len, snap, kind, val, val_len);
+    if (kind != KIND_MERGE)
+        return resolver_add(r, kind, v, vlen);
+    if ((rc = memtable_iter(m, &it)) < 0)
+        return rc;
+    rc = collect_iter(it, key, len, snap, r);
+    iter_free(it);
+    return rc;
+}
+
+/* The same for one file, after its key range and bloom filter. */
+static int collect_file(cirrus_db *db, struct live_file *f, const void *key, size_t len,
+                        uint64_t snap, struct resolver *r)
+{
+    struct sst_reader *rd;
+    struct iter *it;
+    uint8_t *val = NULL;
+    size_t vlen = 0;
+    int kind, rc;
+    if (f->meta.min_seq > snap || !in_range(f, key, len))
+        return 0;
+    if ((rc = live_file_reader(f, db->os, db->bcache, &rd)) < 0)
+        return rc;
+    if (!sst_reader_may_contain(rd, key, len))
+        return 0;
+    rc = sst_reader_get(rd, key, len, snap, &kind, &val, &vlen);
+    if (rc == CIRRUS_ENOTFOUND)
+        return 0;
+    if (rc < 0)
+        return rc;
+    if (kind != KIND_MERGE) {
+        rc = resolver_add(r, kind, val, vlen);
+        free(val);
+        return rc;
+    }
+    free(val);
+    if ((rc = sst_reader_iter(rd, &it)) < 0)
+        return rc;
+    rc = collect_iter(it, key, len, snap, r);
+    iter_free(it);
+    return rc;
 }
 
 /* The file of a sorted, non-overlapping level that may hold key. */
@@ -81,55 +147,46 @@ static struct live_file *level_file(struct live_file **files, size_t n, const vo
     return lo < n ? files[lo] : NULL;
 }
 
-static int copy_value(const uint8_t *v, size_t len, void **out, size_t *len_out)
-{
-    uint8_t *p = malloc(len + 1);
-    if (!p)
-        return err_nomem();
-    if (len)
-        memcpy(p, v, len);
-    p[len] = '\0';
-    *out = p;
-    *len_out = len;
-    return 0;
-}
-
-static int get_in(cirrus_db *db, struct superversion *sv, uint64_t snap, const void *key,
-                  size_t len, void **val_out, size_t *val_len_out)
+int db_get_in(cirrus_db *db, struct superversion *sv, uint64_t snap, const void *key, size_t len,
+              void **val_out, size_t *val_len_out)
 {
     struct memtable **mems = sv->more ? sv->more : sv->mems;
-    uint8_t *val = NULL;
-    size_t val_len = 0;
-    int kind = KIND_DELETE, rc = CIRRUS_ENOTFOUND;
-    for (size_t i = 0; i < sv->n_mems && rc == CIRRUS_ENOTFOUND; i++) {
-        const uint8_t *v;
-        rc = memtable_get(mems[i], key, len, snap, &kind, &v, &val_len);
-        if (rc == 0 && kind == KIND_PUT)
-            return copy_value(v, val_len, val_out, val_len_out);
-    }
-    for (size_t i = 0; i < sv->v->n_files[0] && rc == CIRRUS_ENOTFOUND; i++)
-        rc = get_from_file(db, sv->v->files[0][i], key, len, snap, &kind, &val, &val_len);
-    for (int l = 1; l < CIRRUS_MAX_LEVELS && rc == CIRRUS_ENOTFOUND; l++) {
+    struct resolver r;
+    struct buf val = {0};
+    int64_t expiry;
+    int kind, rc = 0;
+    resolver_init(&r, db->opts.merge_operator, now_ms());
+    /* newest source first; stop at the first base */
+    for (size_t i = 0; i < sv->n_mems && rc == 0; i++)
+        rc = collect_mem(mems[i], key, len, snap, &r);
+    for (size_t i = 0; i < sv->v->n_files[0] && rc == 0; i++)
+        rc = collect_file(db, sv->v->files[0][i], key, len, snap, &r);
+    for (int l = 1; l < CIRRUS_MAX_LEVELS && rc == 0; l++) {
         struct live_file *f = level_file(sv->v->files[l], sv->v->n_files[l], key, len);
         if (f)
-            rc = get_from_file(db, f, key, len, snap, &kind, &val, &val_len);
+            rc = collect_file(db, f, key, len, snap, &r);
     }
     if (rc < 0)
-        return rc == CIRRUS_ENOTFOUND ? err_set(rc, "not found") : rc;
-    if (kind != KIND_PUT) {
-        free(val);
-        return err_set(CIRRUS_ENOTFOUND, "not found");
+        goto done;
+    if (!resolver_any(&r)) {
+        rc = err_set(CIRRUS_ENOTFOUND, "not found");
+        goto done;
     }
-    /* the reader's copy becomes the caller's: grow it by the terminator */
-    uint8_t *p = realloc(val, val_len + 1);
-    if (!p) {
-        free(val);
-        return err_nomem();
+    if ((rc = resolver_result(&r, 1, key, len, &kind, &val, &expiry)) < 0)
+        goto done;
+    if (kind == KIND_DELETE) {
+        rc = err_set(CIRRUS_ENOTFOUND, "not found");
+        goto done;
     }
-    p[val_len] = '\0';
-    *val_out = p;
-    *val_len_out = val_len;
-    return 0;
+    /* hand the bytes over with a terminator */
+    if ((rc = buf_put_u8(&val, 0)) < 0)
+        goto done;
+    *val_len_out = val.len - 1;
+    *val_out = buf_take(&val, NULL);
+done:
+    buf_free(&val);
+    resolver_free(&r);
+    return rc;
 }
 
 int cirrus_get(cirrus_db *db, const cirrus_read_options *ro, const void *key, size_t key_len,
@@ -145,7 +202,7 @@ int cirrus_get(cirrus_db *db, const cirrus_read_options *ro, const void *key, si
         return rc;
     if ((rc = db_acquire(db, &sv, snap == SEQ_MAX)) < 0)
         return rc;
-    rc = get_in(db, &sv, snap, key, key_len, val_out, val_len_out);
+    rc = db_get_in(db, &sv, snap, key, key_len, val_out, val_len_out);
     db_release(&sv);
     return rc;
 }
@@ -161,7 +218,7 @@ static int file_newest_seq(cirrus_db *db, struct live_file *f, const void *key, 
     *seq = 0;
     if (!in_range(f, key, len))
         return 0;
-    if ((rc = live_file_reader(f, db->os, &r)) < 0)
+    if ((rc = live_file_reader(f, db->os, db->bcache, &r)) < 0)
         return rc;
     if (!sst_reader_may_contain(r, key, len))
         return 0;
@@ -215,7 +272,7 @@ int cirrus_multi_get(cirrus_db *db, const cirrus_read_options *ro, size_t n_keys
     for (size_t i = 0; i < n_keys; i++) {
         vals_out[i] = NULL;
         val_lens_out[i] = 0;
-        rcs_out[i] = get_in(db, &sv, snap, keys[i], key_lens[i], &vals_out[i], &val_lens_out[i]);
+        rcs_out[i] = db_get_in(db, &sv, snap, keys[i], key_lens[i], &vals_out[i], &val_lens_out[i]);
         if (rcs_out[i] < 0 && rcs_out[i] != CIRRUS_ENOTFOUND && !first_error)
             first_error = rcs_out[i];
     }

@@ -265,12 +265,13 @@ uint64_t version_total_files(const struct version *v)
     return n;
 }
 
-int live_file_reader(struct live_file *f, struct objstore *os, struct sst_reader **out)
+int live_file_reader(struct live_file *f, struct objstore *os, struct block_cache *cache,
+                     struct sst_reader **out)
 {
     int rc = 0;
     pthread_mutex_lock(&f->mu);
     if (!f->reader)
-        rc = sst_reader_open(&f->reader, os, f->meta.name, f->meta.size, f->meta.global_seq);
+        rc = sst_reader_open(&f->reader, os, f->meta.name, f->meta.size, f->meta.global_seq, cache);
     if (rc == 0)
         *out = f->reader;
     pthread_mutex_unlock(&f->mu);

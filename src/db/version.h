@@ -85,6 +85,8 @@ int version_set_app(struct version *v, const char *app, uint64_t epoch, uint64_t
 
 /* The file's reader, opened on first use (thread-safe). Borrowed: valid while
  * the caller holds a reference to the file or a version containing it. */
-int live_file_reader(struct live_file *f, struct objstore *os, struct sst_reader **out);
+struct block_cache;
+int live_file_reader(struct live_file *f, struct objstore *os, struct block_cache *cache,
+                     struct sst_reader **out);
 
 #endif

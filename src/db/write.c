@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "db/dbimpl.h"
+#include "db/merge.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
 #include "table/sst.h"
@@ -54,7 +55,7 @@ static int batch_add(cirrus_batch *b, int kind, const void *key, size_t key_len,
         return err_set(CIRRUS_EINVALID, "batch: NULL value with length %zu", val_len);
     if ((rc = buf_put_u8(&b->ops, (uint8_t)kind)) < 0 ||
         (rc = buf_put_lenbytes(&b->ops, key, key_len)) < 0 ||
-        (kind == KIND_PUT && (rc = buf_put_lenbytes(&b->ops, val, val_len)) < 0)) {
+        (kind != KIND_DELETE && (rc = buf_put_lenbytes(&b->ops, val, val_len)) < 0)) {
         b->ops.len = mark;
         return rc;
     }
@@ -72,6 +73,30 @@ int cirrus_batch_put(cirrus_batch *b, const void *key, size_t key_len, const voi
 int cirrus_batch_delete(cirrus_batch *b, const void *key, size_t key_len)
 {
     return batch_add(b, KIND_DELETE, key, key_len, NULL, 0);
+}
+
+int cirrus_batch_merge(cirrus_batch *b, const void *key, size_t key_len, const void *operand,
+                       size_t operand_len)
+{
+    return batch_add(b, KIND_MERGE, key, key_len, operand, operand_len);
+}
+
+int cirrus_batch_put_ttl(cirrus_batch *b, const void *key, size_t key_len, const void *val,
+                         size_t val_len, int64_t ttl_ms)
+{
+    struct buf v = {0};
+    int rc;
+    if (ttl_ms <= 0)
+        return err_set(CIRRUS_EINVALID, "batch: a TTL must be positive (got %lld ms)",
+                       (long long)ttl_ms);
+    if (!val && val_len)
+        return err_set(CIRRUS_EINVALID, "batch: NULL value with length %zu", val_len);
+    /* the expiry is fixed now, so every reader agrees on it */
+    if ((rc = buf_put_fixed64(&v, (uint64_t)(now_ms() + ttl_ms))) == 0 &&
+        (rc = buf_append(&v, val, val_len)) == 0)
+        rc = batch_add(b, KIND_PUT_TTL, key, key_len, v.data, v.len);
+    buf_free(&v);
+    return rc;
 }
 
 void cirrus_batch_clear(cirrus_batch *b)
@@ -104,7 +129,7 @@ static int batch_into(struct memtable *m, uint64_t *next_seq, const cirrus_batch
         int rc;
         get_u8(&p, end, &kind);
         get_lenbytes(&p, end, &key, &key_len);
-        if (kind == KIND_PUT)
+        if (kind != KIND_DELETE)
             get_lenbytes(&p, end, &val, &val_len);
         if ((rc = memtable_add(m, (*next_seq)++, kind, key, key_len, val, val_len)) < 0)
             return rc;
@@ -263,6 +288,12 @@ int cirrus_delete(cirrus_db *db, const void *key, size_t key_len)
     return write_one(db, KIND_DELETE, key, key_len, NULL, 0);
 }
 
+int cirrus_merge(cirrus_db *db, const void *key, size_t key_len, const void *operand,
+                 size_t operand_len)
+{
+    return write_one(db, KIND_MERGE, key, key_len, operand, operand_len);
+}
+
 /* ---- memtable -> SST objects ---------------------------------------------- */
 
 struct file_writer {
@@ -341,30 +372,50 @@ static int add_to_file(struct file_writer *w, struct entry *e, const uint8_t *uk
     return 0;
 }
 
+/* Writes the resolved entry of the key held in w->last. */
+static int emit_key(struct file_writer *w, struct entry *e, struct resolver *r, struct buf *ikey,
+                    struct buf *val, struct buf *enc)
+{
+    int kind, rc;
+    int64_t expiry;
+    /* not final: older entries of the key live in other files */
+    if ((rc = resolver_result(r, 0, w->last.data, w->last.len, &kind, val, &expiry)) < 0 ||
+        (rc = resolver_encode(kind, val, expiry, enc)) < 0)
+        return rc;
+    return add_to_file(w, e, w->last.data, w->last.len, kind, enc->data, enc->len, ikey);
+}
+
 int db_memtable_files(cirrus_db *db, struct memtable *m, struct entry *e)
 {
     struct file_writer w = {db, NULL, {0}, {0}, 0, 0};
-    struct buf ikey = {0};
+    struct buf ikey = {0}, val = {0}, enc = {0};
+    struct resolver r;
     struct iter *it = NULL;
     int have_last = 0, rc;
+    resolver_init(&r, db->opts.merge_operator, now_ms());
     if ((rc = memtable_iter(m, &it)) < 0)
         goto done;
+    /* every file of a commit shares one seq, so each key's entries (newest
+     * first) reduce to one: the newest, or merge operands folded */
     for (iter_first(it); iter_valid(it); iter_next(it)) {
         size_t klen, vlen;
         const uint8_t *k = iter_key(it, &klen), *v = iter_value(it, &vlen);
         size_t ulen = ikey_user_len(klen);
-        /* entries of one key come newest first: keep only that one, all of
-         * the file shares one seq */
-        if (have_last && ukey_compare(k, ulen, w.last.data, w.last.len) == 0)
-            continue;
-        if ((rc = add_to_file(&w, e, k, ulen, ikey_kind(k, klen), v, vlen, &ikey)) < 0)
+        if (!have_last || ukey_compare(k, ulen, w.last.data, w.last.len) != 0) {
+            if (have_last && (rc = emit_key(&w, e, &r, &ikey, &val, &enc)) < 0)
+                goto done;
+            resolver_reset(&r);
+            buf_reset(&w.last);
+            if ((rc = buf_append(&w.last, k, ulen)) < 0)
+                goto done;
+            have_last = 1;
+        }
+        if ((rc = resolver_add(&r, ikey_kind(k, klen), v, vlen)) < 0)
             goto done;
-        buf_reset(&w.last);
-        if ((rc = buf_append(&w.last, k, ulen)) < 0)
-            goto done;
-        have_last = 1;
     }
     if ((rc = iter_status(it)) < 0)
+        goto done;
+    if (have_last && (rc = emit_key(&w, e, &r, &ikey, &val, &enc)) < 0)
         goto done;
     if (w.b)
         rc = finish_file(&w, e);
@@ -374,6 +425,9 @@ done:
     buf_free(&w.smallest);
     buf_free(&w.last);
     buf_free(&ikey);
+    buf_free(&val);
+    buf_free(&enc);
+    resolver_free(&r);
     return rc;
 }
 

@@ -33,8 +33,9 @@
 enum ikey_kind {
     KIND_DELETE = 0,
     KIND_PUT = 1,
-    KIND_MERGE = 2,        /* reserved: merge operand */
+    KIND_MERGE = 2,        /* merge operand */
     KIND_RANGE_DELETE = 3, /* reserved: range tombstone */
+    KIND_PUT_TTL = 4,      /* a put that expires: value = fixed64 expiry (Unix ms) ‖ value */
     KIND_MAX = 0xff,       /* for seeks: sorts before every kind of its seq */
 };
 

@@ -26,6 +26,7 @@
 #include "table/iter.h"
 
 struct objstore;
+struct block_cache;
 
 struct sst_options {
     uint32_t block_size;         /* target uncompressed data block bytes */
@@ -74,15 +75,20 @@ struct sst_reader;
 
 /*
  * Opens file `name` of `size` bytes (the size recorded in the commit entry)
- * in `os`: reads and verifies footer, index, filter and properties. When
- * global_seq != 0 every entry reads with that seq (L0 files). The reader
- * keeps index and filter in memory; data blocks are read on demand.
+ * in `os` (borrowed; must outlive the reader): reads and verifies footer,
+ * index, filter and properties, in one ranged get when the tail holds them.
+ * When global_seq != 0 every entry reads with that seq (L0 files). The
+ * reader keeps index and filter in memory; data blocks are read on demand,
+ * one ranged get each, through `cache` when it is not NULL (borrowed; must
+ * outlive the reader): a block found there costs no request, a block read
+ * is inserted (decompressed, at BLOCK_CACHE_LOW). Cache entries are keyed by
+ * os->url and name, so one cache may serve any number of readers and stores.
  * The reader is safe to use from several threads at once.
  * Returns 0, CIRRUS_ECORRUPT, CIRRUS_EVERSION, CIRRUS_ENOTFOUND, CIRRUS_EIO,
  * CIRRUS_ENOMEM.
  */
 int sst_reader_open(struct sst_reader **out, struct objstore *os, const char *name, uint64_t size,
-                    uint64_t global_seq);
+                    uint64_t global_seq, struct block_cache *cache);
 void sst_reader_close(struct sst_reader *r);
 const struct sst_props *sst_reader_props(const struct sst_reader *r);
 const char *sst_reader_name(const struct sst_reader *r);

@@ -10,16 +10,22 @@
  * Invariants:
  *  1. After open the reader is immutable: index, filter and properties are
  *     read-only, so any number of threads may call get() and open iterators.
- *     Every get() and iterator reads data blocks into memory of its own.
+ *     Every get() and iterator reads data blocks into memory of its own, or
+ *     pins a cache entry, which no one writes once inserted.
  *  2. Every block is brought in by read_block(), which checks its handle
- *     against the file, its checksum and its compression. A block cache slots
- *     in there and nowhere else.
+ *     against the file, its checksum and its compression. The block cache
+ *     slots in there and nowhere else: a data block is looked up by
+ *     (cache_key, offset) first, and what read_block() reads and verifies is
+ *     inserted, decompressed, at low priority. Index, filter and properties
+ *     stay private to the reader (it pins them for its whole life, so caching
+ *     them too would only hold them twice).
  *  3. A handle must lie wholly before the footer: off + size + trailer <=
  *     file_size - 64, computed without overflow.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/block_cache.h"
 #include "objstore/objstore.h"
 #include "table/block.h"
 #include "table/bloom.h"
@@ -36,8 +42,13 @@
 #define STACK_KEY 256
 
 struct sst_reader {
-    struct objstore *os; /* borrowed */
+    struct objstore *os;       /* borrowed */
+    struct block_cache *cache; /* borrowed; NULL: no cache */
     char *name;
+    /* the file's identity in the cache: the store's URL, a NUL, the name,
+     * so that one cache may serve several stores */
+    uint8_t *cache_key;
+    size_t cache_key_len;
     uint64_t size;       /* file bytes, as recorded in the commit entry */
     uint64_t global_seq; /* 0: keys carry their own seqs */
     uint8_t *index;      /* the index block's contents */
@@ -48,9 +59,12 @@ struct sst_reader {
     struct sst_props props;
 };
 
-/* A block in memory; `data` may point into `mem` (owned) at an offset. */
+/* A block in memory: either `mem` (owned) or a pinned cache entry holds
+ * the bytes `data` points to. */
 struct block {
     uint8_t *mem;
+    struct block_cache *cache;
+    struct block_cache_handle *handle;
     const uint8_t *data;
     size_t len;
 };
@@ -65,6 +79,8 @@ struct tail {
 static void block_release(struct block *b)
 {
     free(b->mem);
+    if (b->handle)
+        block_cache_release(b->cache, b->handle);
     memset(b, 0, sizeof(*b));
 }
 
@@ -105,9 +121,37 @@ done:
     return rc;
 }
 
+/* A data block from the cache: 1 on a hit (*out holds it), else 0. */
+static int cache_lookup(const struct sst_reader *r, const struct block_handle *h, struct block *out)
+{
+    struct block_cache_handle *ch = NULL;
+    if (block_cache_lookup(r->cache, r->cache_key, r->cache_key_len, h->off, &ch) < 0)
+        return 0;
+    out->cache = r->cache;
+    out->handle = ch;
+    out->data = block_cache_value(ch, &out->len);
+    return 1;
+}
+
+/* Moves a freshly read block into the cache. When the insert fails the block
+ * stays private: the read still succeeds, only uncached. */
+static void cache_insert(const struct sst_reader *r, const struct block_handle *h, struct block *b)
+{
+    struct block_cache_handle *ch = NULL;
+    if (block_cache_insert(r->cache, r->cache_key, r->cache_key_len, h->off, b->mem, b->len,
+                           BLOCK_CACHE_LOW, &ch) < 0)
+        return;
+    b->mem = NULL; /* the cache owns it now */
+    b->cache = r->cache;
+    b->handle = ch;
+    b->data = block_cache_value(ch, &b->len);
+}
+
 /*
  * The one way a block gets into memory (invariant 2). On success *out holds
- * the uncompressed contents (caller releases).
+ * the uncompressed contents (caller releases). Data blocks (tail == NULL:
+ * open's metadata reads pass the tail) go through the cache when there is
+ * one.
  */
 static int read_block(const struct sst_reader *r, const struct block_handle *h, const char *what,
                       const struct tail *tail, struct block *out)
@@ -115,7 +159,10 @@ static int read_block(const struct sst_reader *r, const struct block_handle *h, 
     int rc = 0;
     uint8_t *raw = NULL, *inflated = NULL;
     size_t inflated_len = 0;
+    int cacheable = r->cache && !tail;
     if ((rc = check_handle(r, h, what)) < 0)
+        goto done;
+    if (cacheable && cache_lookup(r, h, out))
         goto done;
     if (!(raw = malloc((size_t)h->size + SST_TRAILER_LEN))) {
         rc = err_nomem();
@@ -137,15 +184,18 @@ static int read_block(const struct sst_reader *r, const struct block_handle *h, 
         out->data = raw;
         out->len = (size_t)h->size;
         raw = NULL;
-        goto done;
+    } else {
+        if ((rc = decompress_block(type, raw, (size_t)h->size, &inflated, &inflated_len)) < 0) {
+            err_prefix(rc, "%s: %s block at offset %llu", r->name, what,
+                       (unsigned long long)h->off);
+            goto done;
+        }
+        out->mem = inflated;
+        out->data = inflated;
+        out->len = inflated_len;
     }
-    if ((rc = decompress_block(type, raw, (size_t)h->size, &inflated, &inflated_len)) < 0) {
-        err_prefix(rc, "%s: %s block at offset %llu", r->name, what, (unsigned long long)h->off);
-        goto done;
-    }
-    out->mem = inflated;
-    out->data = inflated;
-    out->len = inflated_len;
+    if (cacheable)
+        cache_insert(r, h, out);
 done:
     free(raw);
     return rc;
@@ -244,8 +294,25 @@ done:
     return rc;
 }
 
+/* The cache identity of the file (see struct sst_reader). */
+static int make_cache_key(struct sst_reader *r)
+{
+    int rc = 0;
+    const char *url = r->os->url ? r->os->url : "";
+    size_t ulen = strlen(url), nlen = strlen(r->name);
+    if (!(r->cache_key = malloc(ulen + 1 + nlen))) {
+        rc = err_nomem();
+        goto done;
+    }
+    memcpy(r->cache_key, url, ulen + 1);
+    memcpy(r->cache_key + ulen + 1, r->name, nlen);
+    r->cache_key_len = ulen + 1 + nlen;
+done:
+    return rc;
+}
+
 int sst_reader_open(struct sst_reader **out, struct objstore *os, const char *name, uint64_t size,
-                    uint64_t global_seq)
+                    uint64_t global_seq, struct block_cache *cache)
 {
     int rc = 0;
     struct sst_reader *r = NULL;
@@ -254,6 +321,9 @@ int sst_reader_open(struct sst_reader **out, struct objstore *os, const char *na
         goto done;
     }
     r->os = os;
+    r->cache = cache;
+    if (cache && (rc = make_cache_key(r)) < 0)
+        goto done;
     r->size = size;
     r->global_seq = global_seq;
     if ((rc = load(r)) < 0)
@@ -271,6 +341,7 @@ void sst_reader_close(struct sst_reader *r)
         return;
     free(r->index);
     free(r->filter);
+    free(r->cache_key);
     sst_props_clear(&r->props);
     free(r->name);
     free(r);
@@ -399,7 +470,7 @@ struct sst_iter {
     struct block_iter index;
     struct block_iter data;
     struct block blk; /* the data block `data` walks */
-    uint64_t blk_off; /* its offset, while blk.mem is set */
+    uint64_t blk_off; /* its offset, while blk.data is set */
     int status;       /* first error of loading a block */
 };
 
@@ -411,7 +482,7 @@ static int load_data(struct sst_iter *it)
     struct block blk = {0};
     if ((rc = index_handle(it->r, &it->index, &h)) < 0)
         goto done;
-    if (it->blk.mem && it->blk_off == h.off)
+    if (it->blk.data && it->blk_off == h.off)
         goto done; /* already there */
     if ((rc = read_block(it->r, &h, "data", NULL, &blk)) < 0)
         goto done;
@@ -432,7 +503,7 @@ done:
 static int si_valid(const struct iter *base)
 {
     const struct sst_iter *it = (const struct sst_iter *)base;
-    return it->status == 0 && it->blk.mem && iter_valid(&it->data.base);
+    return it->status == 0 && it->blk.data && iter_valid(&it->data.base);
 }
 
 static int si_ok(const struct sst_iter *it)

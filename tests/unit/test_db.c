@@ -673,6 +673,76 @@ static void corrupt_objects_are_reported_by_name(void **state)
     assert_null(db);
 }
 
+static uint64_t object_gets(cirrus_db *db)
+{
+    cirrus_stats st;
+    assert_int_equal(cirrus_stats_get(db, &st), 0);
+    return st.os_gets;
+}
+
+static void get_value(cirrus_db *db, int i)
+{
+    char k[16];
+    void *v;
+    size_t n;
+    snprintf(k, sizeof(k), "key%06d", i % 1000000);
+    if (cirrus_get(db, NULL, k, strlen(k), &v, &n) != 0)
+        fail_msg("%s: %s", k, cirrus_errmsg());
+    assert_int_equal(n, 1000);
+    cirrus_free(v);
+}
+
+static void cold_reads_cost_one_ranged_get_per_block_and_caches_absorb_repeats(void **state)
+{
+    struct fixture *f = *state;
+    cirrus_options o = manual_options();
+    o.compression = CIRRUS_COMPRESSION_NONE;
+    char cache_dir[4200];
+    snprintf(cache_dir, sizeof(cache_dir), "%s/cache", f->dir);
+    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_batch *b;
+    char val[1000];
+    assert_int_equal(cirrus_batch_new(&b), 0);
+    for (int i = 0; i < 2000; i++) { /* one ~2 MB file of ~128 blocks */
+        char k[16];
+        snprintf(k, sizeof(k), "key%06d", i);
+        memset(val, 'a' + i % 26, sizeof(val));
+        assert_int_equal(cirrus_batch_put(b, k, strlen(k), val, sizeof(val)), 0);
+    }
+    assert_int_equal(cirrus_write(db, b, CIRRUS_WRITE_NOW, NULL), 0);
+    cirrus_batch_free(b);
+    cirrus_close(db);
+
+    db = open_db(f->dir, &o); /* cold: empty block cache, no disk cache */
+    get_value(db, 10);        /* opens the file (tail read) + its block */
+    uint64_t g = object_gets(db);
+    get_value(db, 500); /* another block: exactly one ranged GET */
+    assert_int_equal(object_gets(db), g + 1);
+    get_value(db, 10); /* the block cache answers */
+    get_value(db, 500);
+    assert_int_equal(object_gets(db), g + 1);
+    cirrus_stats st;
+    cirrus_stats_get(db, &st);
+    assert_true(st.block_cache_hits >= 2);
+    cirrus_close(db);
+
+    /* with a disk cache, one process fills it ... */
+    o.disk_cache_dir = cache_dir;
+    db = open_db(f->dir, &o);
+    get_value(db, 10);
+    get_value(db, 500);
+    cirrus_close(db);
+    /* ... and a new one on the same directory reads no data object at all */
+    db = open_db(f->dir, &o);
+    g = object_gets(db);
+    get_value(db, 10);
+    get_value(db, 500);
+    assert_int_equal(object_gets(db), g);
+    cirrus_stats_get(db, &st);
+    assert_true(st.disk_cache_hits >= 2);
+    cirrus_close(db);
+}
+
 static void opening_a_missing_db_without_create_fails(void **state)
 {
     struct fixture *f = *state;
@@ -708,6 +778,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(corrupt_objects_are_reported_by_name, setup, teardown),
         cmocka_unit_test_setup_teardown(opening_a_missing_db_without_create_fails, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            cold_reads_cost_one_ranged_get_per_block_and_caches_absorb_repeats, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

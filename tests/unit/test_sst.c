@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cache/block_cache.h"
 #include "objstore/objstore.h"
 #include "support/memstore.h"
 #include "table/ikey.h"
@@ -210,7 +211,7 @@ static struct sst_reader *put_and_open(struct objstore *os, const char *name, co
 {
     struct sst_reader *r;
     assert_int_equal(objstore_put(os, name, data, len), 0);
-    int rc = sst_reader_open(&r, os, name, len, global_seq);
+    int rc = sst_reader_open(&r, os, name, len, global_seq, NULL);
     if (rc != 0)
         fail_msg("open %s: %s", name, cirrus_errmsg());
     return r;
@@ -478,7 +479,7 @@ static void open_costs_one_get(void **state)
     assert_int_equal(objstore_put(os, "small.sst", data, len), 0);
     uint64_t before = memstore_get_count(os);
     struct sst_reader *r;
-    assert_int_equal(sst_reader_open(&r, os, "small.sst", len, 0), 0);
+    assert_int_equal(sst_reader_open(&r, os, "small.sst", len, 0, NULL), 0);
     assert_int_equal(memstore_get_count(os) - before, 1);
     /* a get then costs one block read */
     before = memstore_get_count(os);
@@ -494,7 +495,7 @@ static void open_costs_one_get(void **state)
     data = build(&m, &o, &len, NULL);
     assert_int_equal(objstore_put(os, "big.sst", data, len), 0);
     before = memstore_get_count(os);
-    assert_int_equal(sst_reader_open(&r, os, "big.sst", len, 0), 0);
+    assert_int_equal(sst_reader_open(&r, os, "big.sst", len, 0, NULL), 0);
     assert_true(memstore_get_count(os) - before >= 2);
     assert_true(memstore_get_count(os) - before <= 4);
     check_scan(r, &m, 0);
@@ -531,6 +532,142 @@ static void bloom_filter_spares_reads(void **state)
     assert_true(maybe < 30);
     assert_true(memstore_get_count(os) - before <= maybe);
     sst_reader_close(r);
+    free(data);
+    model_free(&m);
+    os->ops->close(os);
+}
+
+/* ---- the block cache ----------------------------------------------------- */
+
+/* A model of n keys "key%05d" (seq 5) with ~300-byte values: with 1 KiB
+ * blocks, keys 10 apart never share a block. */
+static void model_spaced(struct model *m, int n)
+{
+    uint8_t val[300];
+    for (int i = 0; i < n; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof(k), "key%05d", i);
+        memset(val, 'a' + i % 26, sizeof(val));
+        model_add(m, (const uint8_t *)k, (size_t)kl, 5, KIND_PUT, val, sizeof(val));
+    }
+    model_sort(m);
+}
+
+static void get_key(struct sst_reader *r, const struct model *m, int i)
+{
+    char k[16];
+    int kl = snprintf(k, sizeof(k), "key%05d", i);
+    check_get(r, m, (const uint8_t *)k, (size_t)kl, UINT64_MAX);
+}
+
+static void block_cache_spares_reads(void **state)
+{
+    (void)state;
+    struct objstore *os = store();
+    struct block_cache *cache;
+    struct block_cache_stats st;
+    struct model m = {0};
+    model_spaced(&m, 600);
+    size_t len;
+    struct sst_options o = opts_with(CIRRUS_COMPRESSION_ZSTD, 1024, 10);
+    uint8_t *data = build(&m, &o, &len, NULL);
+    assert_int_equal(objstore_put(os, "c.sst", data, len), 0);
+    assert_int_equal(block_cache_new(&cache, 4 << 20), 0);
+    struct sst_reader *r;
+    assert_int_equal(sst_reader_open(&r, os, "c.sst", len, 0, cache), 0);
+    /* the first get reads its block, the second finds it cached */
+    uint64_t before = memstore_get_count(os);
+    get_key(r, &m, 42);
+    assert_int_equal(memstore_get_count(os) - before, 1);
+    before = memstore_get_count(os);
+    get_key(r, &m, 42);
+    assert_int_equal(memstore_get_count(os) - before, 0);
+    block_cache_stats(cache, &st);
+    assert_int_equal(st.hits, 1);
+    assert_int_equal(st.misses, 1);
+    assert_int_equal(st.inserts, 1);
+    /* a scan fills the cache; a second scan and every get are free */
+    check_scan(r, &m, 0);
+    before = memstore_get_count(os);
+    check_scan(r, &m, 0);
+    check_gets(r, &m);
+    check_random_ops(r, &m, 500);
+    assert_int_equal(memstore_get_count(os) - before, 0);
+    /* the cache outlives the reader: a new reader of the file pays its open
+     * (the tail) and nothing for cached blocks */
+    sst_reader_close(r);
+    before = memstore_get_count(os);
+    assert_int_equal(sst_reader_open(&r, os, "c.sst", len, 0, cache), 0);
+    get_key(r, &m, 42);
+    get_key(r, &m, 599);
+    assert_int_equal(memstore_get_count(os) - before, 1);
+    /* a different file at the same offsets gets nothing of c.sst's */
+    struct sst_reader *r2;
+    assert_int_equal(objstore_put(os, "d.sst", data, len), 0);
+    assert_int_equal(sst_reader_open(&r2, os, "d.sst", len, 0, cache), 0);
+    before = memstore_get_count(os);
+    get_key(r2, &m, 42);
+    assert_int_equal(memstore_get_count(os) - before, 1);
+    sst_reader_close(r2);
+    sst_reader_close(r);
+    block_cache_free(cache);
+
+    /* a cache far smaller than the file: constant eviction, same answers */
+    assert_int_equal(block_cache_new(&cache, 6 << 10), 0);
+    assert_int_equal(sst_reader_open(&r, os, "c.sst", len, 0, cache), 0);
+    check_scan(r, &m, 0);
+    check_random_ops(r, &m, 1000);
+    check_gets(r, &m);
+    block_cache_stats(cache, &st);
+    assert_true(st.evictions > 0);
+    assert_true(st.bytes_in_use <= 6 << 10);
+    sst_reader_close(r);
+    block_cache_free(cache);
+    free(data);
+    model_free(&m);
+    os->ops->close(os);
+}
+
+/*
+ * The cold-read property (issue 4): a reader opened on a cold store does one
+ * tail read at open, then exactly one ranged read per get of a key in a
+ * block not yet cached, and none for a block that is.
+ */
+static void cold_reads_cost_one_request_per_block(void **state)
+{
+    (void)state;
+    struct objstore *os = store();
+    struct block_cache *cache;
+    struct model m = {0};
+    model_spaced(&m, 2000);
+    size_t len;
+    struct sst_options o = opts_with(CIRRUS_COMPRESSION_LZ4, 1024, 10);
+    uint8_t *data = build(&m, &o, &len, NULL);
+    assert_int_equal(objstore_put(os, "cold.sst", data, len), 0);
+    assert_int_equal(block_cache_new(&cache, 64 << 20), 0);
+    uint64_t before = memstore_get_count(os);
+    struct sst_reader *r;
+    assert_int_equal(sst_reader_open(&r, os, "cold.sst", len, 0, cache), 0);
+    assert_int_equal(memstore_get_count(os) - before, 1);
+    for (int i = 5; i < 2000; i += 97) {
+        before = memstore_get_count(os);
+        get_key(r, &m, i);
+        assert_int_equal(memstore_get_count(os) - before, 1);
+        get_key(r, &m, i);
+        assert_int_equal(memstore_get_count(os) - before, 1);
+    }
+    /* a key the filter rules out costs nothing either */
+    before = memstore_get_count(os);
+    int absent_reads = 0;
+    for (int i = 0; i < 50; i++) {
+        char k[16];
+        int kl = snprintf(k, sizeof(k), "nokey%05d", i);
+        absent_reads += sst_reader_may_contain(r, k, (size_t)kl);
+        check_get(r, &m, (const uint8_t *)k, (size_t)kl, UINT64_MAX);
+    }
+    assert_true(memstore_get_count(os) - before <= (uint64_t)absent_reads);
+    sst_reader_close(r);
+    block_cache_free(cache);
     free(data);
     model_free(&m);
     os->ops->close(os);
@@ -589,7 +726,7 @@ static void global_seq_is_substituted(void **state)
     model_fill(&m, 50, 0);
     data = build(&m, &o, &len, NULL);
     assert_int_equal(objstore_put(os, "notl0.sst", data, len), 0);
-    assert_int_equal(sst_reader_open(&r, os, "notl0.sst", len, 77), CIRRUS_ECORRUPT);
+    assert_int_equal(sst_reader_open(&r, os, "notl0.sst", len, 77, NULL), CIRRUS_ECORRUPT);
     assert_non_null(strstr(cirrus_errmsg(), "notl0.sst"));
     free(data);
     model_free(&m);
@@ -627,13 +764,13 @@ static void missing_and_short_objects(void **state)
     (void)state;
     struct objstore *os = store();
     struct sst_reader *r;
-    assert_int_equal(sst_reader_open(&r, os, "nope.sst", 1000, 0), CIRRUS_ENOTFOUND);
+    assert_int_equal(sst_reader_open(&r, os, "nope.sst", 1000, 0, NULL), CIRRUS_ENOTFOUND);
     assert_non_null(strstr(cirrus_errmsg(), "nope.sst"));
     assert_int_equal(objstore_put(os, "short.sst", "abc", 3), 0);
-    assert_int_equal(sst_reader_open(&r, os, "short.sst", 3, 0), CIRRUS_ECORRUPT);
+    assert_int_equal(sst_reader_open(&r, os, "short.sst", 3, 0, NULL), CIRRUS_ECORRUPT);
     assert_non_null(strstr(cirrus_errmsg(), "short.sst"));
     /* recorded size larger than the object */
-    assert_int_equal(sst_reader_open(&r, os, "short.sst", 100, 0), CIRRUS_ECORRUPT);
+    assert_int_equal(sst_reader_open(&r, os, "short.sst", 100, 0, NULL), CIRRUS_ECORRUPT);
     assert_non_null(strstr(cirrus_errmsg(), "short.sst"));
     os->ops->close(os);
 }
@@ -646,7 +783,7 @@ static int survey(struct objstore *os, const char *name, uint64_t size, const st
 {
     struct sst_reader *r;
     struct iter *it;
-    int errors = 0, rc = sst_reader_open(&r, os, name, size, 0);
+    int errors = 0, rc = sst_reader_open(&r, os, name, size, 0, NULL);
     if (rc < 0) {
         if (rc != CIRRUS_ECORRUPT && rc != CIRRUS_EVERSION)
             fail_msg("open %s: %d %s", name, rc, cirrus_errmsg());
@@ -757,7 +894,7 @@ static void unknown_version_is_eversion(void **state)
     encode_fixed32(f + 52, checksum32(f, 52));
     assert_int_equal(objstore_put(os, "v2.sst", data, len), 0);
     struct sst_reader *r;
-    assert_int_equal(sst_reader_open(&r, os, "v2.sst", len, 0), CIRRUS_EVERSION);
+    assert_int_equal(sst_reader_open(&r, os, "v2.sst", len, 0, NULL), CIRRUS_EVERSION);
     assert_non_null(strstr(cirrus_errmsg(), "v2.sst"));
     free(data);
     model_free(&m);
@@ -838,7 +975,7 @@ static void checksum_errors_name_block_and_offset(void **state)
     int kind;
     uint8_t *val = NULL;
     size_t vlen;
-    assert_int_equal(sst_reader_open(&r, os, "sst/bad.sst", len, 0), 0);
+    assert_int_equal(sst_reader_open(&r, os, "sst/bad.sst", len, 0, NULL), 0);
     assert_int_equal(sst_reader_get(r, "k", 1, 10, &kind, &val, &vlen), CIRRUS_ECORRUPT);
     const char *msg = cirrus_errmsg();
     assert_non_null(strstr(msg, "sst/bad.sst: data block at offset 0: checksum mismatch (stored "));
@@ -880,6 +1017,8 @@ int main(void)
         cmocka_unit_test(tiny_blocks_and_one_entry_files),
         cmocka_unit_test(open_costs_one_get),
         cmocka_unit_test(bloom_filter_spares_reads),
+        cmocka_unit_test(block_cache_spares_reads),
+        cmocka_unit_test(cold_reads_cost_one_request_per_block),
         cmocka_unit_test(global_seq_is_substituted),
         cmocka_unit_test(builder_refuses_misuse),
         cmocka_unit_test(missing_and_short_objects),
