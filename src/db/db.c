@@ -78,15 +78,14 @@ static int resolve_url(const char *url, const char *meta_url, char **os_url, cha
         *os_url = strdup(dir);
         if (meta_url) {
             *ms_url = strdup(meta_url);
-            *name = realpath(dir, NULL);
-            if (!*name)
-                *name = strdup(dir);
         } else {
             size_t n = strlen(dir) + 32;
             if ((*ms_url = malloc(n)))
                 snprintf(*ms_url, n, "sqlite:%s/meta.sqlite3", dir);
-            *name = strdup("local");
         }
+        /* one name however the metadata store is named (sqlite:..., a
+         * fault: wrapper of it ...), so every handle finds the same db */
+        *name = strdup("local");
     }
     if (!*os_url || !*ms_url || !*name) {
         free(*os_url);
