@@ -333,6 +333,16 @@ CIRRUS_API const void *cirrus_iter_value(const cirrus_iter *it, size_t *len_out)
 /* 0, or the error that stopped the iterator (CIRRUS_ECORRUPT, CIRRUS_EIO...). */
 CIRRUS_API int cirrus_iter_status(const cirrus_iter *it);
 
+/*
+ * Deletes every key in [from, to) as one commit of constant size (a range
+ * tombstone in the commit entry, not one tombstone per key); reads at
+ * earlier seqs still see the old values. Writes buffered earlier by this
+ * handle are committed first. *seq_out (may be NULL) gets the seq.
+ * Returns 0, CIRRUS_EINVALID (from >= to), CIRRUS_EIO ...
+ */
+CIRRUS_API int cirrus_delete_range(cirrus_db *db, const void *from, size_t from_len, const void *to,
+                                   size_t to_len, uint64_t *seq_out);
+
 /* ---- exactly-once and staged commits ----------------------------------- */
 
 /*
@@ -405,7 +415,12 @@ CIRRUS_API void cirrus_txn_free(cirrus_txn *t);
 
 typedef struct cirrus_changes cirrus_changes;
 
-enum { CIRRUS_CHANGE_PUT = 1, CIRRUS_CHANGE_DELETE = 2, CIRRUS_CHANGE_MERGE = 3 };
+enum {
+    CIRRUS_CHANGE_PUT = 1,
+    CIRRUS_CHANGE_DELETE = 2,
+    CIRRUS_CHANGE_MERGE = 3,
+    CIRRUS_CHANGE_DELETE_RANGE = 4, /* key: from, val: to (exclusive) */
+};
 
 typedef struct cirrus_change {
     uint64_t seq;

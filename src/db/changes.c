@@ -29,7 +29,8 @@ struct cirrus_changes {
     uint64_t head;     /* head as last read */
     struct entry cur;  /* the entry being read (write entries only) */
     int have_entry;
-    size_t file_idx; /* next file of cur to open */
+    size_t file_idx;  /* next file of cur to open */
+    size_t range_idx; /* next range delete of cur to report */
     struct sst_reader *reader;
     struct iter *it;
     int positioned; /* it is on the change returned last: move first */
@@ -137,6 +138,7 @@ static int load_entry(cirrus_changes *c)
         return rc;
     c->have_entry = c->cur.kind == CIRRUS_ENTRY_WRITE;
     c->file_idx = 0;
+    c->range_idx = 0;
     c->next_seq++;
     return 0;
 }
@@ -201,6 +203,17 @@ static int step(cirrus_changes *c, cirrus_change *out)
             if ((rc = open_next_file(c)) < 0)
                 return rc;
             continue;
+        }
+        if (c->have_entry && c->range_idx < c->cur.n_ranges) {
+            const struct range_del *r = &c->cur.ranges[c->range_idx++];
+            memset(out, 0, sizeof(*out));
+            out->seq = c->cur.seq;
+            out->op = CIRRUS_CHANGE_DELETE_RANGE;
+            out->key = r->from;
+            out->key_len = r->from_len;
+            out->val = r->to;
+            out->val_len = r->to_len;
+            return 0;
         }
         c->have_entry = 0;
         if ((rc = load_entry(c)) != 0)

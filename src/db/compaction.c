@@ -365,14 +365,15 @@ static int flush_fold(cirrus_db *db, const struct pick *p, struct out_file *o, s
 }
 
 /* Merges the inputs into new files of out_level, listed in e. */
-static int merge_inputs(cirrus_db *db, const struct pick *p, uint64_t horizon, struct entry *e)
+static int merge_inputs(cirrus_db *db, const struct pick *p, const struct version *ver,
+                        uint64_t horizon, struct entry *e)
 {
     struct out_file o = {0};
     struct buf last = {0};
     struct iter *it = NULL;
     struct fold f = {0};
     int have_last = 0, at_horizon = 0, rc;
-    uint64_t n = 0, last_seq = 0;
+    uint64_t n = 0, last_seq = 0, tomb = 0;
     int64_t now = now_ms();
     resolver_init(&f.r, db->opts.merge_operator, now);
     if ((rc = input_iter(db, p, &it)) < 0)
@@ -396,10 +397,15 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, uint64_t horizon, s
                 goto done;
             have_last = 1;
             at_horizon = 0;
+            /* a range delete at or below the horizon hides what is older
+             * than it from every read still allowed */
+            tomb = version_range_del_seq(ver, k, ulen, horizon);
         } else if (seq == last_seq) {
             continue; /* same seq from an older file of the same commit */
         }
         last_seq = seq;
+        if (seq < tomb)
+            continue;
         if (seq <= horizon) {
             if (at_horizon) {
                 /* older than what a read at the horizon sees: only a merge
@@ -501,7 +507,7 @@ static int compact_once(cirrus_db *db)
             goto done;
     } else {
         if ((rc = retention_horizon(db, sv.v->seq, &horizon)) < 0 ||
-            (rc = merge_inputs(db, &p, horizon, &e)) < 0)
+            (rc = merge_inputs(db, &p, sv.v, horizon, &e)) < 0)
             goto done;
         e.horizon = horizon;
     }

@@ -64,6 +64,15 @@ static void settle(cirrus_iter *it)
         fail(it, rc);
 }
 
+/* Is the committed entry (k, seq) older than a range delete covering k?
+ * Memtable entries (seqs above SEQ_COMMITTED_MAX) never are. */
+static int covered(const cirrus_iter *it, const uint8_t *k, size_t ulen, uint64_t seq)
+{
+    const struct version *v = it->sv.v;
+    return v->n_ranges && seq <= SEQ_COMMITTED_MAX &&
+           seq < version_range_del_seq(v, k, ulen, it->snap);
+}
+
 /* The value of saved_key when its newest entry is not a plain put: a point
  * read on the iterator's own superversion and snapshot resolves merge
  * operands and expiry exactly as cirrus_get would. */
@@ -102,6 +111,8 @@ static void find_next(cirrus_iter *it, int skipping)
         }
         if (save(&it->saved_key, k, ulen) < 0)
             return fail(it, CIRRUS_ENOMEM);
+        if (covered(it, k, ulen, seq))
+            kind = KIND_DELETE; /* older than a range delete */
         if (kind == KIND_PUT) {
             const uint8_t *v = iter_value(m, &vlen);
             if (save(&it->saved_val, v, vlen) < 0)
@@ -141,7 +152,7 @@ static void find_prev(cirrus_iter *it)
                     break; /* stepped past the key we hold */
                 if (below_lower(it, k, ulen))
                     break;
-                kind = ikey_kind(k, klen);
+                kind = covered(it, k, ulen, ikey_seq(k, klen)) ? KIND_DELETE : ikey_kind(k, klen);
                 have = kind == KIND_PUT || kind == KIND_MERGE || kind == KIND_PUT_TTL;
                 if (have) {
                     const uint8_t *v = iter_value(m, &vlen);

@@ -17,6 +17,7 @@ enum {
     TAG_APP = 5,
     TAG_DELTA = 7,
     TAG_HORIZON = 9,
+    TAG_RANGE_DEL = 11,
     TAG_WRITER = 2,
 };
 
@@ -122,8 +123,55 @@ done:
     return rc;
 }
 
+void range_del_clear(struct range_del *r)
+{
+    free(r->from);
+    free(r->to);
+    memset(r, 0, sizeof(*r));
+}
+
+int range_del_copy(struct range_del *dst, const struct range_del *src)
+{
+    memset(dst, 0, sizeof(*dst));
+    dst->from_len = src->from_len;
+    dst->to_len = src->to_len;
+    dst->seq = src->seq;
+    if (dup_bytes(&dst->from, src->from, src->from_len) < 0 ||
+        dup_bytes(&dst->to, src->to, src->to_len) < 0) {
+        range_del_clear(dst);
+        return CIRRUS_ENOMEM;
+    }
+    return 0;
+}
+
+int range_del_encode(struct buf *b, const struct range_del *r)
+{
+    int rc;
+    if ((rc = buf_put_lenbytes(b, r->from, r->from_len)) < 0 ||
+        (rc = buf_put_lenbytes(b, r->to, r->to_len)) < 0)
+        return rc;
+    return buf_put_varint(b, r->seq);
+}
+
+/* Returns 0, -1 (malformed) or CIRRUS_ENOMEM. */
+int range_del_decode(const uint8_t **p, const uint8_t *end, struct range_del *r)
+{
+    const uint8_t *from, *to;
+    size_t from_len, to_len;
+    uint64_t seq;
+    memset(r, 0, sizeof(*r));
+    if (get_lenbytes(p, end, &from, &from_len) < 0 || get_lenbytes(p, end, &to, &to_len) < 0 ||
+        get_varint64(p, end, &seq) < 0)
+        return -1;
+    struct range_del tmp = {(uint8_t *)from, (uint8_t *)to, from_len, to_len, seq};
+    return range_del_copy(r, &tmp);
+}
+
 void entry_clear(struct entry *e)
 {
+    for (size_t i = 0; i < e->n_ranges; i++)
+        range_del_clear(&e->ranges[i]);
+    free(e->ranges);
     for (size_t i = 0; i < e->n_added; i++)
         file_meta_clear(&e->added[i]);
     free(e->added);
@@ -190,6 +238,12 @@ int entry_encode(struct buf *b, const struct entry *e)
         buf_reset(&f);
         if ((rc = buf_put_lenbytes(&f, e->app_id, strlen(e->app_id))) < 0 ||
             (rc = buf_put_varint(&f, e->epoch)) < 0 || (rc = put_field(b, TAG_APP, &f)) < 0)
+            goto done;
+    }
+    for (size_t i = 0; i < e->n_ranges; i++) {
+        buf_reset(&f);
+        if ((rc = range_del_encode(&f, &e->ranges[i])) < 0 ||
+            (rc = put_field(b, TAG_RANGE_DEL, &f)) < 0)
             goto done;
     }
     if (e->horizon) {
@@ -261,6 +315,17 @@ static int decode_field(struct entry *e, uint64_t tag, const uint8_t *p, const u
             return -1;
         d = dup_string(&e->app_id, s, len);
         return d == -2 ? err_nomem() : d;
+    case TAG_RANGE_DEL: {
+        struct range_del *r = realloc(e->ranges, (e->n_ranges + 1) * sizeof(*r));
+        if (!r)
+            return err_nomem();
+        e->ranges = r;
+        int rd = range_del_decode(&p, end, &r[e->n_ranges]);
+        if (rd < 0)
+            return rd;
+        e->n_ranges++;
+        return p == end ? 0 : -1;
+    }
     case TAG_HORIZON:
         if (get_varint64(&p, end, &e->horizon) < 0 || p != end)
             return -1;

@@ -44,6 +44,18 @@ struct file_meta {
 
 #define ENTRY_SEQ_SELF UINT64_MAX
 
+/* A range tombstone: [from, to) deleted for every key older than seq. */
+struct range_del {
+    uint8_t *from, *to; /* malloc'd user keys */
+    size_t from_len, to_len;
+    uint64_t seq; /* in an entry: 0 (the entry's seq); in a version: set */
+};
+
+void range_del_clear(struct range_del *r);
+int range_del_copy(struct range_del *dst, const struct range_del *src);
+int range_del_encode(struct buf *b, const struct range_del *r);
+int range_del_decode(const uint8_t **p, const uint8_t *end, struct range_del *r);
+
 struct entry {
     uint64_t seq;
     int kind; /* enum cirrus_entry_kind */
@@ -54,6 +66,10 @@ struct entry {
     size_t n_added;
     char **removed; /* names of files this entry removes */
     size_t n_removed;
+    /* range deletes: every key in [from, to) written before this entry
+     * reads as deleted from this entry's seq on */
+    struct range_del *ranges;
+    size_t n_ranges;
     /* exactly-once sinks: (app_id, epoch); app_id NULL when absent */
     char *app_id;
     uint64_t epoch;

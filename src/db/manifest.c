@@ -37,6 +37,11 @@ int manifest_encode(struct buf *b, const struct version *v)
             (rc = buf_put_varint(b, v->apps[i].epoch)) < 0 ||
             (rc = buf_put_varint(b, v->apps[i].seq)) < 0)
             return rc;
+    if ((rc = buf_put_varint(b, v->n_ranges)) < 0)
+        return rc;
+    for (size_t i = 0; i < v->n_ranges; i++)
+        if ((rc = range_del_encode(b, &v->ranges[i])) < 0)
+            return rc;
     return buf_put_fixed32(b, checksum32(b->data + start, b->len - start));
 }
 
@@ -106,6 +111,23 @@ int manifest_decode(struct version **out, const uint8_t *data, size_t len, const
         memcpy(name, app, app_len);
         name[app_len] = '\0';
         if ((rc = version_set_app(v, name, epoch, seq)) < 0)
+            goto done;
+    }
+    uint64_t n_ranges;
+    if (get_varint64(&p, end, &n_ranges) < 0)
+        goto malformed;
+    for (uint64_t i = 0; i < n_ranges; i++) {
+        struct range_del r;
+        int d = range_del_decode(&p, end, &r);
+        if (d == -1)
+            goto malformed;
+        if (d < 0) {
+            rc = d;
+            goto done;
+        }
+        rc = version_add_range(v, &r);
+        range_del_clear(&r);
+        if (rc < 0)
             goto done;
     }
     if (p != end)

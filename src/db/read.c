@@ -55,7 +55,7 @@ static int in_range(const struct live_file *f, const void *key, size_t len)
 
 /* Feeds the entries of key at or below snap from `it` (positioned by a
  * seek) into r, newest first. 1 when a base ended the key, 0 to go on. */
-static int collect_iter(struct iter *it, const void *key, size_t len, uint64_t snap,
+static int collect_iter(struct iter *it, const void *key, size_t len, uint64_t snap, uint64_t tomb,
                         struct resolver *r)
 {
     uint8_t *target = malloc(len + IKEY_TRAILER);
@@ -68,7 +68,9 @@ static int collect_iter(struct iter *it, const void *key, size_t len, uint64_t s
         const uint8_t *k = iter_key(it, &klen), *v = iter_value(it, &vlen);
         if (ukey_compare(k, ikey_user_len(klen), key, len) != 0)
             break;
-        rc = resolver_add(r, ikey_kind(k, klen), v, vlen);
+        /* older than a covering range delete: deleted */
+        rc = ikey_seq(k, klen) < tomb ? resolver_add(r, KIND_DELETE, NULL, 0)
+                                      : resolver_add(r, ikey_kind(k, klen), v, vlen);
     }
     free(target);
     if (rc == 0 && iter_status(it) < 0)
@@ -94,32 +96,36 @@ static int collect_mem(struct memtable *m, const void *key, size_t len, uint64_t
         return resolver_add(r, kind, v, vlen);
     if ((rc = memtable_iter(m, &it)) < 0)
         return rc;
-    rc = collect_iter(it, key, len, snap, r);
+    rc = collect_iter(it, key, len, snap, 0, r);
     iter_free(it);
     return rc;
 }
 
 /* The same for one file, after its key range and bloom filter. */
 static int collect_file(cirrus_db *db, struct live_file *f, const void *key, size_t len,
-                        uint64_t snap, struct resolver *r)
+                        uint64_t snap, uint64_t tomb, struct resolver *r)
 {
     struct sst_reader *rd;
     struct iter *it;
     uint8_t *val = NULL;
     size_t vlen = 0;
-    int kind, rc;
+    int kind = KIND_DELETE, rc;
     if (f->meta.min_seq > snap || !in_range(f, key, len))
         return 0;
+    if (f->meta.max_seq < tomb)
+        return resolver_add(r, KIND_DELETE, NULL, 0); /* all of it is deleted */
     if ((rc = live_file_reader(f, db->os, db->bcache, &rd)) < 0)
         return rc;
     if (!sst_reader_may_contain(rd, key, len))
         return 0;
-    rc = sst_reader_get(rd, key, len, snap, &kind, &val, &vlen);
+    /* a file straddling a range delete needs each entry's seq */
+    int straddles = f->meta.min_seq < tomb;
+    rc = straddles ? 0 : sst_reader_get(rd, key, len, snap, &kind, &val, &vlen);
     if (rc == CIRRUS_ENOTFOUND)
         return 0;
     if (rc < 0)
         return rc;
-    if (kind != KIND_MERGE) {
+    if (!straddles && kind != KIND_MERGE) {
         rc = resolver_add(r, kind, val, vlen);
         free(val);
         return rc;
@@ -127,7 +133,7 @@ static int collect_file(cirrus_db *db, struct live_file *f, const void *key, siz
     free(val);
     if ((rc = sst_reader_iter(rd, &it)) < 0)
         return rc;
-    rc = collect_iter(it, key, len, snap, r);
+    rc = collect_iter(it, key, len, snap, tomb, r);
     iter_free(it);
     return rc;
 }
@@ -156,15 +162,18 @@ int db_get_in(cirrus_db *db, struct superversion *sv, uint64_t snap, const void 
     int64_t expiry;
     int kind, rc = 0;
     resolver_init(&r, db->opts.merge_operator, now_ms());
+    /* committed entries older than this range delete read as deleted;
+     * buffered ones are newer than anything committed */
+    uint64_t tomb = version_range_del_seq(sv->v, key, len, snap);
     /* newest source first; stop at the first base */
     for (size_t i = 0; i < sv->n_mems && rc == 0; i++)
         rc = collect_mem(mems[i], key, len, snap, &r);
     for (size_t i = 0; i < sv->v->n_files[0] && rc == 0; i++)
-        rc = collect_file(db, sv->v->files[0][i], key, len, snap, &r);
+        rc = collect_file(db, sv->v->files[0][i], key, len, snap, tomb, &r);
     for (int l = 1; l < CIRRUS_MAX_LEVELS && rc == 0; l++) {
         struct live_file *f = level_file(sv->v->files[l], sv->v->n_files[l], key, len);
         if (f)
-            rc = collect_file(db, f, key, len, snap, &r);
+            rc = collect_file(db, f, key, len, snap, tomb, &r);
     }
     if (rc < 0)
         goto done;
@@ -238,7 +247,8 @@ static int file_newest_seq(cirrus_db *db, struct live_file *f, const void *key, 
     return rc;
 }
 
-int db_newest_seq(cirrus_db *db, struct version *v, const void *key, size_t len, uint64_t *seq_out)
+static int newest_in_files(cirrus_db *db, struct version *v, const void *key, size_t len,
+                           uint64_t *seq_out)
 {
     int rc;
     *seq_out = 0;
@@ -252,6 +262,16 @@ int db_newest_seq(cirrus_db *db, struct version *v, const void *key, size_t len,
             return rc;
     }
     return 0;
+}
+
+int db_newest_seq(cirrus_db *db, struct version *v, const void *key, size_t len, uint64_t *seq_out)
+{
+    /* a range delete covering the key writes it too */
+    uint64_t tomb = version_range_del_seq(v, key, len, SEQ_MAX);
+    int rc = newest_in_files(db, v, key, len, seq_out);
+    if (rc == 0 && tomb > *seq_out)
+        *seq_out = tomb;
+    return rc;
 }
 
 int cirrus_multi_get(cirrus_db *db, const cirrus_read_options *ro, size_t n_keys,

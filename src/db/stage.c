@@ -24,6 +24,7 @@
 
 #include "db/dbimpl.h"
 #include "objstore/objstore.h"
+#include "table/ikey.h"
 #include "util/buf.h"
 #include "util/coding.h"
 #include "util/hash.h"
@@ -139,6 +140,41 @@ int cirrus_app_epoch(cirrus_db *db, const char *app_id, uint64_t *epoch_out, uin
     if (seq_out)
         *seq_out = seq;
     return 0;
+}
+
+/* ---- range deletes ------------------------------------------------------- */
+
+int cirrus_delete_range(cirrus_db *db, const void *from, size_t from_len, const void *to,
+                        size_t to_len, uint64_t *seq_out)
+{
+    struct entry e;
+    struct range_del r = {(uint8_t *)from, (uint8_t *)to, from_len, to_len, 0};
+    uint64_t seq = 0;
+    int rc;
+    err_clear();
+    memset(&e, 0, sizeof(e));
+    if ((rc = writable(db)) < 0)
+        return rc;
+    if ((!from && from_len) || (!to && to_len) ||
+        ukey_compare(from ? from : "", from_len, to ? to : "", to_len) >= 0)
+        return err_set(CIRRUS_EINVALID, "delete_range: the range is empty (from >= to)");
+    /* buffered writes were made before this delete: they commit first */
+    if ((rc = cirrus_flush(db, NULL)) < 0 || (rc = new_entry(db, &e)) < 0)
+        goto done;
+    if (!(e.ranges = calloc(1, sizeof(*e.ranges)))) {
+        rc = err_nomem();
+        goto done;
+    }
+    if ((rc = range_del_copy(&e.ranges[0], &r)) < 0)
+        goto done;
+    e.n_ranges = 1;
+    if ((rc = commit_locked(db, &e, &seq, NULL)) < 0)
+        goto done;
+    if (seq_out)
+        *seq_out = seq;
+done:
+    entry_clear(&e);
+    return rc;
 }
 
 /* ---- staged commits ------------------------------------------------------ */

@@ -59,6 +59,9 @@ void version_unref(struct version *v)
     for (size_t i = 0; i < v->n_apps; i++)
         free(v->apps[i].app);
     free(v->apps);
+    for (size_t i = 0; i < v->n_ranges; i++)
+        range_del_clear(&v->ranges[i]);
+    free(v->ranges);
     for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
         for (size_t i = 0; i < v->n_files[l]; i++)
             live_file_unref(v->files[l][i]);
@@ -131,6 +134,31 @@ static int is_removed(const struct entry *e, const char *name)
         if (strcmp(e->removed[i], name) == 0)
             return 1;
     return 0;
+}
+
+uint64_t version_range_del_seq(const struct version *v, const void *ukey, size_t len, uint64_t snap)
+{
+    uint64_t best = 0;
+    /* range deletes are rare and whole-range: a scan is enough */
+    for (size_t i = 0; i < v->n_ranges; i++) {
+        const struct range_del *r = &v->ranges[i];
+        if (r->seq > best && r->seq <= snap && ukey_compare(ukey, len, r->from, r->from_len) >= 0 &&
+            ukey_compare(ukey, len, r->to, r->to_len) < 0)
+            best = r->seq;
+    }
+    return best;
+}
+
+int version_add_range(struct version *v, const struct range_del *r)
+{
+    struct range_del *a = realloc(v->ranges, (v->n_ranges + 1) * sizeof(*a));
+    if (!a)
+        return err_nomem();
+    v->ranges = a;
+    int rc = range_del_copy(&a[v->n_ranges], r);
+    if (rc == 0)
+        v->n_ranges++;
+    return rc;
 }
 
 const struct app_epoch *version_app(const struct version *v, const char *app)
@@ -222,6 +250,15 @@ int version_apply(struct version *v, const struct entry *e, struct version **out
     if ((rc = copy_apps(n, v)) < 0 ||
         (applied && e->app_id && (rc = version_set_app(n, e->app_id, e->epoch, e->seq)) < 0))
         goto done;
+    for (size_t i = 0; i < v->n_ranges; i++)
+        if ((rc = version_add_range(n, &v->ranges[i])) < 0)
+            goto done;
+    for (size_t i = 0; applied && i < e->n_ranges; i++) {
+        struct range_del r = e->ranges[i];
+        r.seq = e->seq;
+        if ((rc = version_add_range(n, &r)) < 0)
+            goto done;
+    }
     for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
         for (size_t i = 0; i < v->n_files[l]; i++) {
             struct live_file *f = v->files[l][i];

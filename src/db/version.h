@@ -56,6 +56,8 @@ struct version {
     size_t n_files[CIRRUS_MAX_LEVELS];
     struct app_epoch *apps; /* sorted by app */
     size_t n_apps;
+    struct range_del *ranges; /* range tombstones, in commit order */
+    size_t n_ranges;
 };
 
 int version_new(struct version **out);
@@ -77,6 +79,12 @@ int version_add_file(struct version *v, const struct file_meta *f, uint32_t ord)
 void version_sort(struct version *v);
 
 uint64_t version_total_files(const struct version *v);
+
+/* The newest range tombstone seq covering ukey with seq <= snap (0: none). */
+uint64_t version_range_del_seq(const struct version *v, const void *ukey, size_t len,
+                               uint64_t snap);
+/* Appends a range tombstone (copied) to a version being built. */
+int version_add_range(struct version *v, const struct range_del *r);
 
 /* The app's entry, or NULL. */
 const struct app_epoch *version_app(const struct version *v, const char *app);
