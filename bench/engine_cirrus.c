@@ -25,6 +25,7 @@ static int c_open(void **out, const char *dir, const struct bench_config *cfg)
     cirrus_db *db = NULL;
     int rc;
     o.write_buffer_size = (size_t)cfg->write_buffer;
+    o.block_cache_bytes = cfg->cache_bytes; /* the same cache as RocksDB's and LevelDB's */
     if ((rc = cirrus_open(&db, dir, &o)) < 0) {
         report("open", rc);
         return -1;

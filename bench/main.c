@@ -14,7 +14,7 @@
  *   --threads N          threads per workload (default 1)
  *   --seed N             (default 301)
  *   --duration S         cap on each read workload's run, seconds (0: none)
- *   --cache-mb N         block cache of rocksdb and leveldb (default 256)
+ *   --cache-mb N         block cache of cirrus, rocksdb and leveldb (default 256)
  *   --write-buffer-mb N  memtable of the LSM engines (default 64)
  *   --dir PATH           scratch directory (default ./cirrus-bench-data)
  *   --cloud LIST         simulated cloud profiles: s3-standard,s3-express
