@@ -267,14 +267,27 @@ unlock:
     return rc;
 }
 
+/* One op, buffered: cirrus_write's rules without building a batch (the hot
+ * path of streaming state updates). */
 static int write_one(cirrus_db *db, int kind, const void *key, size_t key_len, const void *val,
                      size_t val_len)
 {
-    cirrus_batch b = {{0}, 0, 0};
-    int rc = batch_add(&b, kind, key, key_len, val, val_len);
-    if (rc == 0)
-        rc = cirrus_write(db, &b, 0, NULL);
-    buf_free(&b.ops);
+    int rc;
+    err_clear();
+    if (!db || (!key && key_len) || (!val && val_len))
+        return err_set(CIRRUS_EINVALID, "write: NULL argument");
+    pthread_mutex_lock(&db->mu);
+    if ((rc = writable_locked(db)) < 0)
+        goto unlock;
+    while (db->n_imm >= MAX_IMM && db->bg_started && !db->closing && !db->failed)
+        pthread_cond_wait(&db->cv, &db->mu);
+    /* a single op cannot be half applied: a failure leaves nothing behind */
+    if ((rc = memtable_add(db->mem, db->next_mseq++, kind, key, key_len, val, val_len)) < 0)
+        goto unlock;
+    if (memtable_bytes(db->mem) >= db->opts.write_buffer_size)
+        rc = freeze_locked(db);
+unlock:
+    pthread_mutex_unlock(&db->mu);
     return rc;
 }
 
