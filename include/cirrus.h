@@ -58,6 +58,8 @@ enum {
     CIRRUS_EBUSY = -11,     /* a lock or lease is held by someone else */
     CIRRUS_EAUTH = -12,     /* credentials were refused */
     CIRRUS_ECLOSED = -13,   /* the handle is closing or failed for good */
+    CIRRUS_EEXPIRED = -14,  /* the data asked for is older than its retention
+                             * and gone (changefeed, old seqs) */
 };
 
 /* The name of a status code, e.g. "not found". Never NULL. */
@@ -437,7 +439,7 @@ typedef struct cirrus_change {
  * (0: from the oldest retained), in seq order, and within a commit in key
  * order; a key written several times in one commit appears once, with its
  * final value. Compaction does not affect it.
- * Returns 0, CIRRUS_ENOTFOUND (from_seq is older than the changefeed
+ * Returns 0, CIRRUS_EEXPIRED (from_seq is older than the changefeed
  * retention: the log or the files are gone), CIRRUS_EIO ...
  */
 CIRRUS_API int cirrus_changes_open(cirrus_changes **out, cirrus_db *db, uint64_t from_seq);
@@ -446,7 +448,8 @@ CIRRUS_API int cirrus_changes_open(cirrus_changes **out, cirrus_db *db, uint64_t
  * metadata store's head (never an object-store LIST) every
  * refresh_interval_ms (100 ms when 0) for up to wait_ms, then returns
  * CIRRUS_ENOTFOUND ("no change yet"); call again to go on following.
- * Other errors (a file gone, corruption) end the feed.
+ * Other errors end the feed: CIRRUS_EEXPIRED (it fell behind the retention:
+ * a log entry or a file it needs is gone), CIRRUS_ECORRUPT, CIRRUS_EIO ...
  */
 CIRRUS_API int cirrus_changes_next(cirrus_changes *c, cirrus_change *out, int64_t wait_ms);
 CIRRUS_API void cirrus_changes_close(cirrus_changes *c);

@@ -4,8 +4,10 @@
  */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "escape.h"
@@ -108,6 +110,17 @@ int cli_parse_u64(struct cli *c, const char *what, const char *s, uint64_t *out)
     return rc;
 }
 
+int cli_parse_seconds(struct cli *c, const char *what, const char *s, int64_t *ms_out)
+{
+    uint64_t secs = 0;
+    int rc;
+    if ((rc = cli_parse_u64(c, what, s, &secs)) == CLI_OK && secs > INT64_MAX / 1000)
+        rc = cli_usage(c, "%s is too large: '%s'", what, s);
+    if (rc == CLI_OK)
+        *ms_out = (int64_t)secs * 1000;
+    return rc;
+}
+
 /* "cirrus: CMD: " (just "cirrus: " before a command is known) */
 static void prefix(const struct cli *c)
 {
@@ -150,17 +163,22 @@ int cli_failf(struct cli *c, int code, const char *fmt, ...)
 int cli_open(struct cli *c, cirrus_db **out, enum cli_open_mode mode)
 {
     cirrus_options o = CIRRUS_OPTIONS_INIT;
+    return cli_open_opts(c, out, mode, &o);
+}
+
+int cli_open_opts(struct cli *c, cirrus_db **out, enum cli_open_mode mode, cirrus_options *o)
+{
     int rc = CLI_OK, lrc;
-    o.meta_url = c->meta_url;
+    o->meta_url = c->meta_url;
     /* A CLI process lives for one command: no group-commit or refresh
      * threads. Writes commit with CIRRUS_WRITE_NOW; open reads the head. */
-    o.flush_interval_ms = 0;
-    o.refresh_interval_ms = 0;
+    o->flush_interval_ms = 0;
+    o->refresh_interval_ms = 0;
     /* Processes that commit keep L0 in check (compaction runs while they
      * hold the compactor lease, and their close waits for it); a read never
      * commits anything, so `get` and friends leave the head alone. */
-    o.background_compaction = mode == CLI_OPEN_WRITE;
-    if ((lrc = cirrus_open(out, c->db_url, &o)) < 0)
+    o->background_compaction = mode == CLI_OPEN_WRITE;
+    if ((lrc = cirrus_open(out, c->db_url, o)) < 0)
         rc = cli_fail(c, lrc);
     return rc;
 }
@@ -189,4 +207,110 @@ int cli_out_kv(const void *k, size_t k_len, const void *v, size_t v_len)
 int cli_out_u64(uint64_t v)
 {
     return printf("%llu\n", (unsigned long long)v) < 0 ? -1 : 0;
+}
+
+int cli_read_all(struct cli *c, const char *name, FILE *f, char **out, size_t *len_out)
+{
+    char *data = NULL, *grown;
+    size_t len = 0, cap = 0, got;
+    int rc = CLI_OK;
+    do {
+        if (len == cap) {
+            cap = cap ? cap * 2 : 1 << 16;
+            if (!(grown = realloc(data, cap))) {
+                rc = cli_failf(c, CLI_ERROR, "%s: out of memory", name);
+                goto done;
+            }
+            data = grown;
+        }
+        got = fread(data + len, 1, cap - len, f);
+        len += got;
+    } while (got > 0);
+    if (ferror(f))
+        rc = cli_failf(c, CLI_ERROR, "%s: %s", name, strerror(errno));
+done:
+    if (rc == CLI_OK) {
+        *out = data;
+        *len_out = len;
+        data = NULL;
+    }
+    free(data);
+    return rc;
+}
+
+/* Parses one KEY<TAB>VALUE line (decoded in place) into b. */
+static int load_line(struct cli *c, cirrus_batch *b, char *line, size_t len, size_t line_no)
+{
+    char *tab = memchr(line, '\t', len), *val, bad[ESCAPE_BAD_MAX];
+    size_t k_src_len, v_src_len, k_len, v_len, bad_at;
+    int rc = CLI_OK, lrc;
+    if (!tab) {
+        rc = cli_usage(c, "line %zu: no TAB between key and value; nothing committed", line_no);
+        goto done;
+    }
+    val = tab + 1;
+    k_src_len = (size_t)(tab - line);
+    v_src_len = len - k_src_len - 1;
+    if (escape_decode((uint8_t *)line, &k_len, &bad_at, line, k_src_len) < 0) {
+        escape_describe_bad(bad, line, k_src_len, bad_at);
+        rc = cli_usage(c, "line %zu: bad escape '%s' in the key; nothing committed", line_no, bad);
+        goto done;
+    }
+    if (escape_decode((uint8_t *)val, &v_len, &bad_at, val, v_src_len) < 0) {
+        escape_describe_bad(bad, val, v_src_len, bad_at);
+        rc =
+            cli_usage(c, "line %zu: bad escape '%s' in the value; nothing committed", line_no, bad);
+        goto done;
+    }
+    if ((lrc = cirrus_batch_put(b, line, k_len, val, v_len)) < 0)
+        rc = cli_fail(c, lrc);
+done:
+    return rc;
+}
+
+/* Parses every line of data into b. The last line may lack its newline. */
+static int load_lines(struct cli *c, cirrus_batch *b, char *data, size_t len)
+{
+    size_t line_no = 0;
+    int rc = CLI_OK;
+    while (len > 0 && rc == CLI_OK) {
+        char *nl = memchr(data, '\n', len);
+        size_t line_len = nl ? (size_t)(nl - data) : len;
+        rc = load_line(c, b, data, line_len, ++line_no);
+        if (!nl)
+            break;
+        len -= line_len + 1;
+        data = nl + 1;
+    }
+    return rc;
+}
+
+int cli_read_batch(struct cli *c, const char *file, cirrus_batch **out)
+{
+    FILE *f = NULL;
+    cirrus_batch *b = NULL;
+    char *data = NULL;
+    size_t len = 0;
+    int rc = CLI_OK, lrc;
+    if (file && strcmp(file, "-") != 0 && !(f = fopen(file, "rb"))) {
+        rc = cli_failf(c, CLI_ERROR, "%s: %s", file, strerror(errno));
+        goto done;
+    }
+    if ((rc = cli_read_all(c, f ? file : "stdin", f ? f : stdin, &data, &len)) != CLI_OK)
+        goto done;
+    if ((lrc = cirrus_batch_new(&b)) < 0) {
+        rc = cli_fail(c, lrc);
+        goto done;
+    }
+    rc = load_lines(c, b, data, len);
+done:
+    if (rc == CLI_OK) {
+        *out = b;
+        b = NULL;
+    }
+    cirrus_batch_free(b);
+    free(data);
+    if (f)
+        fclose(f);
+    return rc;
 }

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cirrus.h"
 
@@ -28,6 +29,7 @@ enum {
     CLI_NOTFOUND = 1, /* get: the key is absent at that seq */
     CLI_USAGE = 2,    /* bad arguments or malformed input lines */
     CLI_ERROR = 3,    /* anything else; the message names the cause */
+    CLI_CONFLICT = 4, /* txn: the commit conflicted and wrote nothing; retry */
 };
 
 struct cli {
@@ -68,6 +70,11 @@ int cli_decode_arg(struct cli *c, const char *what, char *arg, size_t *len_out);
  * trailing bytes, no overflow. Returns CLI_OK or CLI_USAGE. */
 int cli_parse_u64(struct cli *c, const char *what, const char *s, uint64_t *out);
 
+/* Parses a whole number of SECONDS (as cli_parse_u64) into milliseconds
+ * (*ms_out); more than INT64_MAX ms is a usage error. Returns CLI_OK or
+ * CLI_USAGE. */
+int cli_parse_seconds(struct cli *c, const char *what, const char *s, int64_t *ms_out);
+
 /* Prints "cirrus: CMD: <message>" and the command's usage line to stderr.
  * Returns CLI_USAGE. */
 int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -90,9 +97,25 @@ enum cli_open_mode {
  * CLI_ERROR. */
 int cli_open(struct cli *c, cirrus_db **out, enum cli_open_mode mode);
 
+/* Like cli_open, with the caller's options `o` (from CIRRUS_OPTIONS_INIT);
+ * the fields cli_open fixes (meta_url, flush and refresh intervals,
+ * background_compaction) are overwritten. */
+int cli_open_opts(struct cli *c, cirrus_db **out, enum cli_open_mode mode, cirrus_options *o);
+
 /* Closes db (NULL is fine). If rc is CLI_OK and the close fails, reports it
  * and returns CLI_ERROR; otherwise returns rc. */
 int cli_close(struct cli *c, cirrus_db *db, int rc);
+
+/* Reads all of f into a malloc'd buffer (*out, caller frees; not
+ * NUL-terminated); `name` names f in a message. Returns CLI_OK or CLI_ERROR. */
+int cli_read_all(struct cli *c, const char *name, FILE *f, char **out, size_t *len_out);
+
+/* Reads KEY<TAB>VALUE lines (escaped; the value is everything after the first
+ * TAB; the last line may lack its newline) from `file`, or stdin for NULL or
+ * "-", into a new batch (*out, caller frees; empty for an empty input).
+ * Returns CLI_OK, CLI_USAGE (a malformed line, named by number) or CLI_ERROR.
+ * Nothing is opened but the file. */
+int cli_read_batch(struct cli *c, const char *file, cirrus_batch **out);
 
 /* Writes the escaped form of bytes to stdout. Returns 0 or -1 (write error). */
 int cli_out_bytes(const void *p, size_t len);
@@ -106,6 +129,8 @@ int cli_out_u64(uint64_t v);
 /* The commands. */
 int cmd_put(struct cli *c, int argc, char **argv);
 int cmd_del(struct cli *c, int argc, char **argv);
+int cmd_incr(struct cli *c, int argc, char **argv);
+int cmd_del_range(struct cli *c, int argc, char **argv);
 int cmd_get(struct cli *c, int argc, char **argv);
 int cmd_mget(struct cli *c, int argc, char **argv);
 int cmd_scan(struct cli *c, int argc, char **argv);
@@ -114,5 +139,19 @@ int cmd_head(struct cli *c, int argc, char **argv);
 int cmd_log(struct cli *c, int argc, char **argv);
 int cmd_stats(struct cli *c, int argc, char **argv);
 int cmd_demo(struct cli *c, int argc, char **argv);
+/* cmd_maint.c */
+int cmd_lease(struct cli *c, int argc, char **argv);
+int cmd_compact(struct cli *c, int argc, char **argv);
+int cmd_gc(struct cli *c, int argc, char **argv);
+/* cmd_stream.c */
+int cmd_changes(struct cli *c, int argc, char **argv);
+int cmd_epoch(struct cli *c, int argc, char **argv);
+int cmd_stage(struct cli *c, int argc, char **argv);
+int cmd_commit_staged(struct cli *c, int argc, char **argv);
+int cmd_txn(struct cli *c, int argc, char **argv);
+
+/* load --app ID --epoch N: commits b exactly once for (app, epoch) and prints
+ * "SEQ" or "SEQ already-applied". Returns an exit code. (cmd_stream.c) */
+int cli_commit_once(struct cli *c, const cirrus_batch *b, const char *app, uint64_t epoch);
 
 #endif

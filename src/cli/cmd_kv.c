@@ -1,5 +1,6 @@
 /*
- * cmd_kv.c - the key-value commands: put, del, get, mget, scan, load.
+ * cmd_kv.c - the key-value commands: put, del, incr, del-range, get, mget,
+ * scan, load.
  *
  * Writes commit with CIRRUS_WRITE_NOW and print the seq only once
  * cirrus_write() has returned it, so a printed seq is an acknowledged,
@@ -13,7 +14,6 @@
 #include <string.h>
 
 #include "cli.h"
-#include "escape.h"
 #include "timeparse.h"
 
 /* Commits b and prints its seq. */
@@ -35,24 +35,58 @@ done:
     return cli_close(c, db, rc);
 }
 
-/* put KEY VALUE / del KEY: one op, one commit. */
-static int write_one(struct cli *c, int argc, char **argv, int is_put)
+enum write_kind { WRITE_PUT, WRITE_DEL, WRITE_INCR };
+
+/* A signed 64-bit decimal, strictly (the counter operator's operand). */
+static int parse_delta(struct cli *c, const char *s)
 {
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    (void)v;
+    if (!*s || *end || errno || s[0] == '+' || s[0] == ' ')
+        return cli_usage(c, "DELTA must be a signed 64-bit integer, got '%s'", s);
+    return CLI_OK;
+}
+
+/* put KEY VALUE [--ttl SECONDS] / del KEY / incr KEY DELTA: one op, one
+ * commit. */
+static int write_one(struct cli *c, int argc, char **argv, enum write_kind kind)
+{
+    const char *ttl = NULL;
+    struct cli_opt opts[] = {{"--ttl", &ttl, NULL, 0}};
     cirrus_batch *b = NULL;
     size_t k_len = 0, v_len = 0;
-    int n_pos, rc, lrc = 0;
-    if ((rc = cli_parse_args(c, argc, argv, NULL, 0, &n_pos)) != CLI_OK ||
-        (rc = cli_expect_args(c, argv, n_pos, 1 + is_put, 1 + is_put, "KEY VALUE")) != CLI_OK ||
-        (rc = cli_decode_arg(c, "KEY", argv[0], &k_len)) != CLI_OK ||
-        (is_put && (rc = cli_decode_arg(c, "VALUE", argv[1], &v_len)) != CLI_OK))
+    int64_t ttl_ms = 0;
+    int n_pos, rc, lrc = 0, has_val = kind != WRITE_DEL;
+    static const char *const shapes[] = {"KEY VALUE", "KEY", "KEY DELTA"};
+    if ((rc = cli_parse_args(c, argc, argv, kind == WRITE_PUT ? opts : NULL,
+                             kind == WRITE_PUT ? 1 : 0, &n_pos)) != CLI_OK ||
+        (rc = cli_expect_args(c, argv, n_pos, 1 + has_val, 1 + has_val, shapes[kind])) != CLI_OK ||
+        (rc = cli_decode_arg(c, "KEY", argv[0], &k_len)) != CLI_OK)
         goto done;
-    if ((lrc = cirrus_batch_new(&b)) < 0 ||
-        (lrc = is_put ? cirrus_batch_put(b, argv[0], k_len, argv[1], v_len)
-                      : cirrus_batch_delete(b, argv[0], k_len)) < 0) {
-        rc = cli_fail(c, lrc);
+    if (kind == WRITE_PUT && (rc = cli_decode_arg(c, "VALUE", argv[1], &v_len)) != CLI_OK)
         goto done;
-    }
+    if (kind == WRITE_INCR && (rc = parse_delta(c, argv[1])) != CLI_OK)
+        goto done;
+    if (ttl && ((rc = cli_parse_seconds(c, "--ttl", ttl, &ttl_ms)) != CLI_OK ||
+                (ttl_ms <= 0 && (rc = cli_usage(c, "--ttl must be positive")) != CLI_OK)))
+        goto done;
+    if ((lrc = cirrus_batch_new(&b)) < 0)
+        goto fail;
+    if (kind == WRITE_PUT)
+        lrc = ttl ? cirrus_batch_put_ttl(b, argv[0], k_len, argv[1], v_len, ttl_ms)
+                  : cirrus_batch_put(b, argv[0], k_len, argv[1], v_len);
+    else if (kind == WRITE_DEL)
+        lrc = cirrus_batch_delete(b, argv[0], k_len);
+    else
+        lrc = cirrus_batch_merge(b, argv[0], k_len, argv[1], strlen(argv[1]));
+    if (lrc < 0)
+        goto fail;
     rc = commit_batch(c, b);
+    goto done;
+fail:
+    rc = cli_fail(c, lrc);
 done:
     cirrus_batch_free(b);
     return rc;
@@ -60,12 +94,45 @@ done:
 
 int cmd_put(struct cli *c, int argc, char **argv)
 {
-    return write_one(c, argc, argv, 1);
+    return write_one(c, argc, argv, WRITE_PUT);
 }
 
 int cmd_del(struct cli *c, int argc, char **argv)
 {
-    return write_one(c, argc, argv, 0);
+    return write_one(c, argc, argv, WRITE_DEL);
+}
+
+int cmd_incr(struct cli *c, int argc, char **argv)
+{
+    return write_one(c, argc, argv, WRITE_INCR);
+}
+
+/* del-range FROM TO: one commit deleting [FROM, TO). */
+int cmd_del_range(struct cli *c, int argc, char **argv)
+{
+    cirrus_db *db = NULL;
+    size_t f_len = 0, t_len = 0;
+    uint64_t seq = 0;
+    int n_pos, rc, lrc;
+    if ((rc = cli_parse_args(c, argc, argv, NULL, 0, &n_pos)) != CLI_OK ||
+        (rc = cli_expect_args(c, argv, n_pos, 2, 2, "FROM TO")) != CLI_OK ||
+        (rc = cli_decode_arg(c, "FROM", argv[0], &f_len)) != CLI_OK ||
+        (rc = cli_decode_arg(c, "TO", argv[1], &t_len)) != CLI_OK)
+        return rc;
+    size_t n = f_len < t_len ? f_len : t_len;
+    int order = memcmp(argv[0], argv[1], n);
+    if (order > 0 || (order == 0 && f_len >= t_len))
+        return cli_usage(c, "FROM must sort before TO (the range [FROM, TO) is empty)");
+    if ((rc = cli_open(c, &db, CLI_OPEN_WRITE)) != CLI_OK)
+        goto done;
+    if ((lrc = cirrus_delete_range(db, argv[0], f_len, argv[1], t_len, &seq)) < 0) {
+        rc = cli_fail(c, lrc);
+        goto done;
+    }
+    cli_out_u64(seq);
+    fflush(stdout);
+done:
+    return cli_close(c, db, rc);
 }
 
 /* Parses get's --at / --at-time (before the db is opened, so that a usage
@@ -242,83 +309,6 @@ done:
     return cli_close(c, db, rc);
 }
 
-/* Reads all of f into a malloc'd buffer (*out, caller frees). */
-static int read_all(struct cli *c, const char *name, FILE *f, char **out, size_t *len_out)
-{
-    char *data = NULL, *grown;
-    size_t len = 0, cap = 0, got;
-    int rc = CLI_OK;
-    do {
-        if (len == cap) {
-            cap = cap ? cap * 2 : 1 << 16;
-            if (!(grown = realloc(data, cap))) {
-                rc = cli_failf(c, CLI_ERROR, "%s: out of memory", name);
-                goto done;
-            }
-            data = grown;
-        }
-        got = fread(data + len, 1, cap - len, f);
-        len += got;
-    } while (got > 0);
-    if (ferror(f))
-        rc = cli_failf(c, CLI_ERROR, "%s: %s", name, strerror(errno));
-done:
-    if (rc == CLI_OK) {
-        *out = data;
-        *len_out = len;
-        data = NULL;
-    }
-    free(data);
-    return rc;
-}
-
-/* Parses one KEY<TAB>VALUE line (decoded in place) into b. */
-static int load_line(struct cli *c, cirrus_batch *b, char *line, size_t len, size_t line_no)
-{
-    char *tab = memchr(line, '\t', len), *val, bad[ESCAPE_BAD_MAX];
-    size_t k_src_len, v_src_len, k_len, v_len, bad_at;
-    int rc = CLI_OK, lrc;
-    if (!tab) {
-        rc = cli_usage(c, "line %zu: no TAB between key and value; nothing committed", line_no);
-        goto done;
-    }
-    val = tab + 1;
-    k_src_len = (size_t)(tab - line);
-    v_src_len = len - k_src_len - 1;
-    if (escape_decode((uint8_t *)line, &k_len, &bad_at, line, k_src_len) < 0) {
-        escape_describe_bad(bad, line, k_src_len, bad_at);
-        rc = cli_usage(c, "line %zu: bad escape '%s' in the key; nothing committed", line_no, bad);
-        goto done;
-    }
-    if (escape_decode((uint8_t *)val, &v_len, &bad_at, val, v_src_len) < 0) {
-        escape_describe_bad(bad, val, v_src_len, bad_at);
-        rc =
-            cli_usage(c, "line %zu: bad escape '%s' in the value; nothing committed", line_no, bad);
-        goto done;
-    }
-    if ((lrc = cirrus_batch_put(b, line, k_len, val, v_len)) < 0)
-        rc = cli_fail(c, lrc);
-done:
-    return rc;
-}
-
-/* Parses every line of data into b. The last line may lack its newline. */
-static int load_lines(struct cli *c, cirrus_batch *b, char *data, size_t len)
-{
-    size_t line_no = 0;
-    int rc = CLI_OK;
-    while (len > 0 && rc == CLI_OK) {
-        char *nl = memchr(data, '\n', len);
-        size_t line_len = nl ? (size_t)(nl - data) : len;
-        rc = load_line(c, b, data, line_len, ++line_no);
-        if (!nl)
-            break;
-        len -= line_len + 1;
-        data = nl + 1;
-    }
-    return rc;
-}
-
 /* Prints the head seq (load of an empty input). */
 static int print_head(struct cli *c)
 {
@@ -337,34 +327,26 @@ done:
 
 int cmd_load(struct cli *c, int argc, char **argv)
 {
-    FILE *f = NULL;
+    const char *app = NULL, *epoch_arg = NULL;
+    struct cli_opt opts[] = {{"--app", &app, NULL, 0}, {"--epoch", &epoch_arg, NULL, 0}};
     cirrus_batch *b = NULL;
-    char *data = NULL;
-    const char *name = "-";
-    size_t len = 0;
-    int n_pos, rc, lrc;
-    if ((rc = cli_parse_args(c, argc, argv, NULL, 0, &n_pos)) != CLI_OK ||
+    uint64_t epoch = 0;
+    int n_pos, rc;
+    if ((rc = cli_parse_args(c, argc, argv, opts, 2, &n_pos)) != CLI_OK ||
         (rc = cli_expect_args(c, argv, n_pos, 0, 1, "FILE")) != CLI_OK)
         goto done;
-    if (n_pos == 1 && strcmp(argv[0], "-") != 0)
-        name = argv[0];
-    if (strcmp(name, "-") != 0 && !(f = fopen(name, "rb"))) {
-        rc = cli_failf(c, CLI_ERROR, "%s: %s", name, strerror(errno));
+    if (!app != !epoch_arg) {
+        rc = cli_usage(c, "--app and --epoch go together");
         goto done;
     }
-    if ((rc = read_all(c, f ? name : "stdin", f ? f : stdin, &data, &len)) != CLI_OK)
+    if ((epoch_arg && (rc = cli_parse_u64(c, "--epoch", epoch_arg, &epoch)) != CLI_OK) ||
+        (rc = cli_read_batch(c, n_pos == 1 ? argv[0] : NULL, &b)) != CLI_OK)
         goto done;
-    if ((lrc = cirrus_batch_new(&b)) < 0) {
-        rc = cli_fail(c, lrc);
-        goto done;
-    }
-    if ((rc = load_lines(c, b, data, len)) != CLI_OK)
-        goto done;
-    rc = cirrus_batch_count(b) == 0 ? print_head(c) : commit_batch(c, b);
+    if (app)
+        rc = cli_commit_once(c, b, app, epoch);
+    else
+        rc = cirrus_batch_count(b) == 0 ? print_head(c) : commit_batch(c, b);
 done:
     cirrus_batch_free(b);
-    free(data);
-    if (f)
-        fclose(f);
     return rc;
 }

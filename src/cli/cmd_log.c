@@ -10,9 +10,15 @@
  *          does not name)
  *   stats  `name: value` lines: head_seq, live_files, live_bytes, l0_files,
  *          then level.N.files and level.N.bytes for each level holding files,
- *          then memtable_bytes
+ *          then memtable_bytes, then the counters of the `tail` table below
+ *          (cirrus_stats field names; since this process opened the db),
+ *          block_cache_hit_permille and disk_cache_hit_permille (hits per
+ *          1000 lookups, rounded down; 0 without lookups). Every value is a
+ *          decimal integer.
  */
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "timeparse.h"
@@ -94,6 +100,44 @@ static void stat_line(const char *name, uint64_t v)
     printf("%s: %llu\n", name, (unsigned long long)v);
 }
 
+/* The counters `stats` prints after memtable_bytes, in this order. */
+#define STAT(field)                                                                                \
+    {                                                                                              \
+#field, offsetof(cirrus_stats, field)                                                      \
+    }
+static const struct {
+    const char *name;
+    size_t offset;
+} tail[] = {
+    STAT(compaction_backlog_bytes),
+    STAT(compactions),
+    STAT(compaction_bytes_written),
+    STAT(block_cache_hits),
+    STAT(block_cache_misses),
+    STAT(block_cache_bytes),
+    STAT(disk_cache_hits),
+    STAT(disk_cache_misses),
+    STAT(disk_cache_bytes),
+    STAT(os_puts),
+    STAT(os_gets),
+    STAT(os_heads),
+    STAT(os_deletes),
+    STAT(os_lists),
+    STAT(os_bytes_written),
+    STAT(os_bytes_read),
+    STAT(ms_gets),
+    STAT(ms_writes),
+    STAT(ms_deletes),
+    STAT(ms_queries),
+};
+#undef STAT
+
+/* hits per 1000 lookups, rounded down; 0 without lookups */
+static uint64_t permille(uint64_t hits, uint64_t misses)
+{
+    return hits + misses ? hits * 1000 / (hits + misses) : 0;
+}
+
 int cmd_stats(struct cli *c, int argc, char **argv)
 {
     cirrus_db *db = NULL;
@@ -119,6 +163,13 @@ int cmd_stats(struct cli *c, int argc, char **argv)
         stat_line(name, st.level_bytes[level]);
     }
     stat_line("memtable_bytes", st.memtable_bytes);
+    for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)&st + tail[i].offset, sizeof(v));
+        stat_line(tail[i].name, v);
+    }
+    stat_line("block_cache_hit_permille", permille(st.block_cache_hits, st.block_cache_misses));
+    stat_line("disk_cache_hit_permille", permille(st.disk_cache_hits, st.disk_cache_misses));
 done:
     return cli_close(c, db, rc);
 }

@@ -37,19 +37,55 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"put", cmd_put, "KEY VALUE", "commit one put; print its seq"},
+    {"put", cmd_put, "KEY VALUE [--ttl SECONDS]",
+     "commit one put (expiring after SECONDS); print its seq"},
     {"del", cmd_del, "KEY", "commit one delete; print its seq"},
+    {"incr", cmd_incr, "KEY DELTA",
+     "commit a counter add (signed 64-bit; get shows the sum); print its seq"},
+    {"del-range", cmd_del_range, "FROM TO",
+     "delete every key in [FROM, TO) in one commit; print its seq"},
     {"get", cmd_get, "KEY [--at SEQ | --at-time TIME]",
      "print VALUE; absent: exit 1, \"not found\" on stderr"},
     {"mget", cmd_mget, "KEY...", "one line per key: KEY<TAB>VALUE, or KEY alone if absent"},
     {"scan", cmd_scan, "[--prefix P] [--from K] [--to K] [--reverse] [--limit N] [--at SEQ]",
      "KEY<TAB>VALUE lines in key order (--from inclusive, --to exclusive)"},
-    {"load", cmd_load, "[FILE|-]",
-     "commit KEY<TAB>VALUE lines (default stdin) as ONE atomic commit; print its seq"},
+    {"load", cmd_load, "[--app ID --epoch N] [FILE|-]",
+     "commit KEY<TAB>VALUE lines (default stdin) as ONE atomic commit; print its seq.\n"
+     "      With --app/--epoch, exactly once: print SEQ when applied, or\n"
+     "      \"SEQ already-applied\" (the seq that applied it) when epoch N or a\n"
+     "      later one of app ID was applied before"},
     {"head", cmd_head, "", "print the latest committed seq (0 for an empty db)"},
     {"log", cmd_log, "[--from SEQ]",
      "one line per commit: seq, time, kind, files added, files removed, bytes"},
     {"stats", cmd_stats, "", "live files and bytes, per level; `name: value` lines"},
+    {"changes", cmd_changes, "[--from SEQ] [--follow]",
+     "the changefeed from SEQ (default: the oldest retained), one line per change:\n"
+     "      SEQ<TAB>put<TAB>KEY<TAB>VALUE or SEQ<TAB>del<TAB>KEY (also merge and del-range lines); "
+     "stops when caught\n"
+     "      up, or with --follow polls for new commits until SIGINT/SIGTERM (exit 0).\n"
+     "      A SEQ older than the changefeed retention is an error (exit 3)"},
+    {"epoch", cmd_epoch, "ID", "print the last epoch applied for app ID; none: exit 1"},
+    {"stage", cmd_stage, "[FILE|-]",
+     "write KEY<TAB>VALUE lines as files without committing; print a stage descriptor"},
+    {"commit-staged", cmd_commit_staged, "DESCRIPTOR...",
+     "commit staged descriptors (\"-\": one per line from stdin) as ONE entry; print\n"
+     "      its seq. A descriptor already committed or whose files are gone: exit 3"},
+    {"txn", cmd_txn, "",
+     "a transaction driven by stdin lines: get KEY | put KEY VALUE | del KEY |\n"
+     "      sleep MS (KEY has no raw space; VALUE is the rest of the line). Each get\n"
+     "      is answered at once, flushed: found<TAB>VALUE or notfound. Commits at end\n"
+     "      of input and prints the seq; a conflict writes nothing and exits 4"},
+    {"lease", cmd_lease, "acquire|renew|release|show NAME [--owner ID] [--ttl SECONDS]",
+     "acquire and renew (--owner, --ttl) print the fencing token; release (--owner);\n"
+     "      show prints owner, token, expires, expires_ms, state. Held by another\n"
+     "      owner, not held, never acquired: exit 1 (the holder on stderr)"},
+    {"compact", cmd_compact, "",
+     "compact in the foreground until every level is within its target; print\n"
+     "      the shape before and after. Another compactor running: exit 3"},
+    {"gc", cmd_gc, "[--grace SECONDS] [--changefeed-retention SECONDS]",
+     "delete unreferenced objects (grace default 1 h, retention 24 h); print\n"
+     "      \"deleted NAME SIZE\" or \"kept NAME SIZE WHY\" per object, then\n"
+     "      \"total: deleted N (B bytes), kept M (K bytes)\"; another compactor: exit 3"},
     {"demo", cmd_demo, "", "a short guided run of the engine on the db at --db"},
     {"help", NULL, "[COMMAND]", "this text, or one command's usage"},
 };
@@ -71,7 +107,8 @@ static const char usage_tail[] =
     "load of an empty input commits nothing and prints the head seq; a malformed\n"
     "line commits nothing (exit 2).\n"
     "\n"
-    "Exit status: 0 ok, 1 not found, 2 usage error, 3 any other error.\n";
+    "Exit status: 0 ok, 1 not found (or a lease held by another owner), 2 usage\n"
+    "error, 3 any other error, 4 txn conflict (retry).\n";
 
 static const struct command *find_command(const char *name)
 {

@@ -65,7 +65,7 @@ int cirrus_changes_open(cirrus_changes **out, cirrus_db *db, uint64_t from_seq)
     if (from_seq == 0)
         from_seq = oldest;
     if (from_seq < oldest) {
-        rc = err_set(CIRRUS_ENOTFOUND,
+        rc = err_set(CIRRUS_EEXPIRED,
                      "seq %" PRIu64 " is older than the changefeed retention: the oldest "
                      "commit still in the log is seq %" PRIu64,
                      from_seq, oldest);
@@ -124,7 +124,7 @@ static int load_entry(cirrus_changes *c)
             }
         }
         if (rc == CIRRUS_ENOTFOUND)
-            return err_set(CIRRUS_ENOTFOUND,
+            return err_set(CIRRUS_EEXPIRED,
                            "log entry %" PRIu64 " is gone: the feed fell behind the changefeed "
                            "retention",
                            c->next_seq);
@@ -149,7 +149,7 @@ static int open_next_file(cirrus_changes *c)
     uint64_t gseq = f->global_seq == ENTRY_SEQ_SELF ? c->cur.seq : f->global_seq;
     int rc = sst_reader_open(&c->reader, c->db->os, f->name, f->size, gseq, c->db->bcache);
     if (rc == CIRRUS_ENOTFOUND)
-        return err_set(CIRRUS_ENOTFOUND,
+        return err_set(CIRRUS_EEXPIRED,
                        "%s (added by seq %" PRIu64 ") is gone: older than the changefeed "
                        "retention",
                        f->name, c->cur.seq);

@@ -88,6 +88,8 @@ const char *cirrus_strerror(int rc)
         return "access denied";
     case CIRRUS_ECLOSED:
         return "handle closed";
+    case CIRRUS_EEXPIRED:
+        return "older than its retention";
     default:
         return "unknown error";
     }
