@@ -191,9 +191,9 @@ void db_free_imm(struct imm *im)
  * outrun compaction. */
 #define L0_STOP_FACTOR 5
 /* The longest one write waits for that, so that a compactor that cannot
- * make progress (a failing store, slow object reads) slows writers
+ * make progress (its lease held elsewhere, a failing store) slows writers
  * down but never hangs them. */
-#define L0_STOP_MAX_WAIT_MS 250
+#define L0_STOP_MAX_WAIT_MS 2000
 
 static void wait_cv_ms(cirrus_db *db, uint32_t ms)
 {
