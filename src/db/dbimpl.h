@@ -20,7 +20,6 @@
 #define CIRRUS_DB_DBIMPL_H
 
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdint.h>
 
 #include "cirrus.h"
@@ -89,7 +88,7 @@ struct cirrus_db {
     pthread_mutex_t compact_mu; /* one compaction or GC at a time per handle */
     pthread_t compactor;
     int compactor_started;
-    atomic_int lease_held;                     /* written under compact_mu; writers read it */
+    int lease_held;                            /* guarded by compact_mu */
     int64_t lease_renew_at_ms;                 /* when to renew it */
     int64_t next_gc_ms;                        /* when the background GC runs next */
     struct buf compact_ptr[CIRRUS_MAX_LEVELS]; /* round-robin position per level */

@@ -185,44 +185,6 @@ void db_free_imm(struct imm *im)
     free(im);
 }
 
-/* L0 files (plus frozen memtables on their way to L0) at which writers of a
- * handle that compacts (and holds the compactor lease) wait for compaction:
- * reads merge every L0 file, so L0 must not grow without bound when writes
- * outrun compaction. */
-#define L0_STOP_FACTOR 5
-/* The longest one write waits for that, so that a compactor that cannot
- * make progress (its lease held elsewhere, a failing store) slows writers
- * down but never hangs them. */
-#define L0_STOP_MAX_WAIT_MS 2000
-
-static void wait_cv_ms(cirrus_db *db, uint32_t ms)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_nsec += (long)ms * 1000000L;
-    ts.tv_sec += ts.tv_nsec / 1000000000L;
-    ts.tv_nsec %= 1000000000L;
-    pthread_cond_timedwait(&db->cv, &db->mu, &ts);
-}
-
-/* Waits while too much is queued: frozen memtables (MAX_IMM) or, in a
- * handle that compacts, L0 files. Caller holds mu. */
-static void backpressure_locked(cirrus_db *db)
-{
-    while (db->n_imm >= MAX_IMM && db->bg_started && !db->closing && !db->failed)
-        pthread_cond_wait(&db->cv, &db->mu);
-    /* only where compaction can make progress: this handle compacts and
-     * holds the compactor lease (another holder's progress is not ours to
-     * wait for, and it may not compact at all) */
-    if (!db->compactor_started || !atomic_load(&db->lease_held))
-        return;
-    size_t stop = (size_t)db->opts.l0_compaction_trigger * L0_STOP_FACTOR;
-    for (uint32_t waited = 0; waited < L0_STOP_MAX_WAIT_MS && !db->closing && !db->failed &&
-                              db->current->n_files[0] + db->n_imm >= stop;
-         waited += 10)
-        wait_cv_ms(db, 10); /* commits and compactions broadcast cv */
-}
-
 static int writable_locked(cirrus_db *db)
 {
     if (db->opts.read_only)
@@ -270,7 +232,8 @@ int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_
     pthread_mutex_lock(&db->mu);
     if ((rc = writable_locked(db)) < 0)
         goto unlock;
-    backpressure_locked(db);
+    while (db->n_imm >= MAX_IMM && db->bg_started && !db->closing && !db->failed)
+        pthread_cond_wait(&db->cv, &db->mu);
     if ((rc = apply_batch(db, b)) < 0) {
         db->failed = 1;
         goto unlock;
@@ -316,7 +279,8 @@ static int write_one(cirrus_db *db, int kind, const void *key, size_t key_len, c
     pthread_mutex_lock(&db->mu);
     if ((rc = writable_locked(db)) < 0)
         goto unlock;
-    backpressure_locked(db);
+    while (db->n_imm >= MAX_IMM && db->bg_started && !db->closing && !db->failed)
+        pthread_cond_wait(&db->cv, &db->mu);
     /* a single op cannot be half applied: a failure leaves nothing behind */
     if ((rc = memtable_add(db->mem, db->next_mseq++, kind, key, key_len, val, val_len)) < 0)
         goto unlock;

@@ -310,44 +310,6 @@ static void background_compaction_keeps_l0_small_under_steady_commits(void **sta
     cirrus_close(db);
 }
 
-/* A writer flooding small memtables (a commit every few ms) must not outrun
- * compaction without bound: it waits once L0 reaches five times the
- * trigger, so L0 never holds more than that plus the memtables in flight. */
-static void a_writer_faster_than_compaction_is_held_back(void **state)
-{
-    struct fixture *f = *state;
-    cirrus_options o = small_shape();
-    o.background_compaction = 1;
-    o.flush_interval_ms = 2;
-    o.write_buffer_size = 16384;
-    o.compression = CIRRUS_COMPRESSION_NONE;
-    cirrus_db *db = open_db(f->dir, &o);
-    uint64_t max_l0 = 0;
-    char v[512];
-    memset(v, 'x', sizeof(v));
-    for (int i = 0; i < 24000; i++) {
-        char k[16];
-        snprintf(k, sizeof(k), "f%05d", i % 20000);
-        assert_int_equal(cirrus_put(db, k, strlen(k), v, sizeof(v)), 0);
-        if (i % 100 == 0) {
-            cirrus_stats st;
-            cirrus_stats_get(db, &st);
-            if (st.level_files[0] > max_l0)
-                max_l0 = st.level_files[0];
-        }
-    }
-    assert_int_equal(cirrus_flush(db, NULL), 0);
-    /* 5 x trigger (4) = 20, plus at most the 4 frozen memtables queued */
-    if (max_l0 > 24)
-        fail_msg("L0 reached %llu files", (unsigned long long)max_l0);
-    void *got;
-    size_t n;
-    assert_int_equal(cirrus_get(db, NULL, "f19999", 6, &got, &n), 0);
-    assert_int_equal(n, sizeof(v));
-    cirrus_free(got);
-    cirrus_close(db);
-}
-
 /* A writer process commits increasing values per key while two others loop
  * compaction and GC; afterwards every key holds its last acknowledged value. */
 static void concurrent_compactors_and_a_writer_lose_nothing(void **state)
@@ -432,8 +394,6 @@ int main(void)
         cmocka_unit_test_setup_teardown(background_compaction_keeps_l0_small_under_steady_commits,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_compactors_and_a_writer_lose_nothing, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(a_writer_faster_than_compaction_is_held_back, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
