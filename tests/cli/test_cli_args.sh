@@ -2,19 +2,8 @@
 # test_cli_args.sh - bad arguments: exit 2, nothing on stdout, a first stderr
 # line "cirrus: CMD: <problem>" naming the problem and a usage line; and the
 # db is not touched (not even created).
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export CIRRUS_DB=$T/db
-unset CIRRUS_META
+source "${BASH_SOURCE%/*}/lib.sh"
 
-fail() {
-    echo "FAIL: $*" >&2
-    cat "$T/err" >&2 || true
-    exit 1
-}
 # usage_error TEXT ARGS...: exit 2, empty stdout, stderr names TEXT and has a
 # usage line
 usage_error() {

@@ -3,13 +3,7 @@
 # history: put/del print seqs, get/mget at the latest and at old seqs and
 # times, head, log, stats, help, and where the db comes from (--db, file://,
 # $CIRRUS_DB, ./cirrus-data).
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export CIRRUS_DB=$T/db
-unset CIRRUS_META
+source "${BASH_SOURCE%/*}/lib.sh"
 
 fail() {
     echo "FAIL: $*" >&2

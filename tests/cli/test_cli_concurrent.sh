@@ -3,22 +3,10 @@
 # (plus a reader): every commit lands exactly once, the seqs printed are
 # unique, and the log is 1..N with no gap (writes and the compactions the
 # writers run).
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
-export CIRRUS_DB=$T/db
-unset CIRRUS_META
-# many short processes: skip the leak check at exit (~60 ms each under ASan)
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+source "${BASH_SOURCE%/*}/lib.sh"
+no_leak_check
 N=${CIRRUS_TEST_PUTS:-100} # puts per writer
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-c() { "$CIRRUS_BIN" "$@"; }
 
 # writer W: N puts of w<W>/<i>, one seq per line into $T/seqs.W
 writer() {

@@ -5,25 +5,9 @@
 # print a wrong value.
 #
 # Objects of a directory db live under DIR: sst/*.sst, manifest/*, delta/*.
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-unset CIRRUS_META CIRRUS_DB
+source "${BASH_SOURCE%/*}/lib.sh"
+unset CIRRUS_DB
 
-fail() {
-    echo "FAIL: $*" >&2
-    cat "$T/err" >&2 2>/dev/null || true
-    exit 1
-}
-# rc_of ARGS...: the exit code; stdout in $T/out, stderr in $T/err
-rc_of() {
-    set +e
-    "$CIRRUS_BIN" "$@" >"$T/out" 2>"$T/err"
-    echo $?
-    set -e
-}
 # flip FILE OFFSET: inverts the byte at OFFSET
 flip() {
     local b

@@ -10,24 +10,14 @@
 #   - the log is 1..head with no gap, one write commit per present batch
 #     (the others are compactions, which a kill may interrupt too);
 #   - the db still accepts writes.
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
+source "${BASH_SOURCE%/*}/lib.sh"
+# killed processes never get to a leak check
 trap 'kill -9 $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
-export CIRRUS_DB=$T/db
-unset CIRRUS_META
-# killed processes never get to a leak check; skip it for all (~60 ms each)
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+no_leak_check
 ROUNDS=${CIRRUS_TEST_CRASH_ROUNDS:-30}
 LINES=200
 RANDOM=${CIRRUS_TEST_SEED:-$$}
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-c() { "$CIRRUS_BIN" "$@"; }
 now_ms() { date +%s%3N; }
 
 # batch R: the lines of round R

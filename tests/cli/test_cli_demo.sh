@@ -2,12 +2,8 @@
 # test_cli_demo.sh - `cirrus demo` checks itself: exit 0 on a fresh db and
 # again on a db that already holds its keys; its second process and log steps
 # ran; the db it leaves behind answers a separate `cirrus` process.
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-unset CIRRUS_META CIRRUS_DB
+source "${BASH_SOURCE%/*}/lib.sh"
+unset CIRRUS_DB
 
 fail() {
     echo "FAIL: $*" >&2

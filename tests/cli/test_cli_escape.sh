@@ -2,19 +2,8 @@
 # test_cli_escape.sh - keys and values are bytes: every byte value survives
 # put/get, scan, mget and load, written with \\ \t \n \xHH escapes, and the
 # output uses exactly the canonical escapes (so output can be fed back in).
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export CIRRUS_DB=$T/db
-unset CIRRUS_META
+source "${BASH_SOURCE%/*}/lib.sh"
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-c() { "$CIRRUS_BIN" "$@"; }
 # same FILE1 FILE2 WHAT
 same() { cmp -s "$1" "$2" || fail "$3: $(od -c "$1" | head -5) vs $(od -c "$2" | head -5)"; }
 

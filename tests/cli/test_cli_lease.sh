@@ -3,27 +3,8 @@
 # the wrong owner refused with exit 1 and the holder on stderr, tokens that
 # strictly increase whenever the lease changes hands (release, expiry), and
 # bad arguments refused with exit 2.
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export CIRRUS_DB=$T/db
-unset CIRRUS_META
+source "${BASH_SOURCE%/*}/lib.sh"
 
-fail() {
-    echo "FAIL: $*" >&2
-    cat "$T/err" >&2 2>/dev/null || true
-    exit 1
-}
-c() { "$CIRRUS_BIN" "$@"; }
-# rc_of ARGS...: the exit code, stdout in $T/out, stderr in $T/err
-rc_of() {
-    set +e
-    "$CIRRUS_BIN" "$@" >"$T/out" 2>"$T/err"
-    echo $?
-    set -e
-}
 # field NAME: the value of `NAME: value` in $T/out
 field() { sed -n "s/^$1: //p" "$T/out"; }
 

@@ -10,30 +10,11 @@
 # background compaction stays idle and `cirrus compact` has the whole backlog
 # to do. CIRRUS_TEST_COMMITS (default 500) commits come from 4 writers at
 # once (each on its own keys); every 10th commit of a writer is a delete.
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
-export CIRRUS_DB=$T/db
-unset CIRRUS_META
-# many short processes: skip the leak check at exit (~60 ms each under ASan)
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+source "${BASH_SOURCE%/*}/lib.sh"
+no_leak_check
 N=${CIRRUS_TEST_COMMITS:-500}
 W=4
 
-fail() {
-    echo "FAIL: $*" >&2
-    cat "$T/err" >&2 2>/dev/null || true
-    exit 1
-}
-c() { "$CIRRUS_BIN" "$@"; }
-rc_of() {
-    set +e
-    "$CIRRUS_BIN" "$@" >"$T/out" 2>"$T/err"
-    echo $?
-    set -e
-}
 stat_of() { c stats | sed -n "s/^$1: //p"; }
 
 # writer W: N/W commits on keys w<W>/k<0..19>, each a load of 3 puts (with a

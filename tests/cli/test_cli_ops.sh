@@ -2,26 +2,8 @@
 # test_cli_ops.sh - incr (counter merges), put --ttl (expiry) and del-range
 # (one commit for a whole range): what a user sees through get, scan and
 # reads at older seqs; bad arguments exit 2.
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export CIRRUS_DB=$T/db
-unset CIRRUS_META
+source "${BASH_SOURCE%/*}/lib.sh"
 
-fail() {
-    echo "FAIL: $*" >&2
-    cat "$T/err" >&2 2>/dev/null || true
-    exit 1
-}
-c() { "$CIRRUS_BIN" "$@"; }
-rc_of() {
-    set +e
-    "$CIRRUS_BIN" "$@" >"$T/out" 2>"$T/err"
-    echo $?
-    set -e
-}
 
 # counters: incr on nothing, on a put value, negative deltas, at old seqs
 s1=$(c incr hits 5)

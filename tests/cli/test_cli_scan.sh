@@ -2,22 +2,9 @@
 # test_cli_scan.sh - scan with every combination of --prefix, --from, --to,
 # --reverse, --limit and --at against a model of the db kept here in bash,
 # on a history of several commits (overwrites and deletes across files).
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
-trap 'rm -rf "$T"' EXIT
-export CIRRUS_DB=$T/db
-unset CIRRUS_META
-# many short processes: skip the leak check at exit (~60 ms each under ASan);
-# the other CLI tests run the same code paths with it
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+source "${BASH_SOURCE%/*}/lib.sh"
+no_leak_check
 
-fail() {
-    echo "FAIL: $*" >&2
-    exit 1
-}
-c() { "$CIRRUS_BIN" "$@"; }
 
 declare -A model
 # snapshot FILE: the model's KEY<TAB>VALUE lines in key order

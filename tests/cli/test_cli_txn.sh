@@ -8,30 +8,11 @@
 # writes a line, reads the answer, writes the next). The increment workload
 # is CIRRUS_TEST_TXN_PROCS processes (default 10) each committing
 # CIRRUS_TEST_TXN_INCRS increments (default 50), retrying on exit 4.
-set -euo pipefail
-: "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
-export LC_ALL=C
-T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
-export CIRRUS_DB=$T/db
-unset CIRRUS_META
-# many short processes: skip the leak check at exit (~60 ms each under ASan)
-export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+source "${BASH_SOURCE%/*}/lib.sh"
+no_leak_check
 PROCS=${CIRRUS_TEST_TXN_PROCS:-10}
 INCRS=${CIRRUS_TEST_TXN_INCRS:-50}
 
-fail() {
-    echo "FAIL: $*" >&2
-    cat "$T/err" >&2 2>/dev/null || true
-    exit 1
-}
-c() { "$CIRRUS_BIN" "$@"; }
-rc_of() {
-    set +e
-    "$CIRRUS_BIN" "$@" >"$T/out" 2>"$T/err"
-    echo $?
-    set -e
-}
 # txn_in INPUT: runs a txn on INPUT; exit code echoed, stdout in $T/out
 txn_in() {
     set +e
@@ -59,11 +40,11 @@ seq=$(tail -n1 "$T/out")
 [[ $(head -n1 "$T/out") == $'found\tv\\tx\\\\y' ]] || fail "escaped get: $(head -n1 "$T/out")"
 [[ $(c get 'k\x20sp') == 'v\tx\\y' ]] || fail "escaped put"
 # read-only and empty transactions commit nothing and print the snapshot
-head=$(c head)
+head=$(settled_head)
 [[ $(txn_in $'get a\n') == 0 && $(tail -n1 "$T/out") == "$head" ]] || fail "read-only txn"
 [[ $(txn_in '') == 0 && $(cat "$T/out") == "$head" ]] || fail "empty txn"
 [[ $(txn_in $'sleep 50\nget a') == 0 ]] || fail "sleep, and a last line without newline"
-[[ $(c head) == "$head" ]] || fail "read-only txns committed"
+[[ $(writes_after "$head") == 0 ]] || fail "read-only txns committed"
 
 # malformed lines: exit 2, the line named, nothing committed
 for bad in 'frob k' 'get' 'put k' 'get a b' 'put \q v' 'put k \x4' 'sleep x' 'sleep' '' 'GET a'; do
@@ -71,7 +52,7 @@ for bad in 'frob k' 'get' 'put k' 'get a b' 'put \q v' 'put k \x4' 'sleep x' 'sl
     grep -q "line 2" "$T/err" || fail "txn line '$bad': the line named"
     grep -q '^usage: cirrus' "$T/err" || fail "txn line '$bad': usage"
 done
-[[ $(rc_of get z) == 1 && $(c head) == "$head" ]] || fail "a malformed txn committed"
+[[ $(rc_of get z) == 1 && $(writes_after "$head") == 0 ]] || fail "a malformed txn committed"
 [[ $(rc_of txn extra </dev/null) == 2 ]] || fail "txn extra: exit 2"
 
 # ---- a conflict ------------------------------------------------------------
@@ -107,7 +88,7 @@ set -e
 [[ $rb == 4 ]] || fail "txn B: exit $rb, expected 4 (conflict)"
 [[ -z $sb ]] || fail "txn B printed a seq: $sb"
 grep -q '^cirrus: txn: ' "$T/b.err" || fail "txn B: the cause on stderr"
-[[ $(c get k) == A && $(c head) == "$sa" ]] || fail "the conflicting txn left a trace"
+[[ $(c get k) == A && $(writes_after "$sa") == 0 ]] || fail "the conflicting txn left a trace"
 # a write-only (blind) conflict and a conflict with a plain put
 "$CIRRUS_BIN" txn <"$T/a.in" >"$T/a.out" 2>"$T/a.err" &
 pa=$!
