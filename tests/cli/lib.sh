@@ -3,13 +3,19 @@
 # Strict mode, a C locale, a private temporary directory $T (removed, and any
 # background job killed, on exit), CIRRUS_DB=$T/db on the embedded default,
 # and the helpers below. A test redefines what it needs differently.
+# CIRRUS_TEST_DB and CIRRUS_TEST_META point a test at another db instead (the
+# cloud tests run some of these same scripts on s3:// + dynamodb://).
 set -euo pipefail
 : "${CIRRUS_BIN:?CIRRUS_BIN must name the cirrus binary}"
 export LC_ALL=C
 T=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cli.XXXXXX")
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$T"' EXIT
-export CIRRUS_DB=$T/db
-unset CIRRUS_META
+export CIRRUS_DB=${CIRRUS_TEST_DB:-$T/db}
+if [[ -n ${CIRRUS_TEST_META:-} ]]; then
+    export CIRRUS_META=$CIRRUS_TEST_META
+else
+    unset CIRRUS_META
+fi
 
 # fail MESSAGE: prints it and the last captured stderr, exits 1
 fail() {
