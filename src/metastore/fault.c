@@ -10,9 +10,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "metastore/metastore.h"
+#include "util/fault_spec.h"
 #include "util/status.h"
 
 struct fault_ms {
@@ -154,13 +154,11 @@ int fault_metastore_wrap(struct metastore **out, struct metastore *inner,
                          const struct fault_config *cfg)
 {
     struct fault_ms *f = calloc(1, sizeof(*f));
-    size_t n = strlen(inner->url ? inner->url : "") + 8;
-    if (!f || (f->base.url = malloc(n)) == NULL) {
+    if (!f || (f->base.url = fault_spec_wrapped_url(inner->url)) == NULL) {
         free(f);
         metastore_close(inner);
         return err_nomem();
     }
-    snprintf(f->base.url, n, "fault:%s", inner->url ? inner->url : "");
     f->base.ops = &fault_ops;
     f->base.max_value_len = inner->max_value_len;
     f->inner = inner;
@@ -187,40 +185,30 @@ int fault_metastore_configure(struct metastore *ms, const struct fault_config *c
 
 int fault_metastore_open_url(struct metastore **out, const char *url, int create)
 {
-    int rc = 0;
+    int rc;
     struct fault_config cfg;
     struct metastore *inner = NULL;
-    char *copy = strdup(url + strlen("fault:")), *q;
-    if (!copy)
-        return err_nomem();
-    fault_config_default(&cfg);
-    if ((q = strrchr(copy, '?')) != NULL) {
-        *q = '\0';
-        if ((rc = fault_config_parse(&cfg, q + 1)) < 0)
-            goto done;
-    }
+    char *inner_url = NULL;
+    if ((rc = fault_spec_parse_url(url, &inner_url, &cfg)) < 0)
+        goto done;
     opening_inner++;
-    rc = metastore_open(&inner, copy, create);
+    rc = metastore_open(&inner, inner_url, create);
     opening_inner--;
     if (rc < 0)
         goto done;
     rc = fault_metastore_wrap(out, inner, &cfg);
 done:
-    free(copy);
+    free(inner_url);
     return rc;
 }
 
 int fault_metastore_wrap_env(struct metastore **ms)
 {
-    int rc = 0;
     struct fault_config cfg;
-    const char *spec = getenv("CIRRUS_FAULT_METASTORE");
-    if (!spec || !*spec)
-        spec = getenv("CIRRUS_FAULT");
-    if (opening_inner || !spec || !*spec)
+    int rc;
+    if (opening_inner || (rc = fault_spec_from_env("CIRRUS_FAULT_METASTORE", &cfg)) == 0)
         return 0;
-    fault_config_default(&cfg);
-    if ((rc = fault_config_parse(&cfg, spec)) < 0) {
+    if (rc < 0) {
         metastore_close(*ms);
         *ms = NULL;
         return rc;

@@ -10,9 +10,9 @@
 
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "objstore/objstore.h"
+#include "util/fault_spec.h"
 #include "util/status.h"
 
 struct fault_os {
@@ -136,13 +136,11 @@ int fault_objstore_wrap(struct objstore **out, struct objstore *inner,
                         const struct fault_config *cfg)
 {
     struct fault_os *f = calloc(1, sizeof(*f));
-    size_t n = strlen(inner->url ? inner->url : "") + 8;
-    if (!f || (f->base.url = malloc(n)) == NULL) {
+    if (!f || (f->base.url = fault_spec_wrapped_url(inner->url)) == NULL) {
         free(f);
         objstore_close(inner);
         return err_nomem();
     }
-    snprintf(f->base.url, n, "fault:%s", inner->url ? inner->url : "");
     f->base.ops = &fault_ops;
     f->inner = inner;
     fault_injector_init(&f->fi, cfg);
@@ -168,40 +166,30 @@ int fault_objstore_configure(struct objstore *os, const struct fault_config *cfg
 
 int fault_objstore_open_url(struct objstore **out, const char *url, int create)
 {
-    int rc = 0;
+    int rc;
     struct fault_config cfg;
     struct objstore *inner = NULL;
-    char *copy = strdup(url + strlen("fault:")), *q;
-    if (!copy)
-        return err_nomem();
-    fault_config_default(&cfg);
-    if ((q = strrchr(copy, '?')) != NULL) {
-        *q = '\0';
-        if ((rc = fault_config_parse(&cfg, q + 1)) < 0)
-            goto done;
-    }
+    char *inner_url = NULL;
+    if ((rc = fault_spec_parse_url(url, &inner_url, &cfg)) < 0)
+        goto done;
     opening_inner++;
-    rc = objstore_open(&inner, copy, create);
+    rc = objstore_open(&inner, inner_url, create);
     opening_inner--;
     if (rc < 0)
         goto done;
     rc = fault_objstore_wrap(out, inner, &cfg);
 done:
-    free(copy);
+    free(inner_url);
     return rc;
 }
 
 int fault_objstore_wrap_env(struct objstore **os)
 {
-    int rc = 0;
     struct fault_config cfg;
-    const char *spec = getenv("CIRRUS_FAULT_OBJSTORE");
-    if (!spec || !*spec)
-        spec = getenv("CIRRUS_FAULT");
-    if (opening_inner || !spec || !*spec)
+    int rc;
+    if (opening_inner || (rc = fault_spec_from_env("CIRRUS_FAULT_OBJSTORE", &cfg)) == 0)
         return 0;
-    fault_config_default(&cfg);
-    if ((rc = fault_config_parse(&cfg, spec)) < 0) {
+    if (rc < 0) {
         objstore_close(*os);
         *os = NULL;
         return rc;

@@ -19,54 +19,19 @@
 #include <unistd.h>
 
 #include "cirrus.h"
+#include "support/fixture.h"
 #include "support/tmpdir.h"
 
 #define NKEYS 300
 #define VLEN 24
 
-struct fixture {
-    char *dir;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = tmpdir_make("compact");
-    assert_non_null(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tmpdir_remove(f->dir);
-    free(f);
-    return 0;
-}
-
 /* Small shapes so that a few hundred commits fill several levels. */
 static cirrus_options small_shape(void)
 {
-    cirrus_options o = CIRRUS_OPTIONS_INIT;
-    o.flush_interval_ms = 0;
-    o.refresh_interval_ms = 0;
-    o.background_compaction = 0;
-    o.target_file_size = 8192;
+    cirrus_options o = fixture_small_levels(8192);
     o.block_size = 1024;
-    o.level1_target_bytes = 4096;
-    o.level_size_ratio = 4;
     o.changefeed_retention_ms = 0; /* GC here reclaims compacted L0 files */
     return o;
-}
-
-static cirrus_db *open_db(const char *dir, const cirrus_options *o)
-{
-    cirrus_db *db = NULL;
-    int rc = cirrus_open(&db, dir, o);
-    if (rc != 0)
-        fail_msg("open %s: %s", dir, cirrus_errmsg());
-    return db;
 }
 
 static void key_of(char *k, int i)
@@ -153,7 +118,7 @@ static void compaction_keeps_every_read_inside_the_retention_window(void **state
 {
     struct fixture *f = *state;
     cirrus_options o = small_shape();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     enum { COMMITS = 200 };
     model_t *hist = write_history(db, COMMITS);
     cirrus_stats before, after;
@@ -174,7 +139,7 @@ static void compaction_keeps_every_read_inside_the_retention_window(void **state
     cirrus_close(db);
 
     /* a fresh process sees the same: the compacted shape replays */
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     for (uint64_t s = 3; s <= COMMITS; s += 13)
         check_seq(db, s, hist[s]);
     check_seq(db, 0, hist[COMMITS]);
@@ -207,7 +172,7 @@ static void without_retention_compaction_drops_history_and_gc_reclaims_it(void *
     struct fixture *f = *state;
     cirrus_options o = small_shape();
     o.mvcc_retention_ms = 0;
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     enum { COMMITS = 120 };
     model_t *hist = write_history(db, COMMITS);
     cirrus_stats before, after;
@@ -239,7 +204,7 @@ static void without_retention_compaction_drops_history_and_gc_reclaims_it(void *
     assert_true(t.deleted >= (int)before.live_files);
     check_seq(db, 0, hist[COMMITS]);
     cirrus_close(db);
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     check_seq(db, 0, hist[COMMITS]);
     cirrus_close(db);
     free(hist);
@@ -249,7 +214,7 @@ static void lease_tokens_only_grow(void **state)
 {
     struct fixture *f = *state;
     cirrus_options o = small_shape();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     cirrus_lease_info info;
     uint64_t t1, t2, t3, t4;
     assert_int_equal(cirrus_lease_show(db, "shard-7", &info), CIRRUS_ENOTFOUND);
@@ -280,7 +245,7 @@ static void background_compaction_keeps_l0_small_under_steady_commits(void **sta
     cirrus_options o = small_shape();
     o.background_compaction = 1;
     o.flush_interval_ms = 20;
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     uint64_t max_l0 = 0;
     /* ~3 s of commits at up to 50 per second */
     for (int i = 0; i < 150; i++) {
@@ -344,7 +309,7 @@ static void concurrent_compactors_and_a_writer_lose_nothing(void **state)
     }
     cirrus_options o = small_shape();
     o.gc_grace_ms = 4000;
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     for (int r = 0; r < ROUNDS; r++) {
         for (int k = 0; k < KEYS; k += 1 + r % 3) {
             char key[16], val[16];
@@ -363,7 +328,7 @@ static void concurrent_compactors_and_a_writer_lose_nothing(void **state)
         assert_true(WIFSIGNALED(status)); /* still looping: no error exit */
     }
     cirrus_close(db);
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     for (int k = 0; k < KEYS; k++) {
         int last = -1;
         for (int r = 0; r < ROUNDS; r++)
@@ -387,14 +352,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(compaction_keeps_every_read_inside_the_retention_window,
-                                        setup, teardown),
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            without_retention_compaction_drops_history_and_gc_reclaims_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(lease_tokens_only_grow, setup, teardown),
+            without_retention_compaction_drops_history_and_gc_reclaims_it, fixture_setup,
+            fixture_teardown),
+        cmocka_unit_test_setup_teardown(lease_tokens_only_grow, fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(background_compaction_keeps_l0_small_under_steady_commits,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(concurrent_compactors_and_a_writer_lose_nothing, setup,
-                                        teardown),
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(concurrent_compactors_and_a_writer_lose_nothing,
+                                        fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,62 +20,10 @@
 #include <unistd.h>
 
 #include "cirrus.h"
+#include "support/fixture.h"
 #include "support/tmpdir.h"
 
 #define NKEYS 40
-
-struct fixture {
-    char *dir;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = tmpdir_make("db");
-    assert_non_null(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tmpdir_remove(f->dir);
-    free(f);
-    return 0;
-}
-
-static cirrus_options manual_options(void)
-{
-    cirrus_options o = CIRRUS_OPTIONS_INIT;
-    o.flush_interval_ms = 0;
-    o.refresh_interval_ms = 0;
-    o.background_compaction = 0; /* these tests count their own seqs */
-    return o;
-}
-
-static cirrus_db *open_db(const char *dir, const cirrus_options *o)
-{
-    cirrus_db *db = NULL;
-    int rc = cirrus_open(&db, dir, o);
-    if (rc != 0)
-        fail_msg("open %s: %s (%s)", dir, cirrus_strerror(rc), cirrus_errmsg());
-    return db;
-}
-
-static void put_str(cirrus_db *db, const char *k, const char *v)
-{
-    assert_int_equal(cirrus_put(db, k, strlen(k), v, strlen(v)), 0);
-}
-
-static uint64_t commit(cirrus_db *db)
-{
-    uint64_t seq = 0;
-    int rc = cirrus_flush(db, &seq);
-    if (rc != 0)
-        fail_msg("flush: %s", cirrus_errmsg());
-    return seq;
-}
 
 /* Returns 1 and the value if present at seq (0 = latest). */
 static int get_str(cirrus_db *db, uint64_t seq, const char *k, char *out, size_t cap)
@@ -99,19 +47,19 @@ static int get_str(cirrus_db *db, uint64_t seq, const char *k, char *out, size_t
 static void commits_are_durable_and_visible_at_their_seq(void **state)
 {
     struct fixture *f = *state;
-    cirrus_options o = manual_options();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_options o = fixture_manual_options();
+    cirrus_db *db = fixture_open(f->dir, &o);
     char v[64];
 
-    put_str(db, "a", "1");
-    put_str(db, "b", "2");
+    fixture_put_str(db, "a", "1");
+    fixture_put_str(db, "b", "2");
     /* buffered writes are visible to their own handle before the commit */
     assert_true(get_str(db, 0, "a", v, sizeof(v)));
     assert_string_equal(v, "1");
-    assert_int_equal(commit(db), 1);
-    put_str(db, "a", "10");
+    assert_int_equal(fixture_commit(db), 1);
+    fixture_put_str(db, "a", "10");
     assert_int_equal(cirrus_delete(db, "b", 1), 0);
-    assert_int_equal(commit(db), 2);
+    assert_int_equal(fixture_commit(db), 2);
 
     assert_true(get_str(db, 0, "a", v, sizeof(v)));
     assert_string_equal(v, "10");
@@ -121,10 +69,10 @@ static void commits_are_durable_and_visible_at_their_seq(void **state)
     assert_true(get_str(db, 1, "b", v, sizeof(v)));
     assert_string_equal(v, "2");
     /* nothing buffered: flush reports the last commit, adds none */
-    assert_int_equal(commit(db), 2);
+    assert_int_equal(fixture_commit(db), 2);
     assert_int_equal(cirrus_close(db), 0);
 
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     assert_true(get_str(db, 0, "a", v, sizeof(v)));
     assert_string_equal(v, "10");
     assert_true(get_str(db, 1, "b", v, sizeof(v)));
@@ -140,8 +88,8 @@ static void commits_are_durable_and_visible_at_their_seq(void **state)
 static void batch_commits_atomically_and_last_op_wins(void **state)
 {
     struct fixture *f = *state;
-    cirrus_options o = manual_options();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_options o = fixture_manual_options();
+    cirrus_db *db = fixture_open(f->dir, &o);
     cirrus_batch *b;
     uint64_t seq = 0;
     char v[64];
@@ -246,13 +194,13 @@ static void check_scan(cirrus_db *db, uint64_t seq, const struct model *m, int l
 static void reads_at_every_seq_match_what_was_committed(void **state)
 {
     struct fixture *f = *state;
-    cirrus_options o = manual_options();
+    cirrus_options o = fixture_manual_options();
     o.manifest_interval = 4; /* reopen goes through manifests + log tail */
     enum { COMMITS = 30 };
     struct model *hist = calloc(COMMITS + 1, sizeof(*hist));
     struct model cur;
     memset(&cur, 0, sizeof(cur));
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     srand(7);
     for (int c = 1; c <= COMMITS; c++) {
         int ops = 1 + rand() % 12;
@@ -265,10 +213,10 @@ static void reads_at_every_seq_match_what_was_committed(void **state)
                 cur.vals[i][0] = '\0';
             } else {
                 snprintf(cur.vals[i], sizeof(cur.vals[i]), "v%d.%d", c % 1000, j % 100);
-                put_str(db, k, cur.vals[i]);
+                fixture_put_str(db, k, cur.vals[i]);
             }
         }
-        assert_int_equal(commit(db), (uint64_t)c);
+        assert_int_equal(fixture_commit(db), (uint64_t)c);
         hist[c] = cur;
     }
     for (int pass = 0; pass < 2; pass++) {
@@ -279,7 +227,7 @@ static void reads_at_every_seq_match_what_was_committed(void **state)
         }
         check_get_all(db, 0, &cur);
         cirrus_close(db);
-        db = open_db(f->dir, &o); /* second pass: a fresh handle */
+        db = fixture_open(f->dir, &o); /* second pass: a fresh handle */
     }
     /* the manifest at seq 28 exists and the open used it */
     char path[4200];
@@ -293,23 +241,23 @@ static void reads_at_every_seq_match_what_was_committed(void **state)
 static void iterator_moves_both_ways_over_buffered_and_committed_data(void **state)
 {
     struct fixture *f = *state;
-    cirrus_options o = manual_options();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_options o = fixture_manual_options();
+    cirrus_db *db = fixture_open(f->dir, &o);
     struct model m;
     memset(&m, 0, sizeof(m));
     char k[8];
     for (int i = 0; i < NKEYS; i += 2) {
         key_name(k, i);
         snprintf(m.vals[i], 16, "c%d", i);
-        put_str(db, k, m.vals[i]);
+        fixture_put_str(db, k, m.vals[i]);
     }
-    commit(db);
+    fixture_commit(db);
     /* buffered on top: overwrite some, delete some, add odd keys */
     for (int i = 0; i < NKEYS; i += 3) {
         key_name(k, i);
         if (i % 2) {
             snprintf(m.vals[i], 16, "b%d", i);
-            put_str(db, k, m.vals[i]);
+            fixture_put_str(db, k, m.vals[i]);
         } else {
             m.vals[i][0] = '\0';
             assert_int_equal(cirrus_delete(db, k, 4), 0);
@@ -360,15 +308,15 @@ static void iterator_moves_both_ways_over_buffered_and_committed_data(void **sta
 static void two_handles_see_each_others_commits(void **state)
 {
     struct fixture *f = *state;
-    cirrus_options o = manual_options();
-    cirrus_db *a = open_db(f->dir, &o), *b = open_db(f->dir, &o);
+    cirrus_options o = fixture_manual_options();
+    cirrus_db *a = fixture_open(f->dir, &o), *b = fixture_open(f->dir, &o);
     char v[64];
     uint64_t seq;
     for (int i = 0; i < 10; i++) {
         char k[8];
         key_name(k, i);
-        put_str(i % 2 ? a : b, k, "x");
-        assert_int_equal(commit(i % 2 ? a : b), (uint64_t)i + 1);
+        fixture_put_str(i % 2 ? a : b, k, "x");
+        assert_int_equal(fixture_commit(i % 2 ? a : b), (uint64_t)i + 1);
     }
     assert_int_equal(cirrus_refresh(a, &seq), 0);
     assert_int_equal(seq, 10);
@@ -402,7 +350,7 @@ static void processes_committing_at_once_get_dense_unique_seqs(void **state)
         pids[p] = fork();
         assert_true(pids[p] >= 0);
         if (pids[p] == 0) {
-            cirrus_options o = manual_options();
+            cirrus_options o = fixture_manual_options();
             cirrus_db *db = NULL;
             if (cirrus_open(&db, f->dir, &o) != 0)
                 _exit(10);
@@ -425,8 +373,8 @@ static void processes_committing_at_once_get_dense_unique_seqs(void **state)
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 0);
     }
-    cirrus_options o = manual_options();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_options o = fixture_manual_options();
+    cirrus_db *db = fixture_open(f->dir, &o);
     cirrus_stats st;
     assert_int_equal(cirrus_stats_get(db, &st), 0);
     assert_int_equal(st.head_seq, PROCS * EACH);
@@ -464,10 +412,10 @@ static void big_key(char *key, size_t n, int i)
 static void a_commit_too_large_for_one_item_goes_through_a_delta_object(void **state)
 {
     struct fixture *f = *state;
-    cirrus_options o = manual_options();
+    cirrus_options o = fixture_manual_options();
     o.target_file_size = 4096; /* many files ... */
     o.compression = CIRRUS_COMPRESSION_NONE;
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     cirrus_batch *b;
     char key[1600];
     uint64_t seq;
@@ -480,14 +428,14 @@ static void a_commit_too_large_for_one_item_goes_through_a_delta_object(void **s
     assert_int_equal(cirrus_write(db, b, CIRRUS_WRITE_NOW, &seq), 0);
     assert_int_equal(seq, 1);
     cirrus_batch_free(b);
-    put_str(db, "after", "1");
-    assert_int_equal(commit(db), 2);
+    fixture_put_str(db, "after", "1");
+    assert_int_equal(fixture_commit(db), 2);
     cirrus_close(db);
 
     int deltas = 0;
     tmpdir_each_file(f->dir, "delta/", count_files, &deltas);
     assert_int_equal(deltas, 1);
-    db = open_db(f->dir, &o); /* replays entry 1 from its delta object */
+    db = fixture_open(f->dir, &o); /* replays entry 1 from its delta object */
     cirrus_stats st;
     cirrus_stats_get(db, &st);
     assert_true(st.level_files[0] > 100);
@@ -526,7 +474,7 @@ static void group_commit_makes_waiting_writers_durable_together(void **state)
     struct fixture *f = *state;
     cirrus_options o = CIRRUS_OPTIONS_INIT;
     o.flush_interval_ms = 20;
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     struct writer_arg w[4];
     pthread_t t[4];
     for (int i = 0; i < 4; i++) {
@@ -541,8 +489,8 @@ static void group_commit_makes_waiting_writers_durable_together(void **state)
     /* 80 waiting writes, fewer commits: they were grouped */
     assert_true(st.head_seq >= 1 && st.head_seq < 80);
     cirrus_close(db);
-    cirrus_options m = manual_options();
-    db = open_db(f->dir, &m);
+    cirrus_options m = fixture_manual_options();
+    db = fixture_open(f->dir, &m);
     for (int i = 0; i < 4; i++)
         for (int j = 0; j < 20; j++) {
             char k[32], v[8];
@@ -573,13 +521,13 @@ static int collect_times(const cirrus_log_info *info, void *arg)
 static void seq_at_time_finds_the_last_commit_before_it(void **state)
 {
     struct fixture *f = *state;
-    cirrus_options o = manual_options();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_options o = fixture_manual_options();
+    cirrus_db *db = fixture_open(f->dir, &o);
     struct time_log tl = {{0}, 0};
     uint64_t seq;
     for (int i = 0; i < 3; i++) {
-        put_str(db, "k", i == 0 ? "0" : i == 1 ? "1" : "2");
-        commit(db);
+        fixture_put_str(db, "k", i == 0 ? "0" : i == 1 ? "1" : "2");
+        fixture_commit(db);
         usleep(20000);
     }
     assert_int_equal(cirrus_log_scan(db, 1, collect_times, &tl), 0);
@@ -623,19 +571,19 @@ static int truncate_half(const char *path, void *arg)
 static void corrupt_objects_are_reported_by_name(void **state)
 {
     struct fixture *f = *state;
-    cirrus_options o = manual_options();
+    cirrus_options o = fixture_manual_options();
     o.manifest_interval = 2;
     o.compression = CIRRUS_COMPRESSION_NONE;
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     char name[4096], v[64];
-    put_str(db, "key", "value-that-must-not-come-back-wrong");
-    commit(db);
-    put_str(db, "other", "x");
-    commit(db);
+    fixture_put_str(db, "key", "value-that-must-not-come-back-wrong");
+    fixture_commit(db);
+    fixture_put_str(db, "other", "x");
+    fixture_commit(db);
     cirrus_close(db);
 
     tmpdir_each_file(f->dir, "sst/", flip_middle_byte, name);
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     /* one of the two files was damaged: its key's read fails naming the
      * file and the checksum; the other key still reads right */
     const char *keys[2] = {"key", "other"};
@@ -695,11 +643,11 @@ static void get_value(cirrus_db *db, int i)
 static void cold_reads_cost_one_ranged_get_per_block_and_caches_absorb_repeats(void **state)
 {
     struct fixture *f = *state;
-    cirrus_options o = manual_options();
+    cirrus_options o = fixture_manual_options();
     o.compression = CIRRUS_COMPRESSION_NONE;
     char cache_dir[4200];
     snprintf(cache_dir, sizeof(cache_dir), "%s/cache", f->dir);
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     cirrus_batch *b;
     char val[1000];
     assert_int_equal(cirrus_batch_new(&b), 0);
@@ -713,8 +661,8 @@ static void cold_reads_cost_one_ranged_get_per_block_and_caches_absorb_repeats(v
     cirrus_batch_free(b);
     cirrus_close(db);
 
-    db = open_db(f->dir, &o); /* cold: empty block cache, no disk cache */
-    get_value(db, 10);        /* opens the file (tail read) + its block */
+    db = fixture_open(f->dir, &o); /* cold: empty block cache, no disk cache */
+    get_value(db, 10);             /* opens the file (tail read) + its block */
     uint64_t g = object_gets(db);
     get_value(db, 500); /* another block: exactly one ranged GET */
     assert_int_equal(object_gets(db), g + 1);
@@ -728,12 +676,12 @@ static void cold_reads_cost_one_ranged_get_per_block_and_caches_absorb_repeats(v
 
     /* with a disk cache, one process fills it ... */
     o.disk_cache_dir = cache_dir;
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     get_value(db, 10);
     get_value(db, 500);
     cirrus_close(db);
     /* ... and a new one on the same directory reads no data object at all */
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     g = object_gets(db);
     get_value(db, 10);
     get_value(db, 500);
@@ -756,7 +704,7 @@ static void commits_whose_conditional_write_times_out_land_exactly_once(void **s
     snprintf(meta, sizeof(meta),
              "fault:sqlite:%s/meta.sqlite3?seed=11,timeout.mput=0.3,applied=0.5,error.mget=0.15",
              f->dir);
-    cirrus_options o = manual_options();
+    cirrus_options o = fixture_manual_options();
     o.meta_url = meta;
     cirrus_db *db = NULL;
     int rc = 0;
@@ -784,8 +732,8 @@ static void commits_whose_conditional_write_times_out_land_exactly_once(void **s
     cirrus_close(db);
 
     /* read the truth through a clean handle: the changefeed of every commit */
-    cirrus_options clean = manual_options();
-    db = open_db(f->dir, &clean);
+    cirrus_options clean = fixture_manual_options();
+    db = fixture_open(f->dir, &clean);
     int seen[KEYS] = {0};
     uint64_t seen_seq[KEYS] = {0};
     cirrus_changes *c;
@@ -819,7 +767,7 @@ static void commits_whose_conditional_write_times_out_land_exactly_once(void **s
 static void opening_a_missing_db_without_create_fails(void **state)
 {
     struct fixture *f = *state;
-    cirrus_options o = manual_options();
+    cirrus_options o = fixture_manual_options();
     char path[4200];
     cirrus_db *db = NULL;
     o.create_if_missing = 0;
@@ -833,28 +781,33 @@ static void opening_a_missing_db_without_create_fails(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(commits_are_durable_and_visible_at_their_seq, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(batch_commits_atomically_and_last_op_wins, setup, teardown),
-        cmocka_unit_test_setup_teardown(reads_at_every_seq_match_what_was_committed, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(commits_are_durable_and_visible_at_their_seq, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(batch_commits_atomically_and_last_op_wins, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(reads_at_every_seq_match_what_was_committed, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(iterator_moves_both_ways_over_buffered_and_committed_data,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(two_handles_see_each_others_commits, setup, teardown),
-        cmocka_unit_test_setup_teardown(processes_committing_at_once_get_dense_unique_seqs, setup,
-                                        teardown),
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(two_handles_see_each_others_commits, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(processes_committing_at_once_get_dense_unique_seqs,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(a_commit_too_large_for_one_item_goes_through_a_delta_object,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(group_commit_makes_waiting_writers_durable_together, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(seq_at_time_finds_the_last_commit_before_it, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(corrupt_objects_are_reported_by_name, setup, teardown),
-        cmocka_unit_test_setup_teardown(opening_a_missing_db_without_create_fails, setup, teardown),
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(group_commit_makes_waiting_writers_durable_together,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(seq_at_time_finds_the_last_commit_before_it, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(corrupt_objects_are_reported_by_name, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(opening_a_missing_db_without_create_fails, fixture_setup,
+                                        fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            cold_reads_cost_one_ranged_get_per_block_and_caches_absorb_repeats, setup, teardown),
+            cold_reads_cost_one_ranged_get_per_block_and_caches_absorb_repeats, fixture_setup,
+            fixture_teardown),
         cmocka_unit_test_setup_teardown(commits_whose_conditional_write_times_out_land_exactly_once,
-                                        setup, teardown),
+                                        fixture_setup, fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

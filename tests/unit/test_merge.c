@@ -17,48 +17,13 @@
 #include <unistd.h>
 
 #include "cirrus.h"
-#include "support/tmpdir.h"
-
-struct fixture {
-    char *dir;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = tmpdir_make("merge");
-    assert_non_null(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tmpdir_remove(f->dir);
-    free(f);
-    return 0;
-}
+#include "support/fixture.h"
 
 static cirrus_options manual(void)
 {
-    cirrus_options o = CIRRUS_OPTIONS_INIT;
-    o.flush_interval_ms = 0;
-    o.refresh_interval_ms = 0;
-    o.background_compaction = 0;
-    o.target_file_size = 4096;
-    o.level1_target_bytes = 4096;
-    o.level_size_ratio = 4;
+    cirrus_options o = fixture_small_levels(4096);
     o.changefeed_retention_ms = 0;
     return o;
-}
-
-static cirrus_db *open_db(const char *dir, const cirrus_options *o)
-{
-    cirrus_db *db = NULL;
-    if (cirrus_open(&db, dir, o) != 0)
-        fail_msg("open: %s", cirrus_errmsg());
-    return db;
 }
 
 static void expect(cirrus_db *db, uint64_t seq, const char *k, const char *want)
@@ -84,13 +49,6 @@ static void expect(cirrus_db *db, uint64_t seq, const char *k, const char *want)
 static void add(cirrus_db *db, const char *k, const char *delta)
 {
     assert_int_equal(cirrus_merge(db, k, strlen(k), delta, strlen(delta)), 0);
-}
-
-static uint64_t commit(cirrus_db *db)
-{
-    uint64_t seq;
-    assert_int_equal(cirrus_flush(db, &seq), 0);
-    return seq;
 }
 
 /* Every key's value through a forward and a backward scan. */
@@ -127,21 +85,21 @@ static void counters_add_up_wherever_their_operands_live(void **state)
 {
     struct fixture *f = *state;
     cirrus_options o = manual();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     add(db, "a", "5");
     add(db, "a", "3"); /* two operands in one memtable */
     expect(db, 0, "a", "8");
-    uint64_t s1 = commit(db);
+    uint64_t s1 = fixture_commit(db);
     assert_int_equal(cirrus_put(db, "b", 1, "10", 2), 0);
     add(db, "a", "-10");
-    uint64_t s2 = commit(db);
+    uint64_t s2 = fixture_commit(db);
     add(db, "b", "1");
     assert_int_equal(cirrus_delete(db, "c", 1), 0);
-    uint64_t s3 = commit(db);
+    uint64_t s3 = fixture_commit(db);
     add(db, "c", "2"); /* onto a delete: onto nothing */
     add(db, "b", "100");
     expect(db, 0, "b", "111"); /* buffered on top of committed */
-    uint64_t s4 = commit(db);
+    uint64_t s4 = fixture_commit(db);
     expect(db, s1, "a", "8");
     expect(db, s2, "a", "-2");
     expect(db, s2, "b", "10");
@@ -162,10 +120,10 @@ static void counters_add_up_wherever_their_operands_live(void **state)
 
     /* and with no retention the history folds into plain values */
     o.mvcc_retention_ms = 0;
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     for (int i = 0; i < 6; i++) {
         add(db, "a", "1");
-        commit(db);
+        fixture_commit(db);
     }
     assert_int_equal(cirrus_compact(db), 0);
     expect(db, 0, "a", "4");
@@ -221,16 +179,16 @@ static void a_user_operator_applies_operands_oldest_first(void **state)
     cirrus_options o = manual();
     o.merge_operator = &append;
     o.mvcc_retention_ms = 0;
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     const char *parts[] = {"a", "b", "c", "d", "e", "f", "g", "h", "i"};
     char want[16] = "";
     for (int i = 0; i < 9; i++) {
         assert_int_equal(cirrus_merge(db, "log", 3, parts[i], 1), 0);
         strcat(want, parts[i]);
         if (i % 2)
-            commit(db);
+            fixture_commit(db);
     }
-    commit(db);
+    fixture_commit(db);
     expect(db, 0, "log", want);
     assert_int_equal(cirrus_compact(db), 0);
     expect(db, 0, "log", want);
@@ -242,7 +200,7 @@ static void expired_keys_vanish_and_compaction_drops_them(void **state)
     struct fixture *f = *state;
     cirrus_options o = manual();
     o.mvcc_retention_ms = 0;
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     cirrus_batch *b;
     assert_int_equal(cirrus_batch_new(&b), 0);
     assert_int_equal(cirrus_batch_put_ttl(b, "short", 5, "x", 1, 2000), 0);
@@ -256,7 +214,7 @@ static void expired_keys_vanish_and_compaction_drops_them(void **state)
     expect(db, 0, "short", "x");
     add(db, "ctr", "1"); /* merging keeps the value's expiry */
     expect(db, 0, "ctr", "6");
-    commit(db);
+    fixture_commit(db);
     expect(db, 0, "ctr", "6");
     usleep(2100 * 1000); /* generous: the reads above must not race a busy machine */
     expect(db, 0, "ctr", NULL);
@@ -265,15 +223,15 @@ static void expired_keys_vanish_and_compaction_drops_them(void **state)
     expect(db, 0, "plain", "z");
     const char *k2[] = {"plain"}, *v2[] = {"z"};
     cirrus_close(db);
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     assert_int_equal(cirrus_delete(db, "long", 4), 0);
-    commit(db);
+    fixture_commit(db);
     expect_scan(db, k2, v2, 1);
     for (int i = 0; i < 4; i++) {
         char k[8];
         snprintf(k, sizeof(k), "f%d", i % 10);
         assert_int_equal(cirrus_put(db, k, strlen(k), "1", 1), 0);
-        commit(db);
+        fixture_commit(db);
     }
     assert_int_equal(cirrus_compact(db), 0);
     expect(db, 0, "short", NULL);
@@ -287,10 +245,10 @@ static void the_changefeed_reports_operands(void **state)
     struct fixture *f = *state;
     cirrus_options o = manual();
     o.changefeed_retention_ms = 3600 * 1000;
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     add(db, "n", "4");
     add(db, "n", "6"); /* combined within the commit */
-    uint64_t seq = commit(db);
+    uint64_t seq = fixture_commit(db);
     cirrus_changes *c;
     cirrus_change ch;
     assert_int_equal(cirrus_changes_open(&c, db, seq), 0);
@@ -305,13 +263,14 @@ static void the_changefeed_reports_operands(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(counters_add_up_wherever_their_operands_live, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(a_user_operator_applies_operands_oldest_first, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(expired_keys_vanish_and_compaction_drops_them, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(the_changefeed_reports_operands, setup, teardown),
+        cmocka_unit_test_setup_teardown(counters_add_up_wherever_their_operands_live, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(a_user_operator_applies_operands_oldest_first,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(expired_keys_vanish_and_compaction_drops_them,
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(the_changefeed_reports_operands, fixture_setup,
+                                        fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,50 +15,15 @@
 #include <string.h>
 
 #include "cirrus.h"
-#include "support/tmpdir.h"
+#include "support/fixture.h"
 
 #define N 100
 
-struct fixture {
-    char *dir;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = tmpdir_make("rangedel");
-    assert_non_null(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tmpdir_remove(f->dir);
-    free(f);
-    return 0;
-}
-
 static cirrus_options manual(void)
 {
-    cirrus_options o = CIRRUS_OPTIONS_INIT;
-    o.flush_interval_ms = 0;
-    o.refresh_interval_ms = 0;
-    o.background_compaction = 0;
-    o.target_file_size = 4096;
-    o.level1_target_bytes = 4096;
-    o.level_size_ratio = 4;
+    cirrus_options o = fixture_small_levels(4096);
     o.manifest_interval = 1;
     return o;
-}
-
-static cirrus_db *open_db(const char *dir, const cirrus_options *o)
-{
-    cirrus_db *db = NULL;
-    if (cirrus_open(&db, dir, o) != 0)
-        fail_msg("open: %s", cirrus_errmsg());
-    return db;
 }
 
 static void key(char *k, int i)
@@ -116,7 +81,7 @@ static void a_range_delete_hides_the_range_from_its_seq_on(void **state)
 {
     struct fixture *f = *state;
     cirrus_options o = manual();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     int want[N];
     char k[8];
     for (int i = 0; i < N; i++) {
@@ -168,14 +133,14 @@ static void a_range_delete_hides_the_range_from_its_seq_on(void **state)
     check(db, s1, before);
     check(db, 0, want);
     cirrus_close(db);
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     check(db, s2, at_s2);
     check(db, 0, want);
     cirrus_close(db);
 
     /* without retention, compaction drops what the delete hides */
     o.mvcc_retention_ms = 0;
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     for (int i = 0; i < 4; i++) { /* overwrite a key outside the range */
         assert_int_equal(cirrus_put(db, "k099", 4, "1", 1), 0);
         assert_int_equal(cirrus_flush(db, NULL), 0);
@@ -195,7 +160,7 @@ static void a_range_delete_conflicts_with_a_transaction_that_read_inside_it(void
 {
     struct fixture *f = *state;
     cirrus_options o = manual();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     assert_int_equal(cirrus_put(db, "k010", 4, "1", 1), 0);
     assert_int_equal(cirrus_flush(db, NULL), 0);
     cirrus_txn *t;
@@ -214,10 +179,11 @@ static void a_range_delete_conflicts_with_a_transaction_that_read_inside_it(void
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(a_range_delete_hides_the_range_from_its_seq_on, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(a_range_delete_hides_the_range_from_its_seq_on,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(
-            a_range_delete_conflicts_with_a_transaction_that_read_inside_it, setup, teardown),
+            a_range_delete_conflicts_with_a_transaction_that_read_inside_it, fixture_setup,
+            fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

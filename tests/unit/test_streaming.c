@@ -18,60 +18,13 @@
 #include <unistd.h>
 
 #include "cirrus.h"
-#include "support/tmpdir.h"
-
-struct fixture {
-    char *dir;
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof(*f));
-    f->dir = tmpdir_make("stream");
-    assert_non_null(f->dir);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    tmpdir_remove(f->dir);
-    free(f);
-    return 0;
-}
+#include "support/fixture.h"
 
 static cirrus_options manual(void)
 {
-    cirrus_options o = CIRRUS_OPTIONS_INIT;
-    o.flush_interval_ms = 0;
+    cirrus_options o = fixture_small_levels(8192);
     o.refresh_interval_ms = 10;
-    o.background_compaction = 0;
-    o.target_file_size = 8192;
-    o.level1_target_bytes = 4096;
-    o.level_size_ratio = 4;
     return o;
-}
-
-static cirrus_db *open_db(const char *dir, const cirrus_options *o)
-{
-    cirrus_db *db = NULL;
-    if (cirrus_open(&db, dir, o) != 0)
-        fail_msg("open: %s", cirrus_errmsg());
-    return db;
-}
-
-static cirrus_batch *batch_of(int from, int to, const char *tag)
-{
-    cirrus_batch *b;
-    assert_int_equal(cirrus_batch_new(&b), 0);
-    for (int i = from; i < to; i++) {
-        char k[32], v[32];
-        snprintf(k, sizeof(k), "key%04d", i);
-        snprintf(v, sizeof(v), "%s-%d", tag, i);
-        assert_int_equal(cirrus_batch_put(b, k, strlen(k), v, strlen(v)), 0);
-    }
-    return b;
 }
 
 /* What one commit did, as the test wrote it. */
@@ -86,7 +39,7 @@ static void changefeed_shows_every_change_once_across_compaction_and_gc(void **s
 {
     struct fixture *f = *state;
     cirrus_options o = manual();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     enum { COMMITS = 60 };
     struct expect *want = calloc(COMMITS * 3, sizeof(*want));
     size_t n_want = 0;
@@ -142,7 +95,7 @@ static void changefeed_shows_every_change_once_across_compaction_and_gc(void **s
     assert_int_equal(cirrus_changes_next(feed, &ch, 50), CIRRUS_ENOTFOUND);
 
     /* following: a commit by another handle shows up */
-    cirrus_db *other = open_db(f->dir, &o);
+    cirrus_db *other = fixture_open(f->dir, &o);
     assert_int_equal(cirrus_put(other, "late", 4, "1", 1), 0);
     uint64_t late_seq;
     assert_int_equal(cirrus_flush(other, &late_seq), 0);
@@ -165,8 +118,8 @@ static void an_epoch_applies_exactly_once(void **state)
 {
     struct fixture *f = *state;
     cirrus_options o = manual();
-    cirrus_db *db = open_db(f->dir, &o);
-    cirrus_batch *b1 = batch_of(0, 10, "e1"), *b2 = batch_of(0, 10, "e2");
+    cirrus_db *db = fixture_open(f->dir, &o);
+    cirrus_batch *b1 = fixture_batch_range(0, 10, "e1"), *b2 = fixture_batch_range(0, 10, "e2");
     uint64_t seq1, seq, epoch;
     int applied;
     assert_int_equal(cirrus_app_epoch(db, "sink", &epoch, &seq), CIRRUS_ENOTFOUND);
@@ -187,14 +140,14 @@ static void an_epoch_applies_exactly_once(void **state)
     /* another process sees the epoch, also after reopening from manifests */
     cirrus_close(db);
     o.manifest_interval = 1;
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     assert_int_equal(cirrus_write_once(db, b2, "sink", 2, &seq, &applied), 0);
     assert_true(applied);
     assert_int_equal(cirrus_app_epoch(db, "sink", &epoch, &seq1), 0);
     assert_int_equal(epoch, 2);
     assert_int_equal(seq1, seq);
     cirrus_close(db);
-    db = open_db(f->dir, &o);
+    db = fixture_open(f->dir, &o);
     assert_int_equal(cirrus_write_once(db, b1, "sink", 2, &seq, &applied), 0);
     assert_false(applied);
     assert_int_equal(cirrus_write_once(db, b1, "sink", 1, &seq, &applied), 0);
@@ -221,7 +174,7 @@ static void staged_files_from_many_processes_appear_at_one_seq(void **state)
             cirrus_db *db = NULL;
             char *desc = NULL;
             close(pipes[p][0]);
-            cirrus_batch *b = batch_of(p * PER, (p + 1) * PER, "staged");
+            cirrus_batch *b = fixture_batch_range(p * PER, (p + 1) * PER, "staged");
             if (cirrus_open(&db, f->dir, &o) || cirrus_stage(db, b, &desc))
                 _exit(30);
             size_t len = strlen(desc);
@@ -251,7 +204,7 @@ static void staged_files_from_many_processes_appear_at_one_seq(void **state)
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
     cirrus_options o = manual();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     /* nothing staged is visible before the commit */
     void *v;
     size_t n;
@@ -283,10 +236,10 @@ static void staged_files_from_many_processes_appear_at_one_seq(void **state)
 
     /* a descriptor whose files GC removed is refused */
     char *desc;
-    cirrus_batch *b = batch_of(0, 5, "orphan");
+    cirrus_batch *b = fixture_batch_range(0, 5, "orphan");
     cirrus_options quick = manual();
     quick.gc_grace_ms = 0;
-    cirrus_db *gcdb = open_db(f->dir, &quick);
+    cirrus_db *gcdb = fixture_open(f->dir, &quick);
     assert_int_equal(cirrus_stage(db, b, &desc), 0);
     assert_int_equal(cirrus_gc(gcdb, 0, NULL, NULL), 0);
     assert_int_equal(cirrus_commit_staged(db, 1, (const char *const *)&desc, &seq),
@@ -323,7 +276,7 @@ static void a_conflicting_transaction_is_refused_and_leaves_no_trace(void **stat
 {
     struct fixture *f = *state;
     cirrus_options o = manual();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     cirrus_txn *a, *b;
     uint64_t seq;
     assert_int_equal(cirrus_txn_begin(&a, db), 0);
@@ -401,7 +354,7 @@ static void concurrent_increments_lose_no_update(void **state)
         assert_int_equal(WEXITSTATUS(status), 0);
     }
     cirrus_options o = manual();
-    cirrus_db *db = open_db(f->dir, &o);
+    cirrus_db *db = fixture_open(f->dir, &o);
     void *v;
     size_t n;
     assert_int_equal(cirrus_get(db, NULL, "counter", 7, &v, &n), 0);
@@ -414,13 +367,15 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(changefeed_shows_every_change_once_across_compaction_and_gc,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(an_epoch_applies_exactly_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(staged_files_from_many_processes_appear_at_one_seq, setup,
-                                        teardown),
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(an_epoch_applies_exactly_once, fixture_setup,
+                                        fixture_teardown),
+        cmocka_unit_test_setup_teardown(staged_files_from_many_processes_appear_at_one_seq,
+                                        fixture_setup, fixture_teardown),
         cmocka_unit_test_setup_teardown(a_conflicting_transaction_is_refused_and_leaves_no_trace,
-                                        setup, teardown),
-        cmocka_unit_test_setup_teardown(concurrent_increments_lose_no_update, setup, teardown),
+                                        fixture_setup, fixture_teardown),
+        cmocka_unit_test_setup_teardown(concurrent_increments_lose_no_update, fixture_setup,
+                                        fixture_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
