@@ -143,6 +143,9 @@ static int load_entry(cirrus_changes *c)
     return 0;
 }
 
+/* Bytes of a file fetched per request while the feed walks it. */
+#define CHANGES_READAHEAD ((uint64_t)4 << 20)
+
 static int open_next_file(cirrus_changes *c)
 {
     const struct file_meta *f = &c->cur.added[c->file_idx++];
@@ -155,7 +158,8 @@ static int open_next_file(cirrus_changes *c)
                        f->name, c->cur.seq);
     if (rc < 0)
         return rc;
-    if ((rc = sst_reader_iter(c->reader, &c->it)) < 0)
+    /* the feed reads each file once, front to back */
+    if ((rc = sst_reader_iter_sequential(c->reader, CHANGES_READAHEAD, &c->it)) < 0)
         return rc;
     iter_first(c->it);
     return 0;

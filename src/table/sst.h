@@ -59,8 +59,8 @@ struct sst_builder;
 int sst_builder_new(struct sst_builder **out, const struct sst_options *opts);
 /* Keys must be strictly increasing in internal key order, else
  * CIRRUS_EINVALID. */
-int sst_builder_add(struct sst_builder *b, const uint8_t *ikey, size_t ikey_len,
-                    const uint8_t *val, size_t val_len);
+int sst_builder_add(struct sst_builder *b, const uint8_t *ikey, size_t ikey_len, const uint8_t *val,
+                    size_t val_len);
 /* Bytes the file would have if finished now (approximate). */
 uint64_t sst_builder_size(const struct sst_builder *b);
 uint64_t sst_builder_count(const struct sst_builder *b);
@@ -108,5 +108,11 @@ int sst_reader_get(struct sst_reader *r, const void *ukey, size_t len, uint64_t 
 /* An iterator over the file's entries (global seq applied). Several may be
  * open at once; each must be freed before the reader is closed. */
 int sst_reader_iter(struct sst_reader *r, struct iter **out);
+
+/* The same for reading the file once from front to back (compaction input,
+ * the changefeed): data blocks come `readahead` bytes at a time, one ranged
+ * get each (a small file in one), and bypass the block cache. Seeks and
+ * backward steps work, each reading a window from its block onwards. */
+int sst_reader_iter_sequential(struct sst_reader *r, uint64_t readahead, struct iter **out);
 
 #endif

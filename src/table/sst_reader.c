@@ -18,7 +18,9 @@
  *     (cache_key, offset) first, and what read_block() reads and verifies is
  *     inserted, decompressed, at low priority. Index, filter and properties
  *     stay private to the reader (it pins them for its whole life, so caching
- *     them too would only hold them twice).
+ *     them too would only hold them twice). Sequential iterators hand
+ *     read_block() their readahead window as the bytes already fetched,
+ *     which keeps their blocks out of the cache.
  *  3. A handle must lie wholly before the footer: off + size + trailer <=
  *     file_size - 64, computed without overflow.
  */
@@ -472,7 +474,49 @@ struct sst_iter {
     struct block blk; /* the data block `data` walks */
     uint64_t blk_off; /* its offset, while blk.data is set */
     int status;       /* first error of loading a block */
+    /* sequential iterators only (readahead != 0): the window of data bytes
+     * last read ahead, ra_buf holding them */
+    uint64_t readahead;
+    uint8_t *ra_buf;
+    struct tail ra;
 };
+
+/*
+ * A data block for a sequential iterator: from the readahead window, which
+ * moves to h->off in one ranged get of up to `readahead` bytes when the
+ * block lies outside it. Such blocks bypass the cache: a file read once
+ * from end to end (compaction input, the changefeed) would only evict the
+ * blocks that point reads come back to.
+ */
+static int read_ahead(struct sst_iter *it, const struct block_handle *h, struct block *out)
+{
+    struct sst_reader *r = it->r;
+    int rc;
+    if ((rc = check_handle(r, h, "data")) < 0)
+        return rc;
+    uint64_t n = h->size + SST_TRAILER_LEN, limit = r->size - SST_FOOTER_LEN;
+    if (!(h->off >= it->ra.off && h->off - it->ra.off <= it->ra.len &&
+          n <= it->ra.len - (h->off - it->ra.off))) {
+        uint64_t want = limit - h->off < it->readahead ? limit - h->off : it->readahead;
+        size_t got = 0;
+        uint8_t *buf;
+        if (want < n)
+            want = n;
+        if (!(buf = realloc(it->ra_buf, (size_t)want)))
+            return err_nomem();
+        it->ra_buf = buf;
+        it->ra = (struct tail){0};
+        if ((rc = objstore_get(r->os, r->name, h->off, (size_t)want, buf, &got)) < 0)
+            return err_prefix(rc, "%s: reading %llu bytes ahead at offset %llu", r->name,
+                              (unsigned long long)want, (unsigned long long)h->off);
+        if (got != want)
+            return err_set(CIRRUS_ECORRUPT,
+                           "%s: data at offset %llu: object ends early (%zu of %llu bytes)",
+                           r->name, (unsigned long long)h->off, got, (unsigned long long)want);
+        it->ra = (struct tail){buf, h->off, got};
+    }
+    return read_block(r, h, "data", &it->ra, out);
+}
 
 /* Loads the block the index points to into the data iterator. */
 static int load_data(struct sst_iter *it)
@@ -484,7 +528,8 @@ static int load_data(struct sst_iter *it)
         goto done;
     if (it->blk.data && it->blk_off == h.off)
         goto done; /* already there */
-    if ((rc = read_block(it->r, &h, "data", NULL, &blk)) < 0)
+    rc = it->readahead ? read_ahead(it, &h, &blk) : read_block(it->r, &h, "data", NULL, &blk);
+    if (rc < 0)
         goto done;
     block_release(&it->blk);
     it->blk = blk;
@@ -640,6 +685,7 @@ static void si_free(struct iter *base)
     block_iter_clear(&it->index);
     block_iter_clear(&it->data);
     block_release(&it->blk);
+    free(it->ra_buf);
     free(it);
 }
 
@@ -657,7 +703,7 @@ static const struct iter_ops sst_iter_ops = {
     .free = si_free,
 };
 
-int sst_reader_iter(struct sst_reader *r, struct iter **out)
+static int new_iter(struct sst_reader *r, uint64_t readahead, struct iter **out)
 {
     int rc = 0;
     struct sst_iter *it = calloc(1, sizeof(*it));
@@ -667,9 +713,20 @@ int sst_reader_iter(struct sst_reader *r, struct iter **out)
     }
     it->base.ops = &sst_iter_ops;
     it->r = r;
+    it->readahead = readahead;
     index_iter_init(r, &it->index);
     /* `data` stays zeroed (no block, not valid) until a block is loaded */
     *out = &it->base;
 done:
     return rc;
+}
+
+int sst_reader_iter(struct sst_reader *r, struct iter **out)
+{
+    return new_iter(r, 0, out);
+}
+
+int sst_reader_iter_sequential(struct sst_reader *r, uint64_t readahead, struct iter **out)
+{
+    return new_iter(r, readahead ? readahead : 1, out);
 }

@@ -238,10 +238,9 @@ static void assert_entry(struct iter *it, const struct ent *e, uint64_t global_s
         assert_memory_equal(v, e->val, vlen);
 }
 
-static void check_scan(struct sst_reader *r, const struct model *m, uint64_t global_seq)
+/* Walks it forward then backward against the model; frees it. */
+static void scan_matches(struct iter *it, const struct model *m, uint64_t global_seq)
 {
-    struct iter *it;
-    assert_int_equal(sst_reader_iter(r, &it), 0);
     size_t i = 0;
     for (iter_first(it); iter_valid(it); iter_next(it))
         assert_entry(it, &m->e[i++], global_seq);
@@ -252,6 +251,13 @@ static void check_scan(struct sst_reader *r, const struct model *m, uint64_t glo
     assert_int_equal(iter_status(it), 0);
     assert_int_equal(i, 0);
     iter_free(it);
+}
+
+static void check_scan(struct sst_reader *r, const struct model *m, uint64_t global_seq)
+{
+    struct iter *it;
+    assert_int_equal(sst_reader_iter(r, &it), 0);
+    scan_matches(it, m, global_seq);
 }
 
 /* A seek target near a random model entry: the entry itself, a neighbour
@@ -279,12 +285,12 @@ static size_t random_target(const struct model *m, uint8_t *t)
     return ulen + IKEY_TRAILER;
 }
 
-static void check_random_ops(struct sst_reader *r, const struct model *m, size_t n_ops)
+/* n_ops random positionings and steps of it, each checked against the
+ * model; frees it. */
+static void random_ops_match(struct iter *it, const struct model *m, size_t n_ops)
 {
-    struct iter *it;
     uint8_t t[512];
     size_t pos = m->n; /* m->n: not valid */
-    assert_int_equal(sst_reader_iter(r, &it), 0);
     for (size_t op = 0; op < n_ops; op++) {
         switch (rnd() % 7) {
         case 0:
@@ -329,6 +335,13 @@ static void check_random_ops(struct sst_reader *r, const struct model *m, size_t
         assert_int_equal(iter_status(it), 0);
     }
     iter_free(it);
+}
+
+static void check_random_ops(struct sst_reader *r, const struct model *m, size_t n_ops)
+{
+    struct iter *it;
+    assert_int_equal(sst_reader_iter(r, &it), 0);
+    random_ops_match(it, m, n_ops);
 }
 
 /* The model's answer for get(ukey, snapshot). */
@@ -666,6 +679,80 @@ static void cold_reads_cost_one_request_per_block(void **state)
         check_get(r, &m, (const uint8_t *)k, (size_t)kl, UINT64_MAX);
     }
     assert_true(memstore_get_count(os) - before <= (uint64_t)absent_reads);
+    sst_reader_close(r);
+    block_cache_free(cache);
+    free(data);
+    model_free(&m);
+    os->ops->close(os);
+}
+
+/*
+ * Sequential iterators (compaction input, the changefeed) read a file in
+ * windows of `readahead` bytes: one request per window, a small file in one,
+ * nothing through the block cache, the same entries as a plain iterator
+ * whichever way they move, and a damaged block still an error.
+ */
+static void sequential_iterators_read_ahead(void **state)
+{
+    (void)state;
+    struct objstore *os = store();
+    struct block_cache *cache;
+    struct block_cache_stats st;
+    struct model m = {0};
+    model_spaced(&m, 2000);
+    size_t len;
+    struct sst_options o = opts_with(CIRRUS_COMPRESSION_NONE, 1024, 10);
+    uint8_t *data = build(&m, &o, &len, NULL);
+    assert_int_equal(objstore_put(os, "seq.sst", data, len), 0);
+    assert_int_equal(block_cache_new(&cache, 64 << 20), 0);
+    struct sst_reader *r;
+    assert_int_equal(sst_reader_open(&r, os, "seq.sst", len, 0, cache), 0);
+    assert_true(len > 64 << 10);
+    struct {
+        uint64_t readahead, min_gets, max_gets;
+    } cases[] = {
+        {len, 1, 1}, /* the whole file in one */
+        /* one per window; a window ends inside a block, which the next reads again */
+        {16 << 10, len / (16 << 10), len / (14 << 10) + 2},
+        {1, len / 2048, len}, /* one per block */
+    };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        struct iter *it;
+        uint64_t before = memstore_get_count(os);
+        size_t i = 0;
+        assert_int_equal(sst_reader_iter_sequential(r, cases[c].readahead, &it), 0);
+        for (iter_first(it); iter_valid(it); iter_next(it))
+            assert_entry(it, &m.e[i++], 0);
+        assert_int_equal(iter_status(it), 0);
+        assert_int_equal(i, m.n);
+        iter_free(it);
+        uint64_t gets = memstore_get_count(os) - before;
+        if (gets < cases[c].min_gets || gets > cases[c].max_gets)
+            fail_msg("readahead %llu: %llu gets for %zu bytes",
+                     (unsigned long long)cases[c].readahead, (unsigned long long)gets, len);
+        assert_int_equal(sst_reader_iter_sequential(r, cases[c].readahead, &it), 0);
+        scan_matches(it, &m, 0);
+        assert_int_equal(sst_reader_iter_sequential(r, cases[c].readahead, &it), 0);
+        random_ops_match(it, &m, 300);
+    }
+    block_cache_stats(cache, &st);
+    assert_int_equal(st.inserts, 0);
+    assert_int_equal(st.bytes_in_use, 0);
+    sst_reader_close(r);
+
+    /* a flipped byte in a data block stops the iterator with ECORRUPT */
+    data[len / 3] ^= 0xff;
+    assert_int_equal(objstore_put(os, "bad.sst", data, len), 0);
+    assert_int_equal(sst_reader_open(&r, os, "bad.sst", len, 0, cache), 0);
+    struct iter *it;
+    size_t n = 0;
+    assert_int_equal(sst_reader_iter_sequential(r, 8 << 10, &it), 0);
+    for (iter_first(it); iter_valid(it); iter_next(it))
+        n++;
+    assert_int_equal(iter_status(it), CIRRUS_ECORRUPT);
+    assert_true(n < m.n);
+    assert_non_null(strstr(cirrus_errmsg(), "bad.sst"));
+    iter_free(it);
     sst_reader_close(r);
     block_cache_free(cache);
     free(data);
@@ -1019,6 +1106,7 @@ int main(void)
         cmocka_unit_test(bloom_filter_spares_reads),
         cmocka_unit_test(block_cache_spares_reads),
         cmocka_unit_test(cold_reads_cost_one_request_per_block),
+        cmocka_unit_test(sequential_iterators_read_ahead),
         cmocka_unit_test(global_seq_is_substituted),
         cmocka_unit_test(builder_refuses_misuse),
         cmocka_unit_test(missing_and_short_objects),
