@@ -87,11 +87,14 @@ int cmd_changes(struct cli *c, int argc, char **argv)
     int n_pos, rc, lrc = 0;
     if ((rc = cli_parse_args(c, argc, argv, opts, 2, &n_pos)) != CLI_OK ||
         (rc = cli_expect_args(c, argv, n_pos, 0, 0, "")) != CLI_OK ||
-        (from && (rc = cli_parse_u64(c, "--from", from, &from_seq)) != CLI_OK) ||
-        (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
+        (from && (rc = cli_parse_u64(c, "--from", from, &from_seq)) != CLI_OK))
         goto done;
+    /* before the open, which may take a while: a signal sent meanwhile must
+     * not find SIGINT ignored (as a background job inherits it) */
     if (follow)
         catch_stop_signals();
+    if ((rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
+        goto done;
     if ((lrc = cirrus_changes_open(&feed, db, from_seq)) < 0) {
         rc = cli_fail(c, lrc);
         goto done;

@@ -71,11 +71,24 @@ set -e
 [[ $frc == 0 ]] || fail "changes --follow after SIGTERM: exit $frc, $(cat "$T/follow.err")"
 [[ ! -s $T/follow.err ]] || fail "changes --follow: stderr $(cat "$T/follow.err")"
 # ... and SIGINT (the background job's SIGINT is ignored by bash; cirrus
-# installs its own handler)
+# installs its own handler). Sent once the follower has printed the feed so
+# far (its handler is in place by then), and again each second in case a
+# signal slipped in before: a follower that ignores SIGINT fails, not hangs.
+c changes >"$T/feed"
 "$CIRRUS_BIN" changes --follow >"$T/follow" 2>"$T/follow.err" &
 fpid=$!
-sleep 0.5
-kill -INT "$fpid"
+for _ in $(seq 1 100); do
+    cmp -s "$T/feed" "$T/follow" && break
+    sleep 0.1
+done
+for _ in $(seq 1 10); do
+    kill -INT "$fpid" 2>/dev/null || break
+    sleep 1
+done
+if kill -0 "$fpid" 2>/dev/null; then
+    kill -KILL "$fpid"
+    fail "changes --follow ignored SIGINT for 10 s"
+fi
 set +e
 wait "$fpid"
 frc=$?
