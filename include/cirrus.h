@@ -172,13 +172,33 @@ typedef struct cirrus_options {
      * this handle writes go into it at once. Default NULL, 1 GiB. */
     const char *disk_cache_dir;
     uint64_t disk_cache_bytes;
+    /* Write slowdown, so that a writer cannot outrun compaction for long
+     * (RocksDB's delayed write rate). It applies only while this handle runs
+     * the background compactor (background_compaction, not read-only):
+     *  - once L0 holds at least l0_slowdown_writes_trigger files, writes are
+     *    paced to delayed_write_rate bytes (keys + values) per second divided
+     *    by (1 + the files over the trigger): 16 MiB/s at the trigger, 8 one
+     *    file above it, ... A writer slower than that never waits, so light
+     *    traffic (a few hundred durable commits a second) is never slowed,
+     *    however many L0 files there are. 0 disables. Default 20 (5 times
+     *    the default l0_compaction_trigger).
+     *  - once L0 holds at least l0_stop_writes_trigger files, and this
+     *    handle holds the compactor lease, writes wait until compaction
+     *    brings L0 below it. 0 disables. Default 400 (40 s of commits at
+     *    the default flush interval).
+     * delayed_write_rate: bytes per second at the slowdown trigger; 0
+     * disables the slowdown. Default 16 MiB. cirrus_stats counts both. */
+    uint32_t l0_slowdown_writes_trigger;
+    uint32_t l0_stop_writes_trigger;
+    uint64_t delayed_write_rate;
 } cirrus_options;
 
 #define CIRRUS_OPTIONS_INIT                                                                        \
     {                                                                                              \
         CIRRUS_OPTIONS_VERSION, NULL, 100, 100, (size_t)64 << 20, 16 << 10, (uint64_t)64 << 20,    \
             10, CIRRUS_COMPRESSION_LZ4, 64, 1, 0, 1, 3600000, 4, (uint64_t)256 << 20, 10, 3600000, \
-            86400000, NULL, (uint64_t)64 << 20, NULL, (uint64_t)1 << 30                            \
+            86400000, NULL, (uint64_t)64 << 20, NULL, (uint64_t)1 << 30, 20, 400,                  \
+            (uint64_t)16 << 20                                                                     \
     }
 
 /* ---- opening ----------------------------------------------------------- */
@@ -563,6 +583,11 @@ typedef struct cirrus_stats {
     uint64_t os_puts, os_gets, os_heads, os_deletes, os_lists;
     uint64_t os_bytes_written, os_bytes_read;
     uint64_t ms_gets, ms_writes, ms_deletes, ms_queries;
+    /* write stalls since open (cirrus_options.l0_slowdown_writes_trigger):
+     * writes the slowdown made sleep and the milliseconds they slept; writes
+     * that waited at l0_stop_writes_trigger and the milliseconds they waited */
+    uint64_t write_slowdowns, write_slowdown_ms;
+    uint64_t write_stops, write_stop_ms;
 } cirrus_stats;
 
 /* A snapshot of the handle's live state. Returns 0. */

@@ -129,6 +129,10 @@ static const struct {
     STAT(ms_writes),
     STAT(ms_deletes),
     STAT(ms_queries),
+    STAT(write_slowdowns),
+    STAT(write_slowdown_ms),
+    STAT(write_stops),
+    STAT(write_stop_ms),
 };
 #undef STAT
 

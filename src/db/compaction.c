@@ -46,12 +46,20 @@
 #define COMPACTOR_TICK_MS 1000
 #define GC_PERIOD_MS (10 * 60 * 1000)
 #define LAST_LEVEL (CIRRUS_MAX_LEVELS - 1)
+/* Inputs are read front to back in windows (sst_reader_iter_sequential):
+ * one ranged GET per window instead of one per block, and no block cache
+ * churn. The windows of all inputs share READAHEAD_BUDGET bytes, each
+ * between READAHEAD_MIN and READAHEAD_MAX. */
+#define READAHEAD_BUDGET ((uint64_t)64 << 20)
+#define READAHEAD_MIN ((uint64_t)256 << 10)
+#define READAHEAD_MAX ((uint64_t)8 << 20)
 
 struct pick {
-    int level;     /* input level */
-    int out_level; /* output level */
-    struct live_file **inputs;
+    int level;                 /* input level */
+    int out_level;             /* output level */
+    struct live_file **inputs; /* those of `level`, then those of out_level */
     size_t n_inputs;
+    size_t n_upper; /* inputs of `level`; the rest are out_level's, in key order */
     int bottommost; /* nothing below out_level overlaps the inputs' range */
     int trivial;    /* one file moves down unchanged */
 };
@@ -147,6 +155,7 @@ static int add_overlaps(const struct version *v, struct pick *p)
     int rc;
     input_range(p, &lo, &lo_len, &hi, &hi_len);
     size_t before = p->n_inputs;
+    p->n_upper = before;
     for (size_t i = 0; i < v->n_files[p->out_level]; i++) {
         struct live_file *f = v->files[p->out_level][i];
         if (overlaps(&f->meta, lo, lo_len, hi, hi_len) && (rc = add_input(p, f)) < 0)
@@ -295,19 +304,26 @@ static int emit(cirrus_db *db, struct out_file *o, int level, struct entry *e, c
     return 0;
 }
 
+/* The merge of the inputs: one child per input of `level` (L0 files
+ * overlap), one level iterator over those of out_level. */
 static int input_iter(cirrus_db *db, const struct pick *p, struct iter **out)
 {
-    struct iter **c = calloc(p->n_inputs, sizeof(*c));
-    size_t n = 0;
+    struct iter **c = calloc(p->n_upper + 1, sizeof(*c));
+    size_t n = 0, n_lower = p->n_inputs - p->n_upper;
+    uint64_t ra = READAHEAD_BUDGET / (p->n_upper + 1);
     int rc = 0;
     if (!c)
         return err_nomem();
-    for (; n < p->n_inputs; n++) {
-        struct sst_reader *r;
+    ra = ra < READAHEAD_MIN ? READAHEAD_MIN : ra > READAHEAD_MAX ? READAHEAD_MAX : ra;
+    for (; n < p->n_upper; n++) {
+        struct sst_reader *r = NULL;
         if ((rc = live_file_reader(p->inputs[n], db->os, db->bcache, &r)) < 0 ||
-            (rc = sst_reader_iter(r, &c[n])) < 0)
+            (rc = sst_reader_iter_sequential(r, ra, &c[n])) < 0)
             break;
     }
+    if (rc == 0 && n_lower &&
+        (rc = level_iter_new(&c[n], p->inputs + p->n_upper, n_lower, db->os, db->bcache, ra)) == 0)
+        n++;
     if (rc < 0) {
         for (size_t i = 0; i < n; i++)
             iter_free(c[i]);
@@ -542,6 +558,7 @@ int db_hold_compactor_lease(cirrus_db *db)
         return 0;
     int rc = cirrus_lease_acquire(db, LEASE_NAME, db->writer_id, LEASE_TTL_MS, NULL, NULL);
     db->lease_held = rc == 0;
+    atomic_store(&db->compacting, db->lease_held);
     if (rc == 0)
         db->lease_renew_at_ms = now + LEASE_TTL_MS / 3;
     return rc;
@@ -556,6 +573,7 @@ static void drop_lease(cirrus_db *db)
     if (db->lease_held)
         cirrus_lease_release(db, LEASE_NAME, db->writer_id);
     db->lease_held = 0;
+    atomic_store(&db->compacting, 0);
     err_set(0, "%s", saved);
 }
 

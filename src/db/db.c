@@ -206,6 +206,7 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
     pthread_mutex_init(&db->flush_mu, NULL);
     pthread_mutex_init(&db->compact_mu, NULL);
     pthread_mutex_init(&db->commit_mu, NULL);
+    pthread_mutex_init(&db->write_mu, NULL);
     pthread_mutex_init(&db->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -222,6 +223,7 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
         goto done;
     db->mem_id = 1;
     db->next_mseq = SEQ_COMMITTED_MAX + 1;
+    atomic_init(&db->visible_mseq, SEQ_COMMITTED_MAX);
     db->opts.disk_cache_dir = NULL;
     if ((rc = load_manifest(db)) < 0)
         goto done;
@@ -281,6 +283,7 @@ int cirrus_close(cirrus_db *db)
     block_cache_free(db->bcache); /* after every reader (held by versions) */
     pthread_cond_destroy(&db->cv);
     pthread_mutex_destroy(&db->mu);
+    pthread_mutex_destroy(&db->write_mu);
     pthread_mutex_destroy(&db->commit_mu);
     pthread_mutex_destroy(&db->flush_mu);
     pthread_mutex_destroy(&db->compact_mu);
@@ -365,6 +368,7 @@ int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems)
     }
     sv->v = db->current;
     version_ref(sv->v);
+    sv->latest = atomic_load_explicit(&db->visible_mseq, memory_order_acquire);
     pthread_mutex_unlock(&db->mu);
     return 0;
 }
@@ -399,6 +403,7 @@ int cirrus_stats_get(cirrus_db *db, cirrus_stats *out)
     out->compaction_backlog_bytes = db_compaction_backlog(db, v);
     pthread_mutex_unlock(&db->mu);
     out->compactions = db->n_compactions;
+    db_write_stall_stats(db, out);
     out->compaction_bytes_written = db->compacted_bytes;
     if (db->bcache) {
         struct block_cache_stats b;

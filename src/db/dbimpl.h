@@ -4,9 +4,13 @@
  * Locks, always taken in this order:
  *   flush_mu   one flush at a time: memtables commit in the order they froze
  *   commit_mu  advancing the version: catch-up with other writers, commits
+ *   write_mu   buffering writes into `mem` (one writer at a time, as the
+ *              memtable wants) and swapping `mem` out (freezing)
  *   mu         the published state below (memtables, current version, ids)
  * Readers take mu only to grab references (struct superversion) and then
- * read without locks.
+ * read without locks. Writers take mu to be let in (write.c, admit()) and
+ * then buffer under write_mu alone, so that readers do not queue behind
+ * them.
  *
  * Write path: a write goes into `mem` with a seq above SEQ_COMMITTED_MAX
  * (ikey.h) so this handle's own reads see it at once. The group committer
@@ -20,6 +24,7 @@
 #define CIRRUS_DB_DBIMPL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "cirrus.h"
@@ -52,14 +57,20 @@ struct cirrus_db {
 
     pthread_mutex_t flush_mu;
     pthread_mutex_t commit_mu;
+    pthread_mutex_t write_mu;
     pthread_mutex_t mu;
     pthread_cond_t cv; /* signalled on commits, flush errors, new work, close */
 
-    /* guarded by mu */
+    /* guarded by mu; mem and mem_id change only under write_mu too (read
+     * under either), next_mseq is write_mu's alone */
     struct memtable *mem;
     uint64_t mem_id;    /* id of mem; ids grow by one per memtable */
     uint64_t next_mseq; /* seq for the next buffered write */
-    struct imm **imm;   /* FIFO of frozen memtables, oldest first */
+    /* the newest buffered seq that reads at the latest may see: a write's
+     * entries become visible together, once all of them are in `mem`
+     * (stored after them, release; loaded by db_acquire, acquire) */
+    _Atomic uint64_t visible_mseq;
+    struct imm **imm; /* FIFO of frozen memtables, oldest first */
     size_t n_imm;
     uint64_t committed_id; /* every memtable with id <= this is committed */
     struct commit_record {
@@ -74,6 +85,14 @@ struct cirrus_db {
                                 * the handle refuses writes and commits */
     struct version *current;
     int closing;
+    /* write slowdown (write.c, throttle_locked): the pacer's clock, i.e. when
+     * the writes it has let through so far may all have run at the paced
+     * rate (mono_ns); and what it cost writers since open */
+    uint64_t pace_next_ns;
+    uint64_t n_write_slowdowns; /* writes that slept */
+    uint64_t write_slowdown_ns; /* time they slept */
+    uint64_t n_write_stops;     /* writes that waited at the stop trigger */
+    uint64_t write_stop_ns;     /* time they waited */
 
     /* guarded by commit_mu */
     uint8_t *head_raw; /* raw value of the head item as last read or written */
@@ -89,6 +108,7 @@ struct cirrus_db {
     pthread_t compactor;
     int compactor_started;
     int lease_held;                            /* guarded by compact_mu */
+    atomic_int compacting;                     /* lease_held, read by writers (write stop) */
     int64_t lease_renew_at_ms;                 /* when to renew it */
     int64_t next_gc_ms;                        /* when the background GC runs next */
     struct buf compact_ptr[CIRRUS_MAX_LEVELS]; /* round-robin position per level */
@@ -102,6 +122,7 @@ struct superversion {
     size_t n_mems;
     struct memtable **more; /* when more than 16 */
     struct version *v;
+    uint64_t latest; /* the snapshot of a read at the latest (visible_mseq) */
 };
 
 /* db.c */
@@ -158,6 +179,8 @@ int db_batch_files(cirrus_db *db, const cirrus_batch *b, struct entry *e);
  * target_file_size, listed in e (not committed). */
 int db_memtable_files(cirrus_db *db, struct memtable *m, struct entry *e);
 int db_flush_until(cirrus_db *db, uint64_t id);
+/* Fills the write stall counters of *out (cirrus_stats_get). Takes mu. */
+void db_write_stall_stats(cirrus_db *db, cirrus_stats *out);
 int db_freeze(cirrus_db *db);
 void db_free_imm(struct imm *im);
 

@@ -2,14 +2,19 @@
  * dbiter.c - the public iterator: live user keys at one snapshot.
  *
  * Underneath is a merge (table/iter.h) of every source that can hold a key
- * in range: this handle's memtables (latest reads only) and the live files.
+ * in range: this handle's memtables (latest reads only), each L0 file, and
+ * one level iterator (version.h) per deeper level, which opens one file of
+ * the level at a time.
  * In internal key order a user key's entries come newest first, so:
  *  - forward, the first entry with seq <= snapshot decides the key (a put
  *    shows it, a delete hides it) and the rest of its entries are skipped;
  *  - backward, entries of a key arrive oldest first, so the scan keeps the
  *    last visible one until it steps onto a smaller user key.
- * The current key and value are copied into the iterator (saved_key,
- * saved_val) so they stay valid whichever way the merge moves.
+ * The current key is copied into the iterator (saved_key): the scan compares
+ * the entries after it with it. Forward, the value is borrowed from the
+ * merge, which stays on the key's entry until the next call; backward, the
+ * merge has moved past the entry by the time the key is known, so the value
+ * is copied (saved_val), as is a value resolved from merge operands.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +36,8 @@ struct cirrus_iter {
     int reverse; /* direction of the last move */
     int status;
     struct buf saved_key, saved_val, target;
+    const uint8_t *val; /* the current value: into the merge or saved_val */
+    size_t val_len;
 };
 
 static int below_upper(const cirrus_iter *it, const uint8_t *k, size_t n)
@@ -84,6 +91,8 @@ static int resolve(cirrus_iter *it)
     if (rc == 0) {
         rc = save(&it->saved_val, v, n);
         free(v);
+        it->val = it->saved_val.data;
+        it->val_len = it->saved_val.len;
     }
     return rc;
 }
@@ -114,9 +123,8 @@ static void find_next(cirrus_iter *it, int skipping)
         if (covered(it, k, ulen, seq))
             kind = KIND_DELETE; /* older than a range delete */
         if (kind == KIND_PUT) {
-            const uint8_t *v = iter_value(m, &vlen);
-            if (save(&it->saved_val, v, vlen) < 0)
-                return fail(it, CIRRUS_ENOMEM);
+            it->val = iter_value(m, &vlen);
+            it->val_len = vlen;
             it->valid = 1;
             return;
         }
@@ -167,8 +175,11 @@ static void find_prev(cirrus_iter *it)
             return fail(it, rc);
         if (!have)
             return settle(it);
-        if (kind == KIND_PUT)
+        if (kind == KIND_PUT) {
+            it->val = it->saved_val.data;
+            it->val_len = it->saved_val.len;
             break;
+        }
         /* the newest entry is an operand or expires: resolve the key */
         if ((rc = resolve(it)) == 0)
             break;
@@ -293,8 +304,8 @@ const void *cirrus_iter_key(const cirrus_iter *it, size_t *len_out)
 
 const void *cirrus_iter_value(const cirrus_iter *it, size_t *len_out)
 {
-    *len_out = it->saved_val.len;
-    return it->saved_val.data ? (const void *)it->saved_val.data : (const void *)"";
+    *len_out = it->val_len;
+    return it->val ? (const void *)it->val : (const void *)"";
 }
 
 int cirrus_iter_status(const cirrus_iter *it)
@@ -362,34 +373,68 @@ static int file_relevant(const cirrus_iter *it, const struct live_file *f)
     return 1;
 }
 
+/* One child for the relevant files of level l >= 1 (none: *out NULL): the
+ * file's own iterator for one file, a level iterator for several. `scratch`
+ * has room for the level's files. */
+static int level_child(cirrus_iter *it, int l, struct live_file **scratch, struct iter **out)
+{
+    const struct version *v = it->sv.v;
+    struct sst_reader *r = NULL;
+    size_t n = 0;
+    int rc;
+    *out = NULL;
+    for (size_t i = 0; i < v->n_files[l]; i++)
+        if (file_relevant(it, v->files[l][i]))
+            scratch[n++] = v->files[l][i];
+    if (n == 0)
+        return 0;
+    if (n > 1)
+        return level_iter_new(out, scratch, n, it->db->os, it->db->bcache, 0);
+    if ((rc = live_file_reader(scratch[0], it->db->os, it->db->bcache, &r)) < 0)
+        return rc;
+    return sst_reader_iter(r, out);
+}
+
+/* The merge's children: memtables, then each L0 file (they overlap), then
+ * one per deeper level (its files do not). */
 static int build_children(cirrus_iter *it, struct iter ***out, size_t *n_out)
 {
     struct memtable **mems = it->sv.more ? it->sv.more : it->sv.mems;
-    size_t cap = it->sv.n_mems + version_total_files(it->sv.v), n = 0;
-    struct iter **c = calloc(cap ? cap : 1, sizeof(*c));
+    const struct version *v = it->sv.v;
+    size_t cap = it->sv.n_mems + v->n_files[0] + CIRRUS_MAX_LEVELS, n = 0, widest = 1;
+    struct iter **c = calloc(cap, sizeof(*c));
+    struct live_file **scratch = NULL;
     int rc = 0;
-    if (!c)
-        return err_nomem();
+    for (int l = 1; l < CIRRUS_MAX_LEVELS; l++)
+        widest = v->n_files[l] > widest ? v->n_files[l] : widest;
+    if (!c || !(scratch = malloc(widest * sizeof(*scratch)))) {
+        rc = err_nomem();
+        goto done;
+    }
     for (size_t i = 0; i < it->sv.n_mems; i++)
         if ((rc = memtable_iter(mems[i], &c[n])) < 0)
             goto done;
         else
             n++;
-    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
-        for (size_t i = 0; i < it->sv.v->n_files[l]; i++) {
-            struct live_file *f = it->sv.v->files[l][i];
-            struct sst_reader *r;
-            if (!file_relevant(it, f))
-                continue;
-            if ((rc = live_file_reader(f, it->db->os, it->db->bcache, &r)) < 0 ||
-                (rc = sst_reader_iter(r, &c[n])) < 0)
-                goto done;
-            n++;
-        }
+    for (size_t i = 0; i < v->n_files[0]; i++) {
+        struct live_file *f = v->files[0][i];
+        struct sst_reader *r;
+        if (!file_relevant(it, f))
+            continue;
+        if ((rc = live_file_reader(f, it->db->os, it->db->bcache, &r)) < 0 ||
+            (rc = sst_reader_iter(r, &c[n])) < 0)
+            goto done;
+        n++;
+    }
+    for (int l = 1; l < CIRRUS_MAX_LEVELS; l++) {
+        if ((rc = level_child(it, l, scratch, &c[n])) < 0)
+            goto done;
+        n += c[n] != NULL;
     }
 done:
+    free(scratch);
     if (rc < 0) {
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; c && i < n; i++)
             iter_free(c[i]);
         free(c);
         return rc;
@@ -414,6 +459,8 @@ int cirrus_iter_new(cirrus_iter **out, cirrus_db *db, const cirrus_read_options 
     if ((rc = db_snapshot(db, ro, &it->snap)) < 0 || (rc = set_bounds(it, ro)) < 0 ||
         (rc = db_acquire(db, &it->sv, it->snap == SEQ_MAX)) < 0)
         goto done;
+    if (it->snap == SEQ_MAX)
+        it->snap = it->sv.latest; /* never part of a batch still being buffered */
     if ((rc = build_children(it, &children, &n)) < 0)
         goto done;
     rc = merge_iter_new(&it->merged, children, n);

@@ -211,6 +211,8 @@ int cirrus_get(cirrus_db *db, const cirrus_read_options *ro, const void *key, si
         return rc;
     if ((rc = db_acquire(db, &sv, snap == SEQ_MAX)) < 0)
         return rc;
+    if (snap == SEQ_MAX)
+        snap = sv.latest; /* never part of a batch still being buffered */
     rc = db_get_in(db, &sv, snap, key, key_len, val_out, val_len_out);
     db_release(&sv);
     return rc;
@@ -288,6 +290,8 @@ int cirrus_multi_get(cirrus_db *db, const cirrus_read_options *ro, size_t n_keys
         return rc;
     if ((rc = db_acquire(db, &sv, snap == SEQ_MAX)) < 0)
         return rc;
+    if (snap == SEQ_MAX)
+        snap = sv.latest;
     /* one superversion: every key is read at the same snapshot */
     for (size_t i = 0; i < n_keys; i++) {
         vals_out[i] = NULL;

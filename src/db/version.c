@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "table/ikey.h"
+#include "table/iter.h"
 #include "table/sst.h"
 #include "util/status.h"
 
@@ -313,4 +314,229 @@ int live_file_reader(struct live_file *f, struct objstore *os, struct block_cach
         *out = f->reader;
     pthread_mutex_unlock(&f->mu);
     return rc;
+}
+
+/* ---- level iterator -------------------------------------------------------- */
+
+struct level_iter {
+    struct iter base;
+    struct live_file **files; /* borrowed files, sorted by key; copied array */
+    size_t n;
+    struct objstore *os;
+    struct block_cache *cache;
+    uint64_t readahead; /* 0: block by block */
+    size_t at;          /* index of the open file; n: none */
+    struct iter *cur;   /* its iterator, NULL when none */
+    int status;         /* the first error of opening a file */
+};
+
+static void li_close_file(struct level_iter *li)
+{
+    iter_free(li->cur);
+    li->cur = NULL;
+    li->at = li->n;
+}
+
+/* Makes file i the open one (its iterator unpositioned); 0 or an error,
+ * which also becomes the status. */
+static int li_open(struct level_iter *li, size_t i)
+{
+    struct sst_reader *r = NULL;
+    int rc;
+    if (li->cur && li->at == i)
+        return 0;
+    li_close_file(li);
+    if ((rc = live_file_reader(li->files[i], li->os, li->cache, &r)) < 0 ||
+        (rc = li->readahead ? sst_reader_iter_sequential(r, li->readahead, &li->cur)
+                            : sst_reader_iter(r, &li->cur)) < 0) {
+        li->status = rc;
+        return rc;
+    }
+    li->at = i;
+    return 0;
+}
+
+static int li_ok(const struct level_iter *li)
+{
+    return li->status == 0 && (!li->cur || iter_status(li->cur) == 0);
+}
+
+static int li_valid(const struct iter *it)
+{
+    const struct level_iter *li = (const struct level_iter *)it;
+    return li->status == 0 && li->cur && iter_valid(li->cur);
+}
+
+/* While the open file is exhausted (and healthy), on to the next file's first
+ * entry. */
+static void li_skip_forward(struct level_iter *li)
+{
+    while (li->cur && !iter_valid(li->cur) && li_ok(li) && li->at + 1 < li->n) {
+        if (li_open(li, li->at + 1) < 0)
+            return;
+        iter_first(li->cur);
+    }
+}
+
+static void li_skip_backward(struct level_iter *li)
+{
+    while (li->cur && !iter_valid(li->cur) && li_ok(li) && li->at > 0) {
+        if (li_open(li, li->at - 1) < 0)
+            return;
+        iter_last(li->cur);
+    }
+}
+
+static void li_first(struct iter *it)
+{
+    struct level_iter *li = (struct level_iter *)it;
+    if (li->status < 0 || li_open(li, 0) < 0)
+        return;
+    iter_first(li->cur);
+    li_skip_forward(li);
+}
+
+static void li_last(struct iter *it)
+{
+    struct level_iter *li = (struct level_iter *)it;
+    if (li->status < 0 || li_open(li, li->n - 1) < 0)
+        return;
+    iter_last(li->cur);
+    li_skip_backward(li);
+}
+
+/* Rejects a target too short to be an internal key, as every iterator must
+ * (iter.h); 0 if usable. */
+static int li_target(struct level_iter *li, size_t len)
+{
+    if (len < IKEY_TRAILER && li->status == 0)
+        li->status =
+            err_set(CIRRUS_EINVALID, "seek target of %zu bytes is not an internal key", len);
+    return li->status;
+}
+
+static void li_seek(struct iter *it, const uint8_t *target, size_t len)
+{
+    struct level_iter *li = (struct level_iter *)it;
+    if (li_target(li, len) < 0)
+        return;
+    /* the first file whose largest user key is >= the target's */
+    size_t lo = 0, hi = li->n, ulen = ikey_user_len(len);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct file_meta *m = &li->files[mid]->meta;
+        if (ukey_compare(m->largest, m->largest_len, target, ulen) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == li->n)
+        return li_close_file(li); /* past the last key: not valid */
+    if (li_open(li, lo) < 0)
+        return;
+    iter_seek(li->cur, target, len);
+    li_skip_forward(li);
+}
+
+static void li_seek_for_prev(struct iter *it, const uint8_t *target, size_t len)
+{
+    struct level_iter *li = (struct level_iter *)it;
+    if (li_target(li, len) < 0)
+        return;
+    /* the last file whose smallest user key is <= the target's */
+    size_t lo = 0, hi = li->n, ulen = ikey_user_len(len);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const struct file_meta *m = &li->files[mid]->meta;
+        if (ukey_compare(m->smallest, m->smallest_len, target, ulen) <= 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return li_close_file(li); /* before the first key: not valid */
+    if (li_open(li, lo - 1) < 0)
+        return;
+    iter_seek_for_prev(li->cur, target, len);
+    li_skip_backward(li);
+}
+
+static void li_next(struct iter *it)
+{
+    struct level_iter *li = (struct level_iter *)it;
+    if (!li_valid(it))
+        return;
+    iter_next(li->cur);
+    li_skip_forward(li);
+}
+
+static void li_prev(struct iter *it)
+{
+    struct level_iter *li = (struct level_iter *)it;
+    if (!li_valid(it))
+        return;
+    iter_prev(li->cur);
+    li_skip_backward(li);
+}
+
+static const uint8_t *li_key(const struct iter *it, size_t *len_out)
+{
+    return iter_key(((const struct level_iter *)it)->cur, len_out);
+}
+
+static const uint8_t *li_value(const struct iter *it, size_t *len_out)
+{
+    return iter_value(((const struct level_iter *)it)->cur, len_out);
+}
+
+static int li_status(const struct iter *it)
+{
+    const struct level_iter *li = (const struct level_iter *)it;
+    if (li->status < 0)
+        return li->status;
+    return li->cur ? iter_status(li->cur) : 0;
+}
+
+static void li_free(struct iter *it)
+{
+    struct level_iter *li = (struct level_iter *)it;
+    iter_free(li->cur);
+    free(li->files);
+    free(li);
+}
+
+static const struct iter_ops level_iter_ops = {
+    .valid = li_valid,
+    .first = li_first,
+    .last = li_last,
+    .seek = li_seek,
+    .seek_for_prev = li_seek_for_prev,
+    .next = li_next,
+    .prev = li_prev,
+    .key = li_key,
+    .value = li_value,
+    .status = li_status,
+    .free = li_free,
+};
+
+int level_iter_new(struct iter **out, struct live_file *const *files, size_t n, struct objstore *os,
+                   struct block_cache *cache, uint64_t readahead)
+{
+    struct level_iter *li;
+    if (n == 0)
+        return err_set(CIRRUS_EINVALID, "level iterator over no files");
+    li = calloc(1, sizeof(*li));
+    if (!li || !(li->files = malloc(n * sizeof(*li->files)))) {
+        free(li);
+        return err_nomem();
+    }
+    memcpy(li->files, files, n * sizeof(*files));
+    li->base.ops = &level_iter_ops;
+    li->n = n;
+    li->os = os;
+    li->cache = cache;
+    li->readahead = readahead;
+    li->at = n;
+    *out = &li->base;
+    return 0;
 }

@@ -26,6 +26,7 @@
 #include "cirrus.h"
 #include "db/entry.h"
 
+struct iter;
 struct objstore;
 struct sst_reader;
 
@@ -96,5 +97,24 @@ int version_set_app(struct version *v, const char *app, uint64_t epoch, uint64_t
 struct block_cache;
 int live_file_reader(struct live_file *f, struct objstore *os, struct block_cache *cache,
                      struct sst_reader **out);
+
+/*
+ * An iterator over the files of one level >= 1, which do not overlap and are
+ * sorted by key (invariant 1): it keeps one file open at a time and moves to
+ * the neighbouring file at either end of the current one, so a merge needs
+ * one child per level instead of one per file, and a seek reads one file of
+ * the level instead of all of them. `files` (n >= 1 of them, a sorted subset
+ * of one level, e.g. those in a scan's bounds) is copied; the files are
+ * borrowed: the caller holds a reference to them (a version) for the
+ * iterator's life. Readers open on first use (live_file_reader). All
+ * versions of a user key live in one file of a level, so a seek looks in the
+ * file whose key range reaches the target's user key first.
+ * readahead != 0 reads each file sequentially (sst_reader_iter_sequential),
+ * for compaction; 0 reads block by block through the cache.
+ * Returns 0, CIRRUS_EINVALID (n == 0) or CIRRUS_ENOMEM; errors of opening a
+ * file are the iterator's status.
+ */
+int level_iter_new(struct iter **out, struct live_file *const *files, size_t n, struct objstore *os,
+                   struct block_cache *cache, uint64_t readahead);
 
 #endif

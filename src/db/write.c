@@ -19,6 +19,15 @@
 
 /* Frozen memtables allowed to queue before writers wait (backpressure). */
 #define MAX_IMM 4
+/* Write slowdown (throttle_locked): unused allowance a writer may bank
+ * while it writes slower than the paced rate, so that bursts of small
+ * writes (every writer released by one group commit) never wait; and the
+ * smallest sleep, so that a fast writer pays one sleep per millisecond of
+ * writes instead of one per write. */
+#define PACE_BURST_NS (100 * UINT64_C(1000000))
+#define PACE_MIN_SLEEP_NS UINT64_C(1000000)
+/* How often a writer held at the stop trigger looks again without a signal. */
+#define STOP_RECHECK_MS 100
 
 /* ---- batches ------------------------------------------------------------ */
 
@@ -144,7 +153,7 @@ static int apply_batch(cirrus_db *db, const cirrus_batch *b)
     return batch_into(db->mem, &db->next_mseq, b);
 }
 
-/* Moves mem to the imm queue. Caller holds mu. */
+/* Moves mem to the imm queue. Caller holds write_mu and mu. */
 static int freeze_locked(cirrus_db *db)
 {
     struct memtable *fresh = NULL;
@@ -168,11 +177,20 @@ static int freeze_locked(cirrus_db *db)
     return 0;
 }
 
-int db_freeze(cirrus_db *db)
+/* freeze_locked for a caller holding write_mu only. */
+static int freeze(cirrus_db *db)
 {
     pthread_mutex_lock(&db->mu);
     int rc = freeze_locked(db);
     pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
+int db_freeze(cirrus_db *db)
+{
+    pthread_mutex_lock(&db->write_mu);
+    int rc = freeze(db);
+    pthread_mutex_unlock(&db->write_mu);
     return rc;
 }
 
@@ -200,6 +218,123 @@ static int writable_locked(cirrus_db *db)
     return 0;
 }
 
+/* ---- write slowdown -------------------------------------------------------- */
+
+/*
+ * The write slowdown (policy in cirrus.h at l0_slowdown_writes_trigger and
+ * docs/DESIGN.md, "Compaction"). L0 grows by one file per commit whatever
+ * the commit holds, and a writer buffering hundreds of thousands of puts a
+ * second takes the CPU compaction needs to keep up; pacing bytes, not
+ * commits, slows the writer that causes the pile-up while a light writer,
+ * whose bytes fit the paced rate, never waits (the earlier fixed stops and
+ * brakes also held back durable commits of a few hundred puts a second).
+ *
+ * A virtual clock, pace_next_ns: every write moves it on by bytes / rate;
+ * when it runs more than PACE_MIN_SLEEP_NS ahead of the real clock the
+ * writer sleeps until then. It never lags more than PACE_BURST_NS behind.
+ * Writers reserve their slots under mu and sleep without it, so several
+ * writers share one rate.
+ */
+
+static int throttled(const cirrus_db *db)
+{
+    /* with no compactor here, waiting could wait for nothing */
+    return db->compactor_started && !db->opts.read_only;
+}
+
+static void sleep_ns(uint64_t ns)
+{
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* Waits while L0 is at the stop trigger, if this handle is the one that
+ * compacts (holds the lease): only then is a compaction sure to be on its
+ * way. Another process may hold the lease and be stuck or gone (until the
+ * lease expires), or an operator may hold it on purpose; a stop there could
+ * wait without end, and pacing still holds the writer back. Caller holds mu. */
+static void stop_locked(cirrus_db *db)
+{
+    uint32_t stop = db->opts.l0_stop_writes_trigger;
+    if (!stop || db->current->n_files[0] < stop || !atomic_load(&db->compacting))
+        return;
+    uint64_t t0 = mono_ns();
+    db->n_write_stops++;
+    while (db->current->n_files[0] >= stop && atomic_load(&db->compacting) && !db->closing &&
+           !db->failed) {
+        /* commits broadcast cv; the timeout covers a compactor elsewhere */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += STOP_RECHECK_MS * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&db->cv, &db->mu, &ts);
+    }
+    db->write_stop_ns += mono_ns() - t0;
+}
+
+/* Paces a write of `bytes` (keys + values) by the L0 file count: may drop
+ * and retake mu. Caller holds mu and checks writable_locked() after. */
+static void throttle_locked(cirrus_db *db, uint64_t bytes)
+{
+    const cirrus_options *o = &db->opts;
+    if (!throttled(db))
+        return;
+    stop_locked(db);
+    size_t l0 = db->current->n_files[0];
+    if (!o->l0_slowdown_writes_trigger || !o->delayed_write_rate ||
+        l0 < o->l0_slowdown_writes_trigger)
+        return;
+    /* the rate falls in proportion to the overshoot */
+    uint64_t rate = o->delayed_write_rate / (l0 - o->l0_slowdown_writes_trigger + 1);
+    uint64_t now = mono_ns();
+    if (rate == 0)
+        rate = 1;
+    if (db->pace_next_ns + PACE_BURST_NS < now)
+        db->pace_next_ns = now - PACE_BURST_NS;
+    db->pace_next_ns += (uint64_t)((double)bytes * 1e9 / (double)rate);
+    if (db->pace_next_ns <= now + PACE_MIN_SLEEP_NS)
+        return;
+    uint64_t wait = db->pace_next_ns - now;
+    db->n_write_slowdowns++;
+    db->write_slowdown_ns += wait;
+    pthread_mutex_unlock(&db->mu);
+    sleep_ns(wait);
+    pthread_mutex_lock(&db->mu);
+}
+
+void db_write_stall_stats(cirrus_db *db, cirrus_stats *out)
+{
+    pthread_mutex_lock(&db->mu);
+    out->write_slowdowns = db->n_write_slowdowns;
+    out->write_slowdown_ms = db->write_slowdown_ns / 1000000u;
+    out->write_stops = db->n_write_stops;
+    out->write_stop_ms = db->write_stop_ns / 1000000u;
+    pthread_mutex_unlock(&db->mu);
+}
+
+/* Lets a write of `bytes` in: checks the handle takes writes, paces it
+ * (throttle_locked) and waits while the frozen memtables queue is full.
+ * Takes and drops mu; the caller then buffers the write under write_mu.
+ * *flush_errors_out: the count of failed flushes as the write was let in. */
+static int admit(cirrus_db *db, uint64_t bytes, uint64_t *flush_errors_out)
+{
+    int rc;
+    pthread_mutex_lock(&db->mu);
+    if ((rc = writable_locked(db)) < 0)
+        goto unlock;
+    throttle_locked(db, bytes);
+    while (db->n_imm >= MAX_IMM && db->bg_started && !db->closing && !db->failed)
+        pthread_cond_wait(&db->cv, &db->mu);
+    rc = writable_locked(db);
+    /* a flush failing from here on may be the one of this write */
+    *flush_errors_out = db->flush_errors;
+unlock:
+    pthread_mutex_unlock(&db->mu);
+    return rc;
+}
+
 /* The seq that committed memtable id (0 if no longer remembered). */
 static uint64_t seq_of_locked(cirrus_db *db, uint64_t id)
 {
@@ -207,11 +342,10 @@ static uint64_t seq_of_locked(cirrus_db *db, uint64_t id)
     return h->id == id ? h->seq : db->last_commit_seq;
 }
 
-/* Waits until memtable id is committed, or a flush fails after we started
- * waiting. Caller holds mu. */
-static int wait_committed_locked(cirrus_db *db, uint64_t id)
+/* Waits until memtable id is committed, or a flush fails after the count
+ * of failed flushes was `errors`. Caller holds mu. */
+static int wait_committed_locked(cirrus_db *db, uint64_t id, uint64_t errors)
 {
-    uint64_t errors = db->flush_errors;
     while (db->committed_id < id) {
         if (db->flush_errors != errors)
             return err_set(db->flush_rc, "%s", db->flush_msg);
@@ -224,22 +358,23 @@ static int wait_committed_locked(cirrus_db *db, uint64_t id)
 
 int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_out)
 {
-    uint64_t id;
+    uint64_t id, errors;
     int rc;
     err_clear();
     if (!db || !b)
         return err_set(CIRRUS_EINVALID, "cirrus_write: NULL argument");
-    pthread_mutex_lock(&db->mu);
-    if ((rc = writable_locked(db)) < 0)
-        goto unlock;
-    while (db->n_imm >= MAX_IMM && db->bg_started && !db->closing && !db->failed)
-        pthread_cond_wait(&db->cv, &db->mu);
+    if ((rc = admit(db, b->bytes, &errors)) < 0)
+        return rc;
+    pthread_mutex_lock(&db->write_mu);
     if ((rc = apply_batch(db, b)) < 0) {
+        pthread_mutex_lock(&db->mu);
         db->failed = 1;
+        pthread_mutex_unlock(&db->mu);
         goto unlock;
     }
+    atomic_store_explicit(&db->visible_mseq, db->next_mseq - 1, memory_order_release);
     id = db->mem_id;
-    if (memtable_bytes(db->mem) >= db->opts.write_buffer_size && (rc = freeze_locked(db)) < 0)
+    if (memtable_bytes(db->mem) >= db->opts.write_buffer_size && (rc = freeze(db)) < 0)
         goto unlock;
     int wait = flags & (CIRRUS_WRITE_WAIT | CIRRUS_WRITE_NOW);
     int now = (flags & CIRRUS_WRITE_NOW) || (wait && !db->bg_started) ||
@@ -249,21 +384,18 @@ int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_
             *seq_out = 0;
         goto unlock;
     }
-    if (now) {
-        if (db->mem_id == id && (rc = freeze_locked(db)) < 0)
-            goto unlock;
-        pthread_mutex_unlock(&db->mu);
-        rc = db_flush_until(db, id);
-        pthread_mutex_lock(&db->mu);
-        if (rc < 0)
-            goto unlock;
-    } else if ((rc = wait_committed_locked(db, id)) < 0) {
+    if (now && db->mem_id == id && (rc = freeze(db)) < 0)
         goto unlock;
-    }
-    if (seq_out)
+    pthread_mutex_unlock(&db->write_mu);
+    if (now && (rc = db_flush_until(db, id)) < 0)
+        return rc;
+    pthread_mutex_lock(&db->mu);
+    if ((now || (rc = wait_committed_locked(db, id, errors)) == 0) && seq_out)
         *seq_out = seq_of_locked(db, id);
-unlock:
     pthread_mutex_unlock(&db->mu);
+    return rc;
+unlock:
+    pthread_mutex_unlock(&db->write_mu);
     return rc;
 }
 
@@ -272,22 +404,23 @@ unlock:
 static int write_one(cirrus_db *db, int kind, const void *key, size_t key_len, const void *val,
                      size_t val_len)
 {
+    uint64_t errors;
     int rc;
     err_clear();
     if (!db || (!key && key_len) || (!val && val_len))
         return err_set(CIRRUS_EINVALID, "write: NULL argument");
-    pthread_mutex_lock(&db->mu);
-    if ((rc = writable_locked(db)) < 0)
-        goto unlock;
-    while (db->n_imm >= MAX_IMM && db->bg_started && !db->closing && !db->failed)
-        pthread_cond_wait(&db->cv, &db->mu);
-    /* a single op cannot be half applied: a failure leaves nothing behind */
-    if ((rc = memtable_add(db->mem, db->next_mseq++, kind, key, key_len, val, val_len)) < 0)
-        goto unlock;
-    if (memtable_bytes(db->mem) >= db->opts.write_buffer_size)
-        rc = freeze_locked(db);
-unlock:
-    pthread_mutex_unlock(&db->mu);
+    if ((rc = admit(db, key_len + val_len, &errors)) < 0)
+        return rc;
+    /* only write_mu: readers taking a superversion under mu do not queue
+     * behind a writer that buffers hundreds of thousands of puts a second.
+     * A single op cannot be half applied: a failure leaves nothing behind */
+    pthread_mutex_lock(&db->write_mu);
+    rc = memtable_add(db->mem, db->next_mseq++, kind, key, key_len, val, val_len);
+    if (rc == 0)
+        atomic_store_explicit(&db->visible_mseq, db->next_mseq - 1, memory_order_release);
+    if (rc == 0 && memtable_bytes(db->mem) >= db->opts.write_buffer_size)
+        rc = freeze(db);
+    pthread_mutex_unlock(&db->write_mu);
     return rc;
 }
 
@@ -545,27 +678,29 @@ int db_flush_until(cirrus_db *db, uint64_t id)
 
 int cirrus_flush(cirrus_db *db, uint64_t *seq_out)
 {
-    uint64_t target;
+    uint64_t target = 0;
     int rc;
     err_clear();
+    pthread_mutex_lock(&db->write_mu);
     pthread_mutex_lock(&db->mu);
     if (db->opts.read_only) {
         if (seq_out)
             *seq_out = db->current->seq;
-        pthread_mutex_unlock(&db->mu);
-        return 0;
+        rc = 0;
+        goto unlock;
     }
     if (db->failed) {
         rc = writable_locked(db);
-        pthread_mutex_unlock(&db->mu);
-        return rc;
+        goto unlock;
     }
-    if ((rc = freeze_locked(db)) < 0) {
-        pthread_mutex_unlock(&db->mu);
-        return rc;
-    }
+    if ((rc = freeze_locked(db)) < 0)
+        goto unlock;
     target = db->mem_id - 1; /* every memtable frozen so far */
+unlock:
     pthread_mutex_unlock(&db->mu);
+    pthread_mutex_unlock(&db->write_mu);
+    if (rc < 0 || db->opts.read_only)
+        return rc;
     if ((rc = db_flush_until(db, target)) < 0)
         return rc;
     pthread_mutex_lock(&db->mu);
