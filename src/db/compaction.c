@@ -558,22 +558,20 @@ int db_hold_compactor_lease(cirrus_db *db)
         return 0;
     int rc = cirrus_lease_acquire(db, LEASE_NAME, db->writer_id, LEASE_TTL_MS, NULL, NULL);
     db->lease_held = rc == 0;
-    atomic_store(&db->compacting, db->lease_held);
     if (rc == 0)
         db->lease_renew_at_ms = now + LEASE_TTL_MS / 3;
     return rc;
 }
 
-/* Releases the lease if held, keeping the thread's error message: this
- * runs on the way out of calls that may be failing for another reason. */
-static void drop_lease(cirrus_db *db)
+/* Keeps the thread's error message: this runs on the way out of calls that
+ * may be failing for another reason. */
+void db_drop_compactor_lease(cirrus_db *db)
 {
     char saved[1024];
     snprintf(saved, sizeof(saved), "%s", cirrus_errmsg());
     if (db->lease_held)
         cirrus_lease_release(db, LEASE_NAME, db->writer_id);
     db->lease_held = 0;
-    atomic_store(&db->compacting, 0);
     err_set(0, "%s", saved);
 }
 
@@ -593,7 +591,7 @@ int cirrus_compact(cirrus_db *db)
     } while (rc == 1);
 done:
     if (!db->compactor_started)
-        drop_lease(db); /* let other processes take over at once */
+        db_drop_compactor_lease(db); /* let other processes take over at once */
     pthread_mutex_unlock(&db->compact_mu);
     return rc < 0 ? rc : 0;
 }
@@ -654,6 +652,6 @@ void db_stop_compactor(cirrus_db *db)
         pthread_join(db->compactor, NULL);
     db->compactor_started = 0;
     pthread_mutex_lock(&db->compact_mu);
-    drop_lease(db);
+    db_drop_compactor_lease(db);
     pthread_mutex_unlock(&db->compact_mu);
 }

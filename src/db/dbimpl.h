@@ -107,8 +107,9 @@ struct cirrus_db {
     pthread_mutex_t compact_mu; /* one compaction or GC at a time per handle */
     pthread_t compactor;
     int compactor_started;
-    int lease_held;                            /* guarded by compact_mu */
-    atomic_int compacting;                     /* lease_held, read by writers (write stop) */
+    /* changed under compact_mu; atomic because writers read it without
+     * (the write stop waits only while this handle compacts) */
+    atomic_int lease_held;
     int64_t lease_renew_at_ms;                 /* when to renew it */
     int64_t next_gc_ms;                        /* when the background GC runs next */
     struct buf compact_ptr[CIRRUS_MAX_LEVELS]; /* round-robin position per level */
@@ -170,6 +171,9 @@ uint64_t db_compaction_backlog(const cirrus_db *db, const struct version *v);
 /* Takes or renews the compactor lease; CIRRUS_EBUSY if another holds it.
  * Caller holds compact_mu. */
 int db_hold_compactor_lease(cirrus_db *db);
+/* Releases the compactor lease if held, keeping the thread's error message.
+ * Caller holds compact_mu. */
+void db_drop_compactor_lease(cirrus_db *db);
 
 /* write.c */
 /* Writes batch b (in op order, last op per key wins) as L0 files listed in

@@ -372,13 +372,8 @@ int cirrus_gc(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *
     pthread_mutex_lock(&db->compact_mu);
     if ((rc = db_hold_compactor_lease(db)) == 0)
         rc = cirrus_gc_locked(db, grace_ms, fn, arg);
-    if (!db->compactor_started && db->lease_held) {
-        char saved[1024];
-        snprintf(saved, sizeof(saved), "%s", cirrus_errmsg());
-        cirrus_lease_release(db, "compactor", db->writer_id);
-        db->lease_held = 0;
-        err_set(0, "%s", saved);
-    }
+    if (!db->compactor_started)
+        db_drop_compactor_lease(db);
     pthread_mutex_unlock(&db->compact_mu);
     return rc;
 }

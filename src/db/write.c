@@ -242,13 +242,6 @@ static int throttled(const cirrus_db *db)
     return db->compactor_started && !db->opts.read_only;
 }
 
-static void sleep_ns(uint64_t ns)
-{
-    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-    while (nanosleep(&ts, &ts) != 0)
-        ;
-}
-
 /* Waits while L0 is at the stop trigger, if this handle is the one that
  * compacts (holds the lease): only then is a compaction sure to be on its
  * way. Another process may hold the lease and be stuck or gone (until the
@@ -257,12 +250,11 @@ static void sleep_ns(uint64_t ns)
 static void stop_locked(cirrus_db *db)
 {
     uint32_t stop = db->opts.l0_stop_writes_trigger;
-    if (!stop || db->current->n_files[0] < stop || !atomic_load(&db->compacting))
+    if (!stop || db->current->n_files[0] < stop || !db->lease_held)
         return;
     uint64_t t0 = mono_ns();
     db->n_write_stops++;
-    while (db->current->n_files[0] >= stop && atomic_load(&db->compacting) && !db->closing &&
-           !db->failed) {
+    while (db->current->n_files[0] >= stop && db->lease_held && !db->closing && !db->failed) {
         /* commits broadcast cv; the timeout covers a compactor elsewhere */
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -257,13 +257,6 @@ double fault_draw_latency_ms(const struct fault_op_config *c, uint64_t *rng)
     return c->p50_ms * fexp(sigma * z);
 }
 
-static void sleep_us(uint64_t us)
-{
-    struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
-}
-
 enum fault_action fault_begin(struct fault_injector *fi, enum fault_op op, int is_write,
                               const char *store, const char *what, int *rc_out)
 {
@@ -295,7 +288,7 @@ enum fault_action fault_begin(struct fault_injector *fi, enum fault_op op, int i
         fi->stats.timeouts[op]++;
     pthread_mutex_unlock(&fi->mu);
     if (lat_us)
-        sleep_us(lat_us);
+        sleep_ns(lat_us * 1000u);
     if (act != FAULT_PASS) {
         const char *how = rc == CIRRUS_EAUTH ? " (as HTTP 403 AccessDenied)" : "";
         err_set(rc, "%s %s %.300s: injected fault: %s%s", store, fault_op_name(op),

@@ -45,11 +45,16 @@ uint64_t rand_u64(void)
     return v;
 }
 
-void sleep_ms(uint32_t ms)
+void sleep_ns(uint64_t ns)
 {
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
+}
+
+void sleep_ms(uint32_t ms)
+{
+    sleep_ns((uint64_t)ms * 1000000u);
 }
 
 void hex_encode(char *out, const uint8_t *p, size_t n)

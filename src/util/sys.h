@@ -15,8 +15,9 @@ uint64_t mono_ns(void);
 /* Fills buf with bytes from the kernel's CSPRNG. */
 void rand_bytes(void *buf, size_t n);
 uint64_t rand_u64(void);
-/* Sleeps for ms milliseconds (restarts on EINTR). */
+/* Sleeps for ms milliseconds, or ns nanoseconds (restarts on EINTR). */
 void sleep_ms(uint32_t ms);
+void sleep_ns(uint64_t ns);
 /* Lower-case hex of n bytes into out (2n chars + NUL). */
 void hex_encode(char *out, const uint8_t *p, size_t n);
 
