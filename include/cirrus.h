@@ -308,7 +308,9 @@ typedef struct cirrus_read_options {
  * it holds val_len bytes plus a NUL terminator not counted in *val_len_out).
  * `ro` may be NULL (latest).
  * Returns 0, CIRRUS_ENOTFOUND (absent or deleted at that seq), CIRRUS_EINVALID,
- * CIRRUS_ECORRUPT (names the object and block), CIRRUS_EIO, CIRRUS_ENOMEM.
+ * CIRRUS_EEXPIRED (ro->seq is below the retention horizon), CIRRUS_ECORRUPT
+ * (names the object and block; also an object the db names that the store
+ * no longer holds), CIRRUS_EIO, CIRRUS_ENOMEM.
  */
 CIRRUS_API int cirrus_get(cirrus_db *db, const cirrus_read_options *ro, const void *key,
                           size_t key_len, void **val_out, size_t *val_len_out);
@@ -317,7 +319,7 @@ CIRRUS_API int cirrus_get(cirrus_db *db, const cirrus_read_options *ro, const vo
  * Reads n keys at one snapshot. For each i, vals_out[i] is a malloc'd value
  * or NULL when absent, and rcs_out[i] the per-key status (0 or
  * CIRRUS_ENOTFOUND, or an error). Returns 0 if every key was answered (found
- * or not), else the first error.
+ * or not), else the first error, with that key's message in cirrus_errmsg().
  */
 CIRRUS_API int cirrus_multi_get(cirrus_db *db, const cirrus_read_options *ro, size_t n_keys,
                                 const void *const *keys, const size_t *key_lens, void **vals_out,

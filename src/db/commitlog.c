@@ -141,7 +141,9 @@ static int read_delta(struct commitlog *cl, const struct entry *stub, struct ent
     size_t len = 0;
     int rc;
     if ((rc = objstore_get_all(cl->os, stub->delta_name, &data, &len)) < 0) {
-        rc = err_prefix(rc, "reading delta object of entry %" PRIu64, stub->seq);
+        /* the entry names it: gone is damage, not an absent key */
+        rc = err_prefix(rc == CIRRUS_ENOTFOUND ? CIRRUS_ECORRUPT : rc,
+                        "reading delta object %s of entry %" PRIu64, stub->delta_name, stub->seq);
         goto done;
     }
     uint32_t sum = checksum32(data, len);

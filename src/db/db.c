@@ -50,10 +50,18 @@ static int check_options(const cirrus_options *o)
 
 /* Where the objects and the metadata of `url` live, and the db's name in
  * the metadata store. All three are malloc'd. */
+/*
+ * The stores and the db's name in the metadata store, from the URL as the
+ * user spelled it. Every spelling of one location gives one name
+ * (objstore_canonical_url): s3://B/x, s3://B/x/ and s3://B/x// are one
+ * database, never three histories over the same objects, which GC of one
+ * would delete from under the others. fault: URLs (test machinery) pass
+ * through as given.
+ */
 static int resolve_url(const char *url, const char *meta_url, char **os_url, char **ms_url,
                        char **name)
 {
-    const char *dir = url;
+    int rc;
     *os_url = *ms_url = *name = NULL;
     if (!url || !*url)
         return err_set(CIRRUS_EINVALID, "empty database URL");
@@ -62,26 +70,29 @@ static int resolve_url(const char *url, const char *meta_url, char **os_url, cha
             return err_set(CIRRUS_EINVALID,
                            "%s: an s3 database needs a metadata store (e.g. dynamodb://TABLE)",
                            url);
-        *os_url = strdup(url);
+        if ((rc = objstore_canonical_url(url, os_url)) < 0)
+            return rc;
         *ms_url = strdup(meta_url);
-        *name = strdup(url + 5);
+        *name = strdup(*os_url + 5);
     } else {
-        if (strncmp(url, "file://", 7) == 0)
-            dir = url + 7;
-        else if (strstr(url, "://"))
+        if (strncmp(url, "fault:", 6) == 0) {
+            *os_url = strdup(url);
+        } else if (strstr(url, "://") && strncmp(url, "file://", 7) != 0) {
             return err_set(CIRRUS_EINVALID,
                            "%s: unknown URL scheme (use a directory, file:// "
                            "or s3://)",
                            url);
-        if (!*dir)
-            return err_set(CIRRUS_EINVALID, "%s: empty directory", url);
-        *os_url = strdup(dir);
-        if (meta_url) {
+        } else if ((rc = objstore_canonical_url(url, os_url)) < 0) {
+            return rc;
+        }
+        if (!*os_url) {
+            /* strdup failed: reported below */
+        } else if (meta_url) {
             *ms_url = strdup(meta_url);
         } else {
-            size_t n = strlen(dir) + 32;
+            size_t n = strlen(*os_url) + 32;
             if ((*ms_url = malloc(n)))
-                snprintf(*ms_url, n, "sqlite:%s/meta.sqlite3", dir);
+                snprintf(*ms_url, n, "sqlite:%s/meta.sqlite3", *os_url);
         }
         /* one name however the metadata store is named (sqlite:..., a
          * fault: wrapper of it ...), so every handle finds the same db */
@@ -108,7 +119,9 @@ static int load_manifest(cirrus_db *db)
         return rc;
     manifest_name(name, sizeof(name), seq);
     if ((rc = objstore_get_all(db->os, name, &data, &len)) < 0)
-        return err_prefix(rc, "reading manifest %s", name);
+        /* the pointer names it: gone is damage, not an empty db */
+        return err_prefix(rc == CIRRUS_ENOTFOUND ? CIRRUS_ECORRUPT : rc, "reading manifest %s",
+                          name);
     struct version *v = NULL;
     rc = manifest_decode(&v, data, len, name);
     free(data);

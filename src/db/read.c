@@ -8,6 +8,7 @@
  * bloom filters keep files that cannot hold the key from being read.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -282,6 +283,7 @@ int cirrus_multi_get(cirrus_db *db, const cirrus_read_options *ro, size_t n_keys
 {
     struct superversion sv;
     uint64_t snap;
+    char first_msg[1024];
     int rc, first_error = 0;
     err_clear();
     if (!db || (n_keys && (!keys || !key_lens || !vals_out || !val_lens_out || !rcs_out)))
@@ -297,9 +299,14 @@ int cirrus_multi_get(cirrus_db *db, const cirrus_read_options *ro, size_t n_keys
         vals_out[i] = NULL;
         val_lens_out[i] = 0;
         rcs_out[i] = db_get_in(db, &sv, snap, keys[i], key_lens[i], &vals_out[i], &val_lens_out[i]);
-        if (rcs_out[i] < 0 && rcs_out[i] != CIRRUS_ENOTFOUND && !first_error)
+        if (rcs_out[i] < 0 && rcs_out[i] != CIRRUS_ENOTFOUND && !first_error) {
             first_error = rcs_out[i];
+            /* the keys after it set messages of their own ("not found") */
+            snprintf(first_msg, sizeof(first_msg), "%s", cirrus_errmsg());
+        }
     }
     db_release(&sv);
+    if (first_error)
+        err_set(first_error, "%s", first_msg);
     return first_error;
 }

@@ -4,7 +4,11 @@
  */
 #include "objstore/objstore.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "objstore/fault.h"
 #include "util/status.h"
@@ -90,4 +94,125 @@ int objstore_check_name(const char *name)
                      len > 64 ? "..." : "", why);
     }
     return rc;
+}
+
+/* "s3://" + bucket + "/" + prefix without trailing '/'s (rest: after "s3://"). */
+static int canonical_s3(const char *url, const char *rest, char **out)
+{
+    const char *slash = strchr(rest, '/');
+    size_t blen = slash ? (size_t)(slash - rest) : strlen(rest);
+    size_t plen = slash ? strlen(slash + 1) : 0;
+    int rc = 0;
+    char *c;
+    if (blen == 0)
+        return err_set(CIRRUS_EINVALID, "%s: no bucket name", url);
+    while (plen > 0 && slash[plen] == '/')
+        plen--;
+    if (!(c = malloc(5 + blen + 1 + plen + 1)))
+        return err_nomem();
+    memcpy(c, "s3://", 5);
+    memcpy(c + 5, rest, blen);
+    c[5 + blen] = '\0';
+    if (plen > 0) {
+        /* the prefix must be a valid object name itself: "x//y" or "/x"
+         * would be a second spelling of another prefix on some backend */
+        memcpy(c + 5 + blen, slash, plen + 1);
+        c[5 + blen + 1 + plen] = '\0';
+        if ((rc = objstore_check_name(c + 5 + blen + 1)) < 0) {
+            free(c);
+            return err_prefix(rc, "%s: bad prefix", url);
+        }
+    }
+    *out = c;
+    return 0;
+}
+
+/* Appends component [s, s+n) to the absolute path p (capacity cap),
+ * applying "." and "..". */
+static void path_push(char *p, size_t cap, const char *s, size_t n)
+{
+    size_t len = strlen(p);
+    if (n == 0 || (n == 1 && s[0] == '.'))
+        return;
+    if (n == 2 && s[0] == '.' && s[1] == '.') {
+        while (len > 1 && p[len - 1] != '/')
+            len--;
+        p[len > 1 ? len - 1 : 1] = '\0';
+        return;
+    }
+    if (len + 1 + n + 1 > cap)
+        return; /* cannot happen: cap covers the whole input */
+    if (len > 1)
+        p[len++] = '/';
+    memcpy(p + len, s, n);
+    p[len + n] = '\0';
+}
+
+/* The absolute, lexically normal form of dir, then with symbolic links
+ * resolved for the part of it that exists. */
+static int canonical_dir(const char *url, const char *dir, char **out)
+{
+    char cwd[PATH_MAX];
+    size_t cap;
+    char *p;
+    if (!*dir)
+        return err_set(CIRRUS_EINVALID, "%s: empty directory", url);
+    if (dir[0] != '/' && !getcwd(cwd, sizeof(cwd)))
+        return err_set(CIRRUS_EIO, "%s: getcwd: %s", url, strerror(errno));
+    cap = (dir[0] == '/' ? 0 : strlen(cwd)) + strlen(dir) + 3;
+    if (!(p = malloc(cap)))
+        return err_nomem();
+    strcpy(p, "/");
+    for (int pass = dir[0] == '/'; pass < 2; pass++) {
+        const char *s = pass == 0 ? cwd : dir;
+        while (*s) {
+            const char *e = strchr(s, '/');
+            size_t n = e ? (size_t)(e - s) : strlen(s);
+            path_push(p, cap, s, n);
+            s += n + (e != NULL);
+        }
+    }
+    /* resolve links in the longest prefix of p that exists */
+    size_t len = strlen(p);
+    for (size_t cut = len; cut > 0; cut--) {
+        if (cut < len && p[cut] != '/')
+            continue;
+        char saved = p[cut];
+        p[cut] = '\0';
+        char *real = realpath(cut ? p : "/", NULL);
+        p[cut] = saved;
+        if (!real)
+            continue;
+        size_t rlen = strlen(real), tail = len - cut;
+        char *q = malloc(rlen + tail + 1);
+        if (!q) {
+            free(real);
+            free(p);
+            return err_nomem();
+        }
+        memcpy(q, real, rlen);
+        /* "/" + "/x" must not become "//x" */
+        size_t at = (rlen == 1 && tail > 0) ? 0 : rlen;
+        memcpy(q + at, p + cut, tail + 1);
+        free(real);
+        free(p);
+        p = q;
+        break;
+    }
+    *out = p;
+    return 0;
+}
+
+int objstore_canonical_url(const char *url, char **out)
+{
+    *out = NULL;
+    if (!url || !url[0])
+        return err_set(CIRRUS_EINVALID, "objstore: empty URL");
+    if (strncmp(url, "s3://", 5) == 0)
+        return canonical_s3(url, url + 5, out);
+    if (strncmp(url, "file://", 7) == 0)
+        return canonical_dir(url, url + 7, out);
+    if (strstr(url, "://") || strncmp(url, "fault:", 6) == 0)
+        return err_set(CIRRUS_EINVALID, "%s: not a directory, file:// or s3:// location", url);
+    return canonical_dir(url, url, out);
 }

@@ -30,8 +30,8 @@ struct objstore;
 /* One listed object. `name` is borrowed for the callback's duration. */
 struct objstore_entry {
     const char *name;
-    uint64_t size;     /* bytes */
-    int64_t mtime_ms;  /* last-modified, Unix ms (0 if unknown) */
+    uint64_t size;    /* bytes */
+    int64_t mtime_ms; /* last-modified, Unix ms (0 if unknown) */
 };
 
 struct objstore_ops {
@@ -64,6 +64,19 @@ struct objstore {
  * such directory/bucket and !create), CIRRUS_EIO, CIRRUS_ENOMEM.
  */
 int objstore_open(struct objstore **out, const char *url, int create);
+
+/*
+ * The one spelling of the location url names, so that every spelling of one
+ * location opens one database (its name in the metadata store derives from
+ * it): "s3://BUCKET" or "s3://BUCKET/PREFIX" with the prefix's trailing
+ * '/'s dropped, or, for DIR and file://DIR, the absolute directory path with
+ * no ".", "..", empty components or symbolic links (resolved as far as the
+ * path exists). *out is malloc'd (caller frees). No request is made.
+ * Returns 0, CIRRUS_EINVALID (an empty or unknown location, a bad bucket or
+ * a prefix with an empty or "." component, such as s3://B//x or s3://B/x//y),
+ * CIRRUS_EIO (no working directory), CIRRUS_ENOMEM.
+ */
+int objstore_canonical_url(const char *url, char **out);
 
 static inline int objstore_put(struct objstore *os, const char *name, const void *data, size_t len)
 {

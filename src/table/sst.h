@@ -84,8 +84,9 @@ struct sst_reader;
  * is inserted (decompressed, at BLOCK_CACHE_LOW). Cache entries are keyed by
  * os->url and name, so one cache may serve any number of readers and stores.
  * The reader is safe to use from several threads at once.
- * Returns 0, CIRRUS_ECORRUPT, CIRRUS_EVERSION, CIRRUS_ENOTFOUND, CIRRUS_EIO,
- * CIRRUS_ENOMEM.
+ * A file that is not in the store is CIRRUS_ECORRUPT here and in every read
+ * (never CIRRUS_ENOTFOUND, which the read paths mean as "no such key").
+ * Returns 0, CIRRUS_ECORRUPT, CIRRUS_EVERSION, CIRRUS_EIO, CIRRUS_ENOMEM.
  */
 int sst_reader_open(struct sst_reader **out, struct objstore *os, const char *name, uint64_t size,
                     uint64_t global_seq, struct block_cache *cache);

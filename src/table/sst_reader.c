@@ -99,6 +99,21 @@ static int check_handle(const struct sst_reader *r, const struct block_handle *h
     return rc;
 }
 
+/*
+ * A ranged get of the file. The file is named by a commit entry, so an
+ * object that is not there is damage to the database, never an absent
+ * key: CIRRUS_ENOTFOUND from the store becomes CIRRUS_ECORRUPT, so that no
+ * read path can mistake it for "not found".
+ */
+static int get_range(const struct sst_reader *r, uint64_t off, size_t len, void *dst,
+                     size_t *got_out)
+{
+    int rc = objstore_get(r->os, r->name, off, len, dst, got_out);
+    if (rc == CIRRUS_ENOTFOUND)
+        rc = err_prefix(CIRRUS_ECORRUPT, "the object is missing"); /* callers name it */
+    return rc;
+}
+
 /* Stored bytes + trailer of h, from the tail when it covers them. */
 static int fetch(const struct sst_reader *r, const struct block_handle *h, const char *what,
                  const struct tail *tail, uint8_t *dst)
@@ -110,7 +125,7 @@ static int fetch(const struct sst_reader *r, const struct block_handle *h, const
         memcpy(dst, tail->data + (h->off - tail->off), n);
         goto done;
     }
-    if ((rc = objstore_get(r->os, r->name, h->off, n, dst, &got)) < 0) {
+    if ((rc = get_range(r, h->off, n, dst, &got)) < 0) {
         err_prefix(rc, "%s: reading %s block at offset %llu", r->name, what,
                    (unsigned long long)h->off);
         goto done;
@@ -264,7 +279,7 @@ static int load(struct sst_reader *r)
         rc = err_nomem();
         goto done;
     }
-    if ((rc = objstore_get(r->os, r->name, tail.off, tail.len, buf, &got)) < 0) {
+    if ((rc = get_range(r, tail.off, tail.len, buf, &got)) < 0) {
         err_prefix(rc, "%s: reading footer", r->name);
         goto done;
     }
@@ -506,7 +521,7 @@ static int read_ahead(struct sst_iter *it, const struct block_handle *h, struct 
             return err_nomem();
         it->ra_buf = buf;
         it->ra = (struct tail){0};
-        if ((rc = objstore_get(r->os, r->name, h->off, (size_t)want, buf, &got)) < 0)
+        if ((rc = get_range(r, h->off, (size_t)want, buf, &got)) < 0)
             return err_prefix(rc, "%s: reading %llu bytes ahead at offset %llu", r->name,
                               (unsigned long long)want, (unsigned long long)h->off);
         if (got != want)

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_cli_corrupt.sh - a flipped byte in the middle of an SST object, a
-# truncated SST, and a flipped byte in a manifest object: reads exit 3 with
-# one line naming the object (and "checksum" for flipped bytes), and never
-# print a wrong value.
+# truncated SST, a missing SST, and a flipped byte in a manifest object:
+# reads exit 3 with one line naming the object (and "checksum" for flipped
+# bytes, "missing" for a missing one), and never print a wrong value.
 #
 # Objects of a directory db live under DIR: sst/*.sst, manifest/*, delta/*.
 source "${BASH_SOURCE%/*}/lib.sh"
@@ -82,6 +82,33 @@ for cut in 1 half; do
     [[ $(rc_of --db "$B" get k01500) == 3 ]] || fail "get in an SST cut by $cut: exit 3"
     names_object "$(basename "$sst")"
 done
+
+# ---- a missing SST (issue 9): an error naming it, never "not found" -------------
+D=$T/d
+"$CIRRUS_BIN" --db "$D" put a 1 >/dev/null
+sst_a=$(ls "$D"/sst)
+"$CIRRUS_BIN" --db "$D" put b 2 >/dev/null
+rm "$D/sst/$sst_a"
+[[ $(rc_of --db "$D" get a) == 3 ]] || fail "get of a key in a missing SST: exit 3"
+names_object "$sst_a" missing
+[[ $(rc_of --db "$D" get a --at 1) == 3 ]] || fail "get --at 1 of a key in a missing SST"
+names_object "$sst_a" missing
+[[ $(rc_of --db "$D" mget a b) == 3 ]] || fail "mget with a key in a missing SST: exit 3"
+names_object "$sst_a" missing
+[[ ! -s $T/out ]] || fail "mget printed keys beside a missing SST"
+[[ $(rc_of --db "$D" get b) == 0 && $(cat "$T/out") == 2 ]] || fail "get b beside it"
+[[ $(rc_of --db "$D" scan) == 3 ]] || fail "scan over a missing SST: exit 3"
+names_object "$sst_a" missing
+
+# ---- mget keeps the damaged key's message when an absent key follows -------------
+E=$T/e
+"$CIRRUS_BIN" --db "$E" load "$T/big" >/dev/null
+sst=$(biggest_sst "$E")
+size=$(stat -c %s "$sst")
+flip "$sst" $((size / 2))
+mapfile -t mid < <(seq -f 'k%05.0f' 1200 10 1900)
+[[ $(rc_of --db "$E" mget "${mid[@]}" zz) == 3 ]] || fail "mget over a flipped byte, then zz"
+names_object "$(basename "$sst")" checksum
 
 # ---- a flipped byte in a manifest object ---------------------------------------
 # A manifest snapshot is written every 64 commits (the default interval).

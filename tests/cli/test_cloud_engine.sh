@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole engine on the cloud pair: every core CLI command on
 # --db s3://BUCKET/PREFIX --meta dynamodb://TABLE against s3rver and dynalite
-# (scripts/with-cloud-servers), checked from outside with curl; two writer
+# (scripts/with-cloud-servers), checked from outside with curl; three
+# spellings of one prefix are one db, and GC through one keeps it; two writer
 # processes at once (every commit exactly once, seqs dense); the DynamoDB
 # server and then the S3 server killed and restarted in the middle of a write
 # loop (clear errors, no crash, every acknowledged commit kept); and refused
@@ -88,6 +89,19 @@ expect_eq "$(c $db log | awk -F"\t" "\$3 == \"write\"" | cut -f1 | tr "\n" " ")"
 c $db stats >"$work/stats"
 grep -q "^head_seq: $head" "$work/stats" || fail "stats: $(cat "$work/stats")"
 c $db demo >/dev/null || fail "demo"
+
+echo "== one database per prefix, however it is spelled (issue 9)"
+expect_eq "$(c spell put k one)" 1 "put through s3://B/spell"
+expect_eq "$(c spell/ put k two)" 2 "s3://B/spell/ is the same db"
+expect_eq "$(c spell// get k)" two "s3://B/spell// is the same db"
+c spell/ gc --grace 0 >/dev/null
+expect_eq "$(c spell get k)" two "get after gc through another spelling"
+expect_eq "$(c spell get k --at 1)" one "the first commit survives gc"
+for bad in "/spell" "spell//x"; do
+  set +e; c "$bad" get k >/dev/null 2>"$work/err"; st=$?; set -e
+  expect_eq "$st" 3 "s3://B/$bad: refused"
+  grep -q "empty path component\|starts with" "$work/err" || fail "s3://B/$bad: $(cat "$work/err")"
+done
 
 echo "== the data is really in the bucket and the table (curl, not cirrus)"
 n_obj=$(count_objects "$db/")
