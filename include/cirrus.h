@@ -285,7 +285,9 @@ CIRRUS_API int cirrus_flush(cirrus_db *db, uint64_t *seq_out);
 typedef struct cirrus_read_options {
     /* Read as of this seq; 0 = the latest this handle knows, including its
      * own buffered (not yet committed) writes. A seq beyond the head is
-     * CIRRUS_EINVALID. */
+     * CIRRUS_EINVALID; one below the MVCC retention horizon (compaction
+     * dropped the versions it needs, see mvcc_retention_ms) is
+     * CIRRUS_EEXPIRED. */
     uint64_t seq;
     /* Scans: keys in [lower, upper); NULL for unbounded. Borrowed; must stay
      * valid for the iterator's life. */
@@ -338,7 +340,8 @@ CIRRUS_API int cirrus_refresh(cirrus_db *db, uint64_t *seq_out);
 typedef struct cirrus_iter cirrus_iter;
 
 /* An iterator over live keys at one snapshot (taken here). `ro` may be NULL.
- * It starts unpositioned: call first/last/seek. */
+ * It starts unpositioned: call first/last/seek. Fails as cirrus_get does for
+ * ro->seq (CIRRUS_EINVALID, CIRRUS_EEXPIRED). */
 CIRRUS_API int cirrus_iter_new(cirrus_iter **out, cirrus_db *db, const cirrus_read_options *ro);
 CIRRUS_API void cirrus_iter_close(cirrus_iter *it);
 CIRRUS_API void cirrus_iter_first(cirrus_iter *it);

@@ -261,7 +261,7 @@ static int finish_output(cirrus_db *db, struct out_file *o, int level, struct en
     f.n_entries = o->n_entries;
     f.n_deletes = o->n_deletes;
     if ((rc = entry_add_file(e, &f)) == 0)
-        db->compacted_bytes += len;
+        atomic_fetch_add_explicit(&db->compacted_bytes, len, memory_order_relaxed);
 done:
     sst_builder_free(o->b);
     o->b = NULL;
@@ -538,7 +538,7 @@ static int compact_once(cirrus_db *db)
     if (rc < 0)
         goto done;
     if (applied)
-        db->n_compactions++;
+        atomic_fetch_add_explicit(&db->n_compactions, 1, memory_order_relaxed);
     rc = 1;
 done:
     if (rc < 0)

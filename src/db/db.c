@@ -182,6 +182,20 @@ static int layer_stores(cirrus_db *db)
 
 static void *background(void *arg);
 
+/* Tells the background threads to stop and joins them (again: nothing). */
+static void stop_threads(cirrus_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    db->closing = 1;
+    pthread_cond_broadcast(&db->cv);
+    pthread_mutex_unlock(&db->mu);
+    if (db->bg_started)
+        pthread_join(db->bg, NULL);
+    db->bg_started = 0;
+    if (db->log.pk)
+        db_stop_compactor(db);
+}
+
 static int start_background(cirrus_db *db)
 {
     /* a read-only handle still follows other writers' commits */
@@ -255,9 +269,10 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
     db = NULL;
 done:
     if (db) {
-        db->opts.read_only = 1; /* nothing to flush: a half-open handle */
         char msg[1024];
         snprintf(msg, sizeof(msg), "%s", cirrus_errmsg());
+        stop_threads(db);       /* they read opts */
+        db->opts.read_only = 1; /* nothing to flush: a half-open handle */
         cirrus_close(db);
         err_set(rc, "%s", msg);
     }
@@ -272,14 +287,7 @@ int cirrus_close(cirrus_db *db)
     int rc = 0;
     if (!db)
         return 0;
-    pthread_mutex_lock(&db->mu);
-    db->closing = 1;
-    pthread_cond_broadcast(&db->cv);
-    pthread_mutex_unlock(&db->mu);
-    if (db->bg_started)
-        pthread_join(db->bg, NULL);
-    if (db->log.pk)
-        db_stop_compactor(db);
+    stop_threads(db);
     if (!db->opts.read_only && db->mem)
         rc = cirrus_flush(db, NULL);
     for (size_t i = 0; i < db->n_imm; i++)
@@ -415,9 +423,10 @@ int cirrus_stats_get(cirrus_db *db, cirrus_stats *out)
         out->memtable_bytes += memtable_bytes(db->imm[i]->mem);
     out->compaction_backlog_bytes = db_compaction_backlog(db, v);
     pthread_mutex_unlock(&db->mu);
-    out->compactions = db->n_compactions;
+    out->compactions = atomic_load_explicit(&db->n_compactions, memory_order_relaxed);
     db_write_stall_stats(db, out);
-    out->compaction_bytes_written = db->compacted_bytes;
+    out->compaction_bytes_written =
+        atomic_load_explicit(&db->compacted_bytes, memory_order_relaxed);
     if (db->bcache) {
         struct block_cache_stats b;
         block_cache_stats(db->bcache, &b);
@@ -535,7 +544,7 @@ int db_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out, int *befor
     uint8_t *raw = NULL;
     size_t len = 0;
     uint64_t head, oldest, lo, hi;
-    int64_t t;
+    int64_t t = 0; /* gcc -O3 cannot see that entry_time sets it on success */
     int rc;
     *before_log = 0;
     if ((rc = commitlog_get_head(&db->log, &head, &raw, &len)) < 0)

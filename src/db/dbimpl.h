@@ -1,7 +1,10 @@
 /*
  * dbimpl.h - the database handle, shared by the files of src/db.
  *
- * Locks, always taken in this order:
+ * Locks, always taken in this order (a lock may be skipped, never taken
+ * while holding one below it):
+ *   compact_mu one compaction or GC at a time per handle (compaction.c,
+ *              gc.c); taken with no other lock held, held across commits
  *   flush_mu   one flush at a time: memtables commit in the order they froze
  *   commit_mu  advancing the version: catch-up with other writers, commits
  *   write_mu   buffering writes into `mem` (one writer at a time, as the
@@ -11,6 +14,21 @@
  * read without locks. Writers take mu to be let in (write.c, admit()) and
  * then buffer under write_mu alone, so that readers do not queue behind
  * them.
+ *
+ * Two fields change under two locks, so that either one is enough to read
+ * them: `current` is written under commit_mu and mu (commit.c, publish()),
+ * so the committer reads it under commit_mu alone and everyone else under
+ * mu; `mem` and `mem_id` are written under write_mu and mu, so the writer
+ * reads them under write_mu alone and readers under mu. Every field below
+ * names its rule. (clang's -Wthread-safety cannot check them: its
+ * guarded_by cannot name a sibling field in C.)
+ *
+ * One condition variable, `cv` with mu, serves every wait: writers waiting
+ * for room in `imm` or for their commit, writers at the stop trigger, the
+ * background thread waiting for work, the compactor waiting for L0 to fill.
+ * Each waits in a loop on its own predicate, and every change to any of
+ * them (a commit, a freeze, a failed flush, a failed handle, close) is a
+ * broadcast, so no waiter misses its wake-up.
  *
  * Write path: a write goes into `mem` with a seq above SEQ_COMMITTED_MAX
  * (ikey.h) so this handle's own reads see it at once. The group committer
@@ -47,30 +65,45 @@ struct imm {
 #define COMMIT_HISTORY 64
 
 struct cirrus_db {
+    /* set by cirrus_open before any other thread starts, then read-only
+     * (no lock) until cirrus_close has joined the threads */
     cirrus_options opts;
     struct objstore *os;         /* outermost: the disk cache when enabled */
     struct objstore *os_counted; /* the counting layer under it (borrowed) */
     struct metastore *ms;        /* a counting layer over the backend */
     struct block_cache *bcache;  /* NULL when disabled */
-    struct commitlog log;
+    struct commitlog log;        /* names only; the calls are thread-safe */
     char writer_id[128];
 
     pthread_mutex_t flush_mu;
     pthread_mutex_t commit_mu;
     pthread_mutex_t write_mu;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* signalled on commits, flush errors, new work, close */
+    pthread_cond_t cv; /* with mu: every wait (see above) */
 
-    /* guarded by mu; mem and mem_id change only under write_mu too (read
-     * under either), next_mseq is write_mu's alone */
+    /* ---- guarded by write_mu and mu: written holding both, read holding
+     * either (the writer under write_mu, readers under mu) */
     struct memtable *mem;
-    uint64_t mem_id;    /* id of mem; ids grow by one per memtable */
+    uint64_t mem_id; /* id of mem; ids grow by one per memtable */
+
+    /* ---- guarded by write_mu */
     uint64_t next_mseq; /* seq for the next buffered write */
-    /* the newest buffered seq that reads at the latest may see: a write's
-     * entries become visible together, once all of them are in `mem`
-     * (stored after them, release; loaded by db_acquire, acquire) */
+
+    /* ---- atomic: the newest buffered seq that reads at the latest may
+     * see: a write's entries become visible together, once all of them are
+     * in `mem` (stored under write_mu after them, release; loaded by
+     * db_acquire, acquire) */
     _Atomic uint64_t visible_mseq;
-    struct imm **imm; /* FIFO of frozen memtables, oldest first */
+
+    /* ---- guarded by commit_mu and mu: written holding both (publish(),
+     * and cirrus_open before other threads start), read holding either
+     * (the committer and catch-up under commit_mu, everyone else under mu).
+     * A reader that keeps it past the lock takes a reference (db_acquire). */
+    struct version *current;
+
+    /* ---- guarded by mu */
+    struct imm **imm; /* FIFO of frozen memtables, oldest first; an entry's
+                       * prepared/entry fields belong to the flush_mu holder */
     size_t n_imm;
     uint64_t committed_id; /* every memtable with id <= this is committed */
     struct commit_record {
@@ -83,7 +116,6 @@ struct cirrus_db {
     int ambiguous;             /* a commit outcome is unknown */
     int failed;                /* a batch was half buffered (out of memory):
                                 * the handle refuses writes and commits */
-    struct version *current;
     int closing;
     /* write slowdown (write.c, throttle_locked): the pacer's clock, i.e. when
      * the writes it has let through so far may all have run at the paced
@@ -94,27 +126,34 @@ struct cirrus_db {
     uint64_t n_write_stops;     /* writes that waited at the stop trigger */
     uint64_t write_stop_ns;     /* time they waited */
 
-    /* guarded by commit_mu */
+    /* ---- guarded by commit_mu */
     uint8_t *head_raw; /* raw value of the head item as last read or written */
     size_t head_raw_len;
     uint64_t head_raw_seq;
     uint64_t log_copied; /* every entry <= this is known to be in the log */
 
+    /* ---- the threads: set by cirrus_open once each has started, cleared
+     * by cirrus_close after joining it; neither thread reads them, so other
+     * threads read them without a lock (no call may race open or close) */
     pthread_t bg;
     int bg_started;
-
-    /* compaction and GC (compaction.c, gc.c) */
-    pthread_mutex_t compact_mu; /* one compaction or GC at a time per handle */
     pthread_t compactor;
     int compactor_started;
-    /* changed under compact_mu; atomic because writers read it without
+
+    /* ---- compaction and GC (compaction.c, gc.c) */
+    pthread_mutex_t compact_mu; /* one compaction or GC at a time per handle */
+    /* written under compact_mu; atomic because writers read it without
      * (the write stop waits only while this handle compacts) */
     atomic_int lease_held;
+    /* guarded by compact_mu */
     int64_t lease_renew_at_ms;                 /* when to renew it */
-    int64_t next_gc_ms;                        /* when the background GC runs next */
     struct buf compact_ptr[CIRRUS_MAX_LEVELS]; /* round-robin position per level */
-    uint64_t n_compactions;                    /* committed by this handle */
-    uint64_t compacted_bytes;                  /* bytes written by them */
+    /* the compactor thread's own (no lock) */
+    int64_t next_gc_ms; /* when the background GC runs next */
+    /* added to under compact_mu; atomic because cirrus_stats_get reads them
+     * without it (relaxed: counters, they order nothing) */
+    _Atomic uint64_t n_compactions;   /* committed by this handle */
+    _Atomic uint64_t compacted_bytes; /* bytes written by them */
 };
 
 /* What a read works on: referenced, immutable pieces. */
@@ -134,8 +173,18 @@ int db_catch_up(cirrus_db *db);
 int db_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out, int *before_log);
 /* Turns read options into a snapshot: *snap_out is ro->seq, or SEQ_MAX
  * (with this handle's buffered writes) for the latest. A seq beyond the
- * head (after a refresh) is CIRRUS_EINVALID. */
+ * head (after a refresh) is CIRRUS_EINVALID; one below the current
+ * version's retention horizon CIRRUS_EEXPIRED. The horizon may move before
+ * the read takes its version: reads use db_acquire_snapshot, which checks
+ * again on the version they read. */
 int db_snapshot(cirrus_db *db, const cirrus_read_options *ro, uint64_t *snap_out);
+/* db_snapshot, then db_acquire (with the memtables for a read at the
+ * latest), then the horizon check on sv->v, the version the read uses.
+ * *snap_out is ro->seq or, at the latest, sv->latest. On success the
+ * caller releases sv (db_release); on error sv holds nothing. Returns 0,
+ * CIRRUS_EINVALID, CIRRUS_EEXPIRED, CIRRUS_ENOMEM, a refresh's errors. */
+int db_acquire_snapshot(cirrus_db *db, const cirrus_read_options *ro, struct superversion *sv,
+                        uint64_t *snap_out);
 
 /* read.c: the value of key at snap in sv, merges and expiry resolved
  * (cirrus_get's contract). */

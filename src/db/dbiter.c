@@ -456,11 +456,8 @@ int cirrus_iter_new(cirrus_iter **out, cirrus_db *db, const cirrus_read_options 
     if (!(it = calloc(1, sizeof(*it))))
         return err_nomem();
     it->db = db;
-    if ((rc = db_snapshot(db, ro, &it->snap)) < 0 || (rc = set_bounds(it, ro)) < 0 ||
-        (rc = db_acquire(db, &it->sv, it->snap == SEQ_MAX)) < 0)
+    if ((rc = set_bounds(it, ro)) < 0 || (rc = db_acquire_snapshot(db, ro, &it->sv, &it->snap)) < 0)
         goto done;
-    if (it->snap == SEQ_MAX)
-        it->snap = it->sv.latest; /* never part of a batch still being buffered */
     if ((rc = build_children(it, &children, &n)) < 0)
         goto done;
     rc = merge_iter_new(&it->merged, children, n);

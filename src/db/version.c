@@ -119,7 +119,7 @@ void version_sort(struct version *v)
 
 int version_add_file(struct version *v, const struct file_meta *m, uint32_t ord)
 {
-    struct live_file *f;
+    struct live_file *f = NULL;
     int rc;
     if ((rc = live_file_new(&f, m, 0)) < 0)
         return rc;
@@ -273,7 +273,7 @@ int version_apply(struct version *v, const struct entry *e, struct version **out
         }
     }
     for (size_t i = 0; applied && i < e->n_added; i++) {
-        struct live_file *f;
+        struct live_file *f = NULL;
         if ((rc = live_file_new(&f, &e->added[i], e->seq)) < 0)
             goto done;
         f->ord = (uint32_t)i;

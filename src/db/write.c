@@ -146,8 +146,9 @@ static int batch_into(struct memtable *m, uint64_t *next_seq, const cirrus_batch
     return 0;
 }
 
-/* Adds every op of b to db->mem. Caller holds mu; on failure the caller
- * fails the handle (part of the batch may be buffered). */
+/* Adds every op of b to db->mem. Caller holds write_mu (which guards
+ * next_mseq and lets it read mem), not mu: readers never wait for it. On
+ * failure the caller fails the handle (part of the batch may be buffered). */
 static int apply_batch(cirrus_db *db, const cirrus_batch *b)
 {
     return batch_into(db->mem, &db->next_mseq, b);
@@ -290,10 +291,13 @@ static void throttle_locked(cirrus_db *db, uint64_t bytes)
         return;
     uint64_t wait = db->pace_next_ns - now;
     db->n_write_slowdowns++;
-    db->write_slowdown_ns += wait;
     pthread_mutex_unlock(&db->mu);
     sleep_ns(wait);
+    /* the time slept, not asked for: on a busy machine the sleep overruns,
+     * and the next write then sleeps less (its slot is nearer) */
+    uint64_t slept = mono_ns() - now;
     pthread_mutex_lock(&db->mu);
+    db->write_slowdown_ns += slept;
 }
 
 void db_write_stall_stats(cirrus_db *db, cirrus_stats *out)
@@ -335,7 +339,8 @@ static uint64_t seq_of_locked(cirrus_db *db, uint64_t id)
 }
 
 /* Waits until memtable id is committed, or a flush fails after the count
- * of failed flushes was `errors`. Caller holds mu. */
+ * of failed flushes was `errors`, or the handle fails (then nothing more is
+ * committed). Caller holds mu. */
 static int wait_committed_locked(cirrus_db *db, uint64_t id, uint64_t errors)
 {
     while (db->committed_id < id) {
@@ -343,6 +348,8 @@ static int wait_committed_locked(cirrus_db *db, uint64_t id, uint64_t errors)
             return err_set(db->flush_rc, "%s", db->flush_msg);
         if (db->closing)
             return err_set(CIRRUS_ECLOSED, "the handle closed before the commit");
+        if (db->failed)
+            return writable_locked(db);
         pthread_cond_wait(&db->cv, &db->mu);
     }
     return 0;
@@ -361,6 +368,8 @@ int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_
     if ((rc = apply_batch(db, b)) < 0) {
         pthread_mutex_lock(&db->mu);
         db->failed = 1;
+        /* writers waiting in admit() or for a commit (none will come) */
+        pthread_cond_broadcast(&db->cv);
         pthread_mutex_unlock(&db->mu);
         goto unlock;
     }

@@ -517,7 +517,7 @@ static void racing_processes_create_and_delete_once(void **state)
     int winner = 0;
     while (status[winner] != 0)
         winner++;
-    char val[8];
+    char val[16];
     snprintf(val, sizeof(val), "w%d", winner);
     assert_item(S.ms, pk, "race", val, strlen(val), 1);
 

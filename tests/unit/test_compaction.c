@@ -187,7 +187,7 @@ static void without_retention_compaction_drops_history_and_gc_reclaims_it(void *
     void *v;
     size_t n;
     ro.seq = 5;
-    assert_int_equal(cirrus_get(db, &ro, "k0001", 5, &v, &n), CIRRUS_EINVALID);
+    assert_int_equal(cirrus_get(db, &ro, "k0001", 5, &v, &n), CIRRUS_EEXPIRED);
     assert_non_null(strstr(cirrus_errmsg(), "retention"));
 
     int on_disk = 0;
