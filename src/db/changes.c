@@ -13,10 +13,12 @@
  * ignore), so the feed needs no replay state of its own.
  */
 #include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "db/dbimpl.h"
+#include "objstore/objstore.h"
 #include "table/ikey.h"
 #include "table/sst.h"
 #include "util/coding.h"
@@ -146,16 +148,42 @@ static int load_entry(cirrus_changes *c)
 /* Bytes of a file fetched per request while the feed walks it. */
 #define CHANGES_READAHEAD ((uint64_t)4 << 20)
 
+/* 1 if name is a live file of the db's newest version, 0 if not. */
+static int file_is_live(cirrus_db *db, const char *name)
+{
+    struct superversion sv;
+    int live = 0;
+    /* another process may have compacted it away: look at the newest
+     * version; when that cannot be had, the file counts as live */
+    if (cirrus_refresh(db, NULL) < 0 || db_acquire(db, &sv, 0) < 0)
+        return 1;
+    for (int l = 0; l < CIRRUS_MAX_LEVELS && !live; l++)
+        for (size_t i = 0; i < sv.v->n_files[l] && !live; i++)
+            live = strcmp(sv.v->files[l][i]->meta.name, name) == 0;
+    db_release(&sv);
+    return live;
+}
+
 static int open_next_file(cirrus_changes *c)
 {
     const struct file_meta *f = &c->cur.added[c->file_idx++];
     uint64_t gseq = f->global_seq == ENTRY_SEQ_SELF ? c->cur.seq : f->global_seq;
+    uint64_t size;
     int rc = sst_reader_open(&c->reader, c->db->os, f->name, f->size, gseq, c->db->bcache);
-    if (rc == CIRRUS_ENOTFOUND)
-        return err_set(CIRRUS_EEXPIRED,
-                       "%s (added by seq %" PRIu64 ") is gone: older than the changefeed "
-                       "retention",
-                       f->name, c->cur.seq);
+    /* A file missing from the store (the reader says CIRRUS_ECORRUPT) that
+     * compaction removed from the version was deleted by GC after the
+     * changefeed retention: the feed fell behind. One still live is lost. */
+    if (rc == CIRRUS_ECORRUPT) {
+        char msg[1024];
+        snprintf(msg, sizeof(msg), "%s", cirrus_errmsg());
+        if (objstore_head(c->db->os, f->name, &size) == CIRRUS_ENOTFOUND &&
+            !file_is_live(c->db, f->name))
+            return err_set(CIRRUS_EEXPIRED,
+                           "%s (added by seq %" PRIu64 ") is gone: older than the changefeed "
+                           "retention",
+                           f->name, c->cur.seq);
+        return err_set(rc, "%s", msg);
+    }
     if (rc < 0)
         return rc;
     /* the feed reads each file once, front to back */

@@ -15,7 +15,8 @@
  * A lost race at 4 goes back to 1. An unknown outcome at 4 (timeout, lost
  * connection) is resolved by reading the head back and looking for the
  * entry's commit id; the same entry, with the same commit id, is what any
- * retry commits, so it can land at most once.
+ * retry commits, so it can land at most once (a retry also reads the seq it
+ * tried when a catch-up that did not look for it replayed that seq).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -214,6 +215,43 @@ static int resolve(cirrus_db *db, const struct entry *e, uint64_t seq, int *appl
     return 0;
 }
 
+/*
+ * Whether entry e, which may have landed at e->seq (an attempt there ended
+ * with an unknown outcome), is the entry at e->seq although that seq was
+ * replayed already. A catch-up that did not watch for e's commit id (a
+ * refresh, compaction's or GC's, or the background follower) may have
+ * replayed e->seq while the outcome was unresolved; catch_up_watch() then
+ * replays nothing and cannot see it, and committing e again would land it
+ * twice. The attempt was conditional on the head being e->seq - 1, so
+ * e->seq is the only place it can be. Caller holds commit_mu. Returns 0
+ * with *found_seq e->seq or 0, or an error (the outcome stays unknown).
+ */
+static int landed_before(cirrus_db *db, const struct entry *e, uint64_t *found_seq)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    struct entry got;
+    int rc;
+    *found_seq = 0;
+    if (!e->maybe_landed || e->seq == 0 || e->seq > db->current->seq)
+        return 0;
+    if (e->seq == db->head_raw_seq && db->head_raw) {
+        if (!(raw = malloc(db->head_raw_len)))
+            return err_nomem();
+        memcpy(raw, db->head_raw, db->head_raw_len);
+        len = db->head_raw_len;
+    } else if ((rc = commitlog_get_log(&db->log, e->seq, &raw, &len)) < 0) {
+        return err_prefix(rc, "looking for the commit of seq %" PRIu64, e->seq);
+    }
+    memset(&got, 0, sizeof(got));
+    rc = commitlog_decode(&db->log, raw, len, e->seq, &got);
+    free(raw);
+    if (rc == 0 && memcmp(got.commit_id, e->commit_id, COMMIT_ID_LEN) == 0)
+        *found_seq = e->seq;
+    entry_clear(&got);
+    return rc;
+}
+
 static void set_ambiguous(cirrus_db *db, int value)
 {
     pthread_mutex_lock(&db->mu);
@@ -277,6 +315,14 @@ int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, 
         if (attempt > 0 || e->seq != 0) {
             if ((rc = catch_up_watch(db, e->commit_id, &found, &applied)) < 0)
                 goto done;
+            if (!found) {
+                if ((rc = landed_before(db, e, &found)) < 0)
+                    goto done;
+                /* one that landed was valid at its seq (checked before its
+                 * compare-and-swap), so that replay applied it */
+                if (found)
+                    applied = 1;
+            }
             if (found) {
                 e->seq = found;
                 by_catch_up = 1;

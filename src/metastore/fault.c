@@ -45,10 +45,13 @@ static int f_get(struct metastore *ms, const char *pk, const char *sk, uint8_t *
     char what[420];
     int rc;
     item_name(what, sizeof(what), pk, sk);
-    if (fault_begin(&f->fi, FAULT_MGET, 0, "metastore", what, &rc) == FAULT_PASS) {
+    enum fault_action act = fault_begin(&f->fi, FAULT_MGET, 0, "metastore", what, &rc);
+    if (act == FAULT_PASS || act == FAULT_CRASH_AFTER) {
         rc = metastore_get(f->inner, pk, sk, value_out, len_out, version_out);
         if (rc == 0 && len_out)
             fault_count_bytes(&f->fi, FAULT_MGET, 0, *len_out);
+        if (act == FAULT_CRASH_AFTER)
+            fault_crash_after(&f->fi, "metastore", FAULT_MGET, what);
     }
     return rc;
 }
@@ -82,10 +85,14 @@ static int write_through(struct fault_ms *f, const struct write_call *w)
     char what[420], msg[600];
     int rc;
     item_name(what, sizeof(what), w->pk, w->sk);
-    switch (fault_begin(&f->fi, w->op, 1, "metastore", what, &rc)) {
+    enum fault_action act = fault_begin(&f->fi, w->op, 1, "metastore", what, &rc);
+    switch (act) {
     case FAULT_PASS:
+    case FAULT_CRASH_AFTER:
         rc = apply(f, w);
         fault_count_bytes(&f->fi, w->op, w->len, 0);
+        if (act == FAULT_CRASH_AFTER)
+            fault_crash_after(&f->fi, "metastore", w->op, what);
         break;
     case FAULT_TIMEOUT_APPLY:
         snprintf(msg, sizeof(msg), "%s (the write was applied)", cirrus_errmsg());
@@ -127,7 +134,8 @@ static int f_query(struct metastore *ms, const char *pk, const char *from, const
     char what[420];
     int rc;
     item_name(what, sizeof(what), pk, from);
-    if (fault_begin(&f->fi, FAULT_MQUERY, 0, "metastore", what, &rc) == FAULT_PASS) {
+    enum fault_action act = fault_begin(&f->fi, FAULT_MQUERY, 0, "metastore", what, &rc);
+    if (act == FAULT_PASS || act == FAULT_CRASH_AFTER) {
         rc = metastore_query(f->inner, pk, from, to, limit, reverse, items_out, n_out);
         if (rc == 0) {
             uint64_t bytes = 0;
@@ -135,6 +143,8 @@ static int f_query(struct metastore *ms, const char *pk, const char *from, const
                 bytes += (*items_out)[i].value_len;
             fault_count_bytes(&f->fi, FAULT_MQUERY, 0, bytes);
         }
+        if (act == FAULT_CRASH_AFTER)
+            fault_crash_after(&f->fi, "metastore", FAULT_MQUERY, what);
     }
     return rc;
 }

@@ -3,8 +3,9 @@
  *
  * Each call asks the injector for its fate first (util/fault.h): pass it
  * through, fail it without touching the inner store, or time it out, either
- * before the inner store saw it or after it applied a write. Counters
- * record every call, injected or not.
+ * before the inner store saw it or after it applied a write, or stop the
+ * process before or after the inner call (a crash point). Counters record
+ * every call, injected or not.
  */
 #include "objstore/fault.h"
 
@@ -36,10 +37,14 @@ static int f_put(struct objstore *os, const char *name, const void *data, size_t
 {
     struct fault_os *f = F(os);
     int rc;
-    switch (fault_begin(&f->fi, FAULT_PUT, 1, "objstore", name, &rc)) {
+    enum fault_action act = fault_begin(&f->fi, FAULT_PUT, 1, "objstore", name, &rc);
+    switch (act) {
     case FAULT_PASS:
+    case FAULT_CRASH_AFTER:
         rc = objstore_put(f->inner, name, data, len);
         fault_count_bytes(&f->fi, FAULT_PUT, len, 0);
+        if (act == FAULT_CRASH_AFTER)
+            fault_crash_after(&f->fi, "objstore", FAULT_PUT, name);
         break;
     case FAULT_TIMEOUT_APPLY: {
         char msg[512];
@@ -61,10 +66,13 @@ static int f_get(struct objstore *os, const char *name, uint64_t off, size_t len
 {
     struct fault_os *f = F(os);
     int rc;
-    if (fault_begin(&f->fi, FAULT_GET, 0, "objstore", name, &rc) == FAULT_PASS) {
+    enum fault_action act = fault_begin(&f->fi, FAULT_GET, 0, "objstore", name, &rc);
+    if (act == FAULT_PASS || act == FAULT_CRASH_AFTER) {
         rc = objstore_get(f->inner, name, off, len, dst, got_out);
         if (rc == 0)
             fault_count_bytes(&f->fi, FAULT_GET, 0, *got_out);
+        if (act == FAULT_CRASH_AFTER)
+            fault_crash_after(&f->fi, "objstore", FAULT_GET, name);
     }
     return rc;
 }
@@ -73,10 +81,13 @@ static int f_get_all(struct objstore *os, const char *name, uint8_t **data_out, 
 {
     struct fault_os *f = F(os);
     int rc;
-    if (fault_begin(&f->fi, FAULT_GET, 0, "objstore", name, &rc) == FAULT_PASS) {
+    enum fault_action act = fault_begin(&f->fi, FAULT_GET, 0, "objstore", name, &rc);
+    if (act == FAULT_PASS || act == FAULT_CRASH_AFTER) {
         rc = objstore_get_all(f->inner, name, data_out, len_out);
         if (rc == 0)
             fault_count_bytes(&f->fi, FAULT_GET, 0, *len_out);
+        if (act == FAULT_CRASH_AFTER)
+            fault_crash_after(&f->fi, "objstore", FAULT_GET, name);
     }
     return rc;
 }
@@ -85,8 +96,12 @@ static int f_head(struct objstore *os, const char *name, uint64_t *size_out)
 {
     struct fault_os *f = F(os);
     int rc;
-    if (fault_begin(&f->fi, FAULT_HEAD, 0, "objstore", name, &rc) == FAULT_PASS)
+    enum fault_action act = fault_begin(&f->fi, FAULT_HEAD, 0, "objstore", name, &rc);
+    if (act == FAULT_PASS || act == FAULT_CRASH_AFTER) {
         rc = objstore_head(f->inner, name, size_out);
+        if (act == FAULT_CRASH_AFTER)
+            fault_crash_after(&f->fi, "objstore", FAULT_HEAD, name);
+    }
     return rc;
 }
 
@@ -94,9 +109,13 @@ static int f_del(struct objstore *os, const char *name)
 {
     struct fault_os *f = F(os);
     int rc;
-    switch (fault_begin(&f->fi, FAULT_DEL, 1, "objstore", name, &rc)) {
+    enum fault_action act = fault_begin(&f->fi, FAULT_DEL, 1, "objstore", name, &rc);
+    switch (act) {
     case FAULT_PASS:
+    case FAULT_CRASH_AFTER:
         rc = objstore_del(f->inner, name);
+        if (act == FAULT_CRASH_AFTER)
+            fault_crash_after(&f->fi, "objstore", FAULT_DEL, name);
         break;
     case FAULT_TIMEOUT_APPLY: {
         char msg[512];
@@ -116,8 +135,12 @@ static int f_list(struct objstore *os, const char *prefix,
 {
     struct fault_os *f = F(os);
     int rc;
-    if (fault_begin(&f->fi, FAULT_LIST, 0, "objstore", prefix, &rc) == FAULT_PASS)
+    enum fault_action act = fault_begin(&f->fi, FAULT_LIST, 0, "objstore", prefix, &rc);
+    if (act == FAULT_PASS || act == FAULT_CRASH_AFTER) {
         rc = objstore_list(f->inner, prefix, fn, arg);
+        if (act == FAULT_CRASH_AFTER)
+            fault_crash_after(&f->fi, "objstore", FAULT_LIST, prefix);
+    }
     return rc;
 }
 

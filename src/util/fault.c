@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util/status.h"
 #include "util/sys.h"
@@ -63,6 +64,11 @@ static int is_write_op(int op)
     return op == FAULT_PUT || op == FAULT_DEL || op == FAULT_MPUT || op == FAULT_MDEL;
 }
 
+int fault_op_is_write(enum fault_op op)
+{
+    return is_write_op(op);
+}
+
 void fault_config_default(struct fault_config *cfg)
 {
     memset(cfg, 0, sizeof(*cfg));
@@ -115,6 +121,20 @@ static int parse_rc(const char *s, int *rc)
             return 0;
         }
     return -1;
+}
+
+/* A call number: decimal digits only. */
+static int parse_count(const char *s, uint64_t *out)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
 }
 
 /* Applies one "key[.op]=value" item. */
@@ -172,6 +192,32 @@ static int parse_item(struct fault_config *cfg, char *item)
     } else if (strcmp(item, "fail_rc") == 0) {
         if (parse_rc(val, &cfg->fail_rc) < 0)
             return -1;
+    } else if (strcmp(item, "fail_at") == 0 || strcmp(item, "fail_count") == 0 ||
+               strcmp(item, "crash_at") == 0 || strcmp(item, "crash_after") == 0) {
+        uint64_t n;
+        if (parse_count(val, &n) < 0)
+            return -1;
+        if (strcmp(item, "fail_at") == 0)
+            cfg->fail_at = n;
+        else if (strcmp(item, "fail_count") == 0)
+            cfg->fail_count = n;
+        else if (strcmp(item, "crash_at") == 0)
+            cfg->crash_before = n;
+        else
+            cfg->crash_after = n;
+    } else if (strcmp(item, "fail_mode") == 0) {
+        if (strcmp(val, "error") == 0)
+            cfg->fail_mode = FAULT_MODE_ERROR;
+        else if (strcmp(val, "timeout") == 0)
+            cfg->fail_mode = FAULT_MODE_TIMEOUT;
+        else if (strcmp(val, "applied") == 0)
+            cfg->fail_mode = FAULT_MODE_APPLIED;
+        else
+            return -1;
+    } else if (strcmp(item, "group") == 0) {
+        if (strlen(val) >= sizeof(cfg->group))
+            return -1;
+        snprintf(cfg->group, sizeof(cfg->group), "%s", val);
     } else {
         return -1;
     }
@@ -197,6 +243,135 @@ int fault_config_parse(struct fault_config *cfg, const char *spec)
     return rc;
 }
 
+/* ---- group counters ---------------------------------------------------- */
+
+#define N_GROUPS 16
+
+struct fault_group {
+    int used;
+    char name[sizeof(((struct fault_config *)0)->group)];
+    struct fault_group_info info;
+    uint8_t trace[FAULT_TRACE_MAX]; /* enum fault_op of each call */
+};
+
+static pthread_mutex_t groups_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct fault_group groups[N_GROUPS]; /* guarded by groups_mu */
+
+/* The slot of group name, made if new; -1 when the table is full. Caller
+ * holds groups_mu. */
+static int group_slot_locked(const char *name, int make)
+{
+    int free_slot = -1;
+    if (!name)
+        name = "";
+    for (int i = 0; i < N_GROUPS; i++) {
+        if (groups[i].used && strcmp(groups[i].name, name) == 0)
+            return i;
+        if (!groups[i].used && free_slot < 0)
+            free_slot = i;
+    }
+    if (!make || free_slot < 0)
+        return -1;
+    groups[free_slot].used = 1;
+    snprintf(groups[free_slot].name, sizeof(groups[free_slot].name), "%s", name);
+    memset(&groups[free_slot].info, 0, sizeof(groups[free_slot].info));
+    return free_slot;
+}
+
+void fault_group_get(const char *group, struct fault_group_info *out)
+{
+    pthread_mutex_lock(&groups_mu);
+    int i = group_slot_locked(group, 0);
+    if (i >= 0)
+        *out = groups[i].info;
+    else
+        memset(out, 0, sizeof(*out));
+    pthread_mutex_unlock(&groups_mu);
+}
+
+void fault_group_reset(const char *group)
+{
+    pthread_mutex_lock(&groups_mu);
+    int i = group_slot_locked(group, 0);
+    if (i >= 0)
+        memset(&groups[i].info, 0, sizeof(groups[i].info));
+    pthread_mutex_unlock(&groups_mu);
+}
+
+size_t fault_group_trace(const char *group, enum fault_op *ops_out, size_t cap)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&groups_mu);
+    int i = group_slot_locked(group, 0);
+    if (i >= 0) {
+        uint64_t calls = groups[i].info.calls;
+        n = calls < FAULT_TRACE_MAX ? (size_t)calls : FAULT_TRACE_MAX;
+        if (n > cap)
+            n = cap;
+        for (size_t j = 0; j < n; j++)
+            ops_out[j] = (enum fault_op)groups[i].trace[j];
+    }
+    pthread_mutex_unlock(&groups_mu);
+    return n;
+}
+
+/* Numbers one call of fi (caller holds fi->mu). */
+static uint64_t number_call_locked(struct fault_injector *fi, enum fault_op op)
+{
+    uint64_t n;
+    if (fi->group < 0)
+        return ++fi->calls;
+    pthread_mutex_lock(&groups_mu);
+    struct fault_group *g = &groups[fi->group];
+    n = ++g->info.calls;
+    if (n <= FAULT_TRACE_MAX)
+        g->trace[n - 1] = (uint8_t)op;
+    pthread_mutex_unlock(&groups_mu);
+    return n;
+}
+
+static void note_injection_locked(struct fault_injector *fi, uint64_t n, enum fault_op op,
+                                  int is_write, const char *what)
+{
+    if (fi->group < 0)
+        return;
+    pthread_mutex_lock(&groups_mu);
+    struct fault_group_info *gi = &groups[fi->group].info;
+    if (gi->n_injected++ == 0) {
+        gi->injected_at = n;
+        gi->injected_op = op;
+        gi->injected_write = is_write;
+        snprintf(gi->injected_what, sizeof(gi->injected_what), "%s", what ? what : "");
+    }
+    pthread_mutex_unlock(&groups_mu);
+}
+
+/* Writes "injected crash WHEN call N: STORE OP WHAT" to stderr and exits
+ * without running atexit handlers or flushing stdio, as a killed process
+ * would. */
+static _Noreturn void crash(const char *when, uint64_t n, const char *store, enum fault_op op,
+                            const char *what)
+{
+    char line[512];
+    int len = snprintf(line, sizeof(line), "injected crash %s call %llu: %s %s %.300s\n", when,
+                       (unsigned long long)n, store, fault_op_name(op), what ? what : "");
+    if (len > 0) {
+        size_t left = (size_t)len < sizeof(line) ? (size_t)len : sizeof(line) - 1;
+        ssize_t w = write(2, line, left);
+        (void)w;
+    }
+    _exit(FAULT_CRASH_EXIT);
+}
+
+_Noreturn void fault_crash_after(struct fault_injector *fi, const char *store, enum fault_op op,
+                                 const char *what)
+{
+    pthread_mutex_lock(&fi->mu);
+    uint64_t n = fi->cfg.crash_after;
+    pthread_mutex_unlock(&fi->mu);
+    crash("after", n, store, op, what);
+}
+
 void fault_injector_init(struct fault_injector *fi, const struct fault_config *cfg)
 {
     memset(fi, 0, sizeof(*fi));
@@ -213,6 +388,15 @@ void fault_injector_configure(struct fault_injector *fi, const struct fault_conf
 {
     pthread_mutex_lock(&fi->mu);
     fi->cfg = *cfg;
+    fi->cfg.group[sizeof(fi->cfg.group) - 1] = '\0';
+    fi->numbered =
+        fi->cfg.fail_at || fi->cfg.crash_before || fi->cfg.crash_after || fi->cfg.group[0];
+    fi->group = -1;
+    if (fi->numbered) {
+        pthread_mutex_lock(&groups_mu);
+        fi->group = group_slot_locked(fi->cfg.group, 1);
+        pthread_mutex_unlock(&groups_mu);
+    }
     fi->rng = cfg->seed ? cfg->seed : rand_u64();
     if (fi->rng == 0)
         fi->rng = 0x9e3779b97f4a7c15ULL; /* xorshift must not start at 0 */
@@ -265,9 +449,25 @@ enum fault_action fault_begin(struct fault_injector *fi, enum fault_op op, int i
     pthread_mutex_lock(&fi->mu);
     const struct fault_op_config *c = &fi->cfg.op[op];
     uint64_t lat_us = (uint64_t)(fault_draw_latency_ms(c, &fi->rng) * 1000.0);
+    uint64_t n = fi->numbered ? number_call_locked(fi, op) : 0;
     fi->stats.calls[op]++;
     fi->stats.latency_us[op] += lat_us;
-    if (fi->cfg.fail_next > 0) {
+    if (n && n == fi->cfg.crash_before)
+        crash("before", n, store, op, what);
+    if (n && n == fi->cfg.crash_after) {
+        act = FAULT_CRASH_AFTER;
+    } else if (n && fi->cfg.fail_at && n >= fi->cfg.fail_at &&
+               n - fi->cfg.fail_at < (fi->cfg.fail_count ? fi->cfg.fail_count : 1)) {
+        note_injection_locked(fi, n, op, is_write, what);
+        if (fi->cfg.fail_mode == FAULT_MODE_ERROR) {
+            act = FAULT_FAIL;
+            rc = fi->cfg.fail_rc;
+        } else {
+            act = fi->cfg.fail_mode == FAULT_MODE_APPLIED && is_write ? FAULT_TIMEOUT_APPLY
+                                                                      : FAULT_TIMEOUT_LOST;
+            rc = CIRRUS_ETIMEOUT;
+        }
+    } else if (fi->cfg.fail_next > 0) {
         fi->cfg.fail_next--;
         act = FAULT_FAIL;
         rc = fi->cfg.fail_rc;
@@ -284,12 +484,12 @@ enum fault_action fault_begin(struct fault_injector *fi, enum fault_op op, int i
         act = FAULT_TIMEOUT_LOST;
     if (act == FAULT_FAIL)
         fi->stats.errors[op]++;
-    else if (act != FAULT_PASS)
+    else if (act == FAULT_TIMEOUT_LOST || act == FAULT_TIMEOUT_APPLY)
         fi->stats.timeouts[op]++;
     pthread_mutex_unlock(&fi->mu);
     if (lat_us)
         sleep_ns(lat_us * 1000u);
-    if (act != FAULT_PASS) {
+    if (act != FAULT_PASS && act != FAULT_CRASH_AFTER) {
         const char *how = rc == CIRRUS_EAUTH ? " (as HTTP 403 AccessDenied)" : "";
         err_set(rc, "%s %s %.300s: injected fault: %s%s", store, fault_op_name(op),
                 what ? what : "", cirrus_strerror(rc), how);

@@ -3,8 +3,9 @@
  * test_fault.c - the fault wrappers (objstore/fault.h, metastore/fault.h,
  * util/fault.h): spec parsing, the latency distribution, injected errors
  * that apply nothing, timeouts that did or did not apply a write, fail-next
- * for rejected credentials, counters, and the fault: URL / CIRRUS_FAULT
- * ways in.
+ * for rejected credentials, counters, the fault: URL / CIRRUS_FAULT ways
+ * in, and the sweep items: the Nth call of a group failed in each mode, and
+ * crash points before and after a call.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "conformance/conformance.h"
 #include "metastore/fault.h"
@@ -87,6 +91,156 @@ static void specs_parse_and_bad_ones_are_named(void **state)
         assert_int_equal(fault_config_parse(&c, bad[i]), CIRRUS_EINVALID);
         assert_non_null(strstr(cirrus_errmsg(), "bad item"));
     }
+}
+
+static void sweep_items_parse(void **state)
+{
+    (void)state;
+    struct fault_config c;
+    fault_config_default(&c);
+    assert_int_equal(c.fail_at, 0);
+    assert_int_equal(c.fail_mode, FAULT_MODE_ERROR);
+    assert_int_equal(fault_config_parse(&c, "fail_at=17,fail_mode=applied,crash_at=5,"
+                                            "crash_after=6,group=g1"),
+                     0);
+    assert_true(c.fail_at == 17 && c.crash_before == 5 && c.crash_after == 6);
+    assert_int_equal(c.fail_mode, FAULT_MODE_APPLIED);
+    assert_string_equal(c.group, "g1");
+    assert_int_equal(fault_config_parse(&c, "fail_mode=timeout,fail_count=3"), 0);
+    assert_int_equal(c.fail_mode, FAULT_MODE_TIMEOUT);
+    assert_int_equal(c.fail_count, 3);
+    const char *bad[] = {"fail_at=x",
+                         "fail_at=-1",
+                         "fail_at.put=3",
+                         "fail_mode=maybe",
+                         "crash_at=",
+                         "crash_after=1e3",
+                         "group=a-name-that-is-far-too-long-for-it"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        fault_config_default(&c);
+        assert_int_equal(fault_config_parse(&c, bad[i]), CIRRUS_EINVALID);
+    }
+}
+
+/* fail_at counts the calls of every store of its group together and fails
+ * exactly one, in the mode asked; the others pass. */
+static void fail_at_fails_the_nth_call_of_the_group(void **state)
+{
+    (void)state;
+    struct fault_group_info gi;
+    uint64_t size;
+    fault_group_reset("t-error");
+    struct objstore *os = open_os("group=t-error,fail_at=3");
+    struct metastore *ms = open_ms("group=t-error,fail_at=3");
+    assert_int_equal(objstore_put(os, "a", "1", 1), 0);                 /* 1 */
+    assert_int_equal(metastore_put_if_absent(ms, "p", "s", "v", 1), 0); /* 2 */
+    assert_int_equal(objstore_put(os, "b", "1", 1), CIRRUS_EIO);        /* 3 */
+    assert_non_null(strstr(cirrus_errmsg(), "injected"));
+    assert_int_equal(objstore_head(os, "b", &size), CIRRUS_ENOTFOUND); /* 4: not applied */
+    assert_int_equal(objstore_put(os, "b", "1", 1), 0);                /* 5 */
+    fault_group_get("t-error", &gi);
+    assert_int_equal(gi.calls, 5);
+    assert_int_equal(gi.injected_at, 3);
+    assert_int_equal(gi.injected_op, FAULT_PUT);
+    assert_int_equal(gi.injected_write, 1);
+    assert_string_equal(gi.injected_what, "b");
+    objstore_close(os);
+    metastore_close(ms);
+    fault_group_reset("t-error");
+    fault_group_get("t-error", &gi);
+    assert_true(gi.calls == 0 && gi.injected_at == 0);
+
+    /* timeout: not applied */
+    ms = open_ms("group=t-timeout,fail_at=1,fail_mode=timeout");
+    uint8_t *v = NULL;
+    size_t len = 0;
+    uint64_t ver = 0;
+    assert_int_equal(metastore_put_if_absent(ms, "p", "s", "v", 1), CIRRUS_ETIMEOUT);
+    assert_int_equal(metastore_get(ms, "p", "s", &v, &len, &ver), CIRRUS_ENOTFOUND);
+    metastore_close(ms);
+
+    /* applied: a conditional write lands, then its answer is lost; a read
+     * times out */
+    /* a burst: fail_count calls from fail_at on */
+    fault_group_reset("t-burst");
+    os = open_os("group=t-burst,fail_at=2,fail_count=2");
+    assert_int_equal(objstore_put(os, "a", "1", 1), 0);
+    assert_int_equal(objstore_put(os, "b", "1", 1), CIRRUS_EIO);
+    assert_int_equal(objstore_put(os, "c", "1", 1), CIRRUS_EIO);
+    assert_int_equal(objstore_put(os, "d", "1", 1), 0);
+    fault_group_get("t-burst", &gi);
+    assert_true(gi.injected_at == 2 && gi.n_injected == 2);
+    assert_string_equal(gi.injected_what, "b");
+    objstore_close(os);
+
+    ms = open_ms("group=t-applied,fail_at=2,fail_mode=applied");
+    assert_int_equal(metastore_put_if_absent(ms, "p", "s", "v1", 2), 0);
+    assert_int_equal(metastore_put_if_version(ms, "p", "s", "v2", 2, 1), CIRRUS_ETIMEOUT);
+    assert_non_null(strstr(cirrus_errmsg(), "applied"));
+    assert_int_equal(metastore_get(ms, "p", "s", &v, &len, &ver), 0);
+    assert_int_equal(ver, 2);
+    assert_memory_equal(v, "v2", 2);
+    free(v);
+    metastore_close(ms);
+    os = open_os("group=t-applied-read,fail_at=1,fail_mode=applied");
+    assert_int_equal(objstore_head(os, "x", &size), CIRRUS_ETIMEOUT);
+    objstore_close(os);
+}
+
+/* Runs `n_puts` puts of objects "0", "1", ... in a child process whose
+ * store crashes as spec says; returns its exit status. The parent is
+ * single-threaded here, so the forked child may do anything. */
+static int crash_child(const char *dir, const char *spec, int n_puts)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char url[600];
+        struct objstore *os = NULL;
+        snprintf(url, sizeof(url), "fault:%s?%s", dir, spec);
+        if (objstore_open(&os, url, 1) < 0)
+            _exit(2);
+        for (int i = 0; i < n_puts; i++) {
+            char name[16];
+            snprintf(name, sizeof(name), "%d", i);
+            objstore_put(os, name, "x", 1);
+        }
+        _exit(0);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    return WEXITSTATUS(status);
+}
+
+/* crash_at stops the process before its call reaches the store,
+ * crash_after once the call was applied. */
+static void crash_points_exit_before_or_after_the_call(void **state)
+{
+    (void)state;
+    char dir[400], url[450];
+    struct objstore *os = NULL;
+    uint64_t size;
+    snprintf(dir, sizeof(dir), "%s/crash-before", tmp);
+    assert_int_equal(crash_child(dir, "crash_at=2", 3), FAULT_CRASH_EXIT);
+    assert_int_equal(objstore_open(&os, dir, 0), 0);
+    assert_int_equal(objstore_head(os, "0", &size), 0);
+    assert_int_equal(objstore_head(os, "1", &size), CIRRUS_ENOTFOUND);
+    objstore_close(os);
+
+    snprintf(dir, sizeof(dir), "%s/crash-after", tmp);
+    assert_int_equal(crash_child(dir, "crash_after=2", 3), FAULT_CRASH_EXIT);
+    assert_int_equal(objstore_open(&os, dir, 0), 0);
+    assert_int_equal(objstore_head(os, "1", &size), 0);
+    assert_int_equal(objstore_head(os, "2", &size), CIRRUS_ENOTFOUND);
+    objstore_close(os);
+
+    snprintf(dir, sizeof(dir), "%s/crash-never", tmp);
+    assert_int_equal(crash_child(dir, "crash_after=9", 3), 0);
+    snprintf(url, sizeof(url), "%s", dir);
+    assert_int_equal(objstore_open(&os, url, 0), 0);
+    assert_int_equal(objstore_head(os, "2", &size), 0);
+    objstore_close(os);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -298,6 +452,9 @@ int main(void)
         cmocka_unit_test(rates_are_rates_and_seeds_repeat),
         cmocka_unit_test(metastore_counters),
         cmocka_unit_test(the_environment_wraps_stores),
+        cmocka_unit_test(sweep_items_parse),
+        cmocka_unit_test(fail_at_fails_the_nth_call_of_the_group),
+        cmocka_unit_test(crash_points_exit_before_or_after_the_call),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
