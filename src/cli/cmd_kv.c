@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "timeparse.h"
@@ -24,7 +25,12 @@ static int commit_batch(struct cli *c, const cirrus_batch *b)
     int rc, lrc;
     if ((rc = cli_open(c, &db, CLI_OPEN_WRITE)) != CLI_OK)
         goto done;
-    if ((lrc = cirrus_write(db, b, CIRRUS_WRITE_NOW, &seq)) < 0) {
+    /* A failed commit leaves the batch buffered, and the close would commit
+     * it after this command had said it failed (a retried incr would then
+     * count twice). So it is retried here, once, and the outcome reported:
+     * the flush also settles whether an ambiguous attempt landed. */
+    if ((lrc = cirrus_write(db, b, CIRRUS_WRITE_NOW, &seq)) < 0 &&
+        (lrc = cirrus_flush(db, &seq)) < 0) {
         rc = cli_fail(c, lrc);
         goto done;
     }
@@ -135,47 +141,62 @@ done:
     return cli_close(c, db, rc);
 }
 
-/* Parses get's --at / --at-time (before the db is opened, so that a usage
- * error touches nothing). */
-static int get_when(struct cli *c, const char *at, const char *at_time, uint64_t *seq_out,
-                    int64_t *ms_out)
+/* Where a read looks: --at SEQ or --at-time TIME (neither: the latest). */
+struct when {
+    const char *at, *at_time; /* the options as given, or NULL */
+    uint64_t seq;             /* --at, then the seq --at-time names */
+    int64_t ms;               /* --at-time, Unix ms */
+    int empty;                /* seq 0, or a time before the first commit */
+};
+
+/* Parses --at / --at-time (before the db is opened, so that a usage error
+ * touches nothing). */
+static int when_parse(struct cli *c, struct when *w)
 {
     int rc = CLI_OK;
-    if (at && at_time)
+    if (w->at && w->at_time)
         rc = cli_usage(c, "--at and --at-time cannot be used together");
-    else if (at)
-        rc = cli_parse_u64(c, "--at", at, seq_out);
-    else if (at_time && timeparse_parse(ms_out, at_time) < 0)
-        rc = cli_usage(c, "--at-time needs RFC 3339 or Unix milliseconds, got '%s'", at_time);
+    else if (w->at)
+        rc = cli_parse_u64(c, "--at", w->at, &w->seq);
+    else if (w->at_time && timeparse_parse(&w->ms, w->at_time) < 0)
+        rc = cli_usage(c, "--at-time needs RFC 3339 or Unix milliseconds, got '%s'", w->at_time);
     return rc;
+}
+
+/* Turns --at-time into a seq. A time still to come is an error, as a seq
+ * beyond the head is: the answer at that time is not known yet. */
+static int when_resolve(struct cli *c, cirrus_db *db, struct when *w)
+{
+    struct timespec now;
+    int lrc;
+    if (w->at_time) {
+        clock_gettime(CLOCK_REALTIME, &now);
+        if (w->ms > (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000)
+            return cli_failf(c, CLI_ERROR, "--at-time %s is in the future", w->at_time);
+        if ((lrc = cirrus_seq_at_time(db, w->ms, &w->seq)) < 0)
+            return cli_fail(c, lrc);
+    }
+    w->empty = (w->at || w->at_time) && w->seq == 0;
+    return CLI_OK;
 }
 
 int cmd_get(struct cli *c, int argc, char **argv)
 {
-    const char *at = NULL, *at_time = NULL;
-    struct cli_opt opts[] = {{"--at", &at, NULL, 0}, {"--at-time", &at_time, NULL, 0}};
+    struct when w = {0};
+    struct cli_opt opts[] = {{"--at", &w.at, NULL, 0}, {"--at-time", &w.at_time, NULL, 0}};
     cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
     cirrus_db *db = NULL;
     void *val = NULL;
     size_t k_len = 0, v_len = 0;
-    uint64_t seq = 0;
-    int64_t ms = 0;
-    int n_pos, rc, lrc, empty = 0;
+    int n_pos, rc, lrc;
     if ((rc = cli_parse_args(c, argc, argv, opts, 2, &n_pos)) != CLI_OK ||
         (rc = cli_expect_args(c, argv, n_pos, 1, 1, "KEY")) != CLI_OK ||
-        (rc = cli_decode_arg(c, "KEY", argv[0], &k_len)) != CLI_OK)
+        (rc = cli_decode_arg(c, "KEY", argv[0], &k_len)) != CLI_OK ||
+        (rc = when_parse(c, &w)) != CLI_OK || (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK ||
+        (rc = when_resolve(c, db, &w)) != CLI_OK)
         goto done;
-    if ((rc = get_when(c, at, at_time, &seq, &ms)) != CLI_OK ||
-        (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
-        goto done;
-    if (at_time && (lrc = cirrus_seq_at_time(db, ms, &seq)) < 0) {
-        rc = cli_fail(c, lrc);
-        goto done;
-    }
-    /* seq 0 asked for, or a time before the first commit: the empty db */
-    empty = (at || at_time) && seq == 0;
-    ro.seq = seq;
-    lrc = empty ? CIRRUS_ENOTFOUND : cirrus_get(db, &ro, argv[0], k_len, &val, &v_len);
+    ro.seq = w.seq;
+    lrc = w.empty ? CIRRUS_ENOTFOUND : cirrus_get(db, &ro, argv[0], k_len, &val, &v_len);
     if (lrc == CIRRUS_ENOTFOUND)
         rc = cli_failf(c, CLI_NOTFOUND, "not found");
     else if (lrc < 0)
@@ -245,10 +266,10 @@ done:
 }
 
 struct scan_args {
-    const char *prefix, *from, *to, *limit, *at;
+    const char *prefix, *from, *to, *limit;
     int reverse;
     uint64_t max; /* --limit, or UINT64_MAX */
-    uint64_t seq; /* --at, or 0 */
+    struct when when;
     cirrus_read_options ro;
 };
 
@@ -256,15 +277,19 @@ struct scan_args {
 static int scan_parse(struct cli *c, int argc, char **argv, struct scan_args *a)
 {
     struct cli_opt opts[] = {
-        {"--prefix", &a->prefix, NULL, 0}, {"--from", &a->from, NULL, 0},
-        {"--to", &a->to, NULL, 0},         {"--reverse", NULL, &a->reverse, 0},
-        {"--limit", &a->limit, NULL, 0},   {"--at", &a->at, NULL, 0},
+        {"--prefix", &a->prefix, NULL, 0},
+        {"--from", &a->from, NULL, 0},
+        {"--to", &a->to, NULL, 0},
+        {"--reverse", NULL, &a->reverse, 0},
+        {"--limit", &a->limit, NULL, 0},
+        {"--at", &a->when.at, NULL, 0},
+        {"--at-time", &a->when.at_time, NULL, 0},
     };
     int n_pos, rc;
-    if ((rc = cli_parse_args(c, argc, argv, opts, 6, &n_pos)) != CLI_OK ||
+    if ((rc = cli_parse_args(c, argc, argv, opts, 7, &n_pos)) != CLI_OK ||
         (rc = cli_expect_args(c, argv, n_pos, 0, 0, "")) != CLI_OK ||
         (a->limit && (rc = cli_parse_u64(c, "--limit", a->limit, &a->max)) != CLI_OK) ||
-        (a->at && (rc = cli_parse_u64(c, "--at", a->at, &a->seq)) != CLI_OK) ||
+        (rc = when_parse(c, &a->when)) != CLI_OK ||
         (a->prefix &&
          (rc = cli_decode_arg(c, "--prefix", (char *)a->prefix, &a->ro.prefix_len)) != CLI_OK) ||
         (a->from &&
@@ -274,7 +299,6 @@ static int scan_parse(struct cli *c, int argc, char **argv, struct scan_args *a)
     a->ro.prefix = a->prefix;
     a->ro.lower = a->from;
     a->ro.upper = a->to;
-    a->ro.seq = a->seq;
 done:
     return rc;
 }
@@ -287,10 +311,10 @@ int cmd_scan(struct cli *c, int argc, char **argv)
     uint64_t n = 0;
     int rc, lrc;
     if ((rc = scan_parse(c, argc, argv, &a)) != CLI_OK ||
-        (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
+        (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK ||
+        (rc = when_resolve(c, db, &a.when)) != CLI_OK || a.when.empty)
         goto done;
-    if (a.at && a.seq == 0)
-        goto done; /* the empty db */
+    a.ro.seq = a.when.seq;
     if ((lrc = cirrus_iter_new(&it, db, &a.ro)) < 0) {
         rc = cli_fail(c, lrc);
         goto done;

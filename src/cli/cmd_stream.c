@@ -60,7 +60,7 @@ static void catch_stop_signals(void)
  *   SEQ<TAB>merge<TAB>KEY<TAB>OPERAND SEQ<TAB>del-range<TAB>FROM<TAB>TO
  * Returns CLI_OK, or CLI_ERROR for an op this build does not know (a write
  * error is left for main to report). */
-static int change_line(struct cli *c, const cirrus_change *ch)
+static int change_line(struct cli *c, const cirrus_change *ch, int follow)
 {
     static const char *const names[] = {NULL, "put", "del", "merge", "del-range"};
     if (ch->op < CIRRUS_CHANGE_PUT || ch->op > CIRRUS_CHANGE_DELETE_RANGE)
@@ -71,7 +71,8 @@ static int change_line(struct cli *c, const cirrus_change *ch)
         cli_out_kv(ch->key, ch->key_len, ch->val, ch->val_len);
     else if (cli_out_bytes(ch->key, ch->key_len) == 0)
         putchar('\n');
-    fflush(stdout);
+    if (follow)
+        fflush(stdout); /* a follower sees each change as it comes */
     return CLI_OK;
 }
 
@@ -104,7 +105,7 @@ int cmd_changes(struct cli *c, int argc, char **argv)
     while (rc == CLI_OK && !stop_signal && !ferror(stdout)) {
         lrc = cirrus_changes_next(feed, &ch, follow ? FOLLOW_WAIT_MS : 0);
         if (lrc == 0)
-            rc = change_line(c, &ch);
+            rc = change_line(c, &ch, follow);
         else if (lrc == CIRRUS_ENOTFOUND && !follow)
             break;
         else if (lrc < 0 && lrc != CIRRUS_ENOTFOUND && !stop_signal)

@@ -45,9 +45,11 @@ static const struct command commands[] = {
     {"del-range", cmd_del_range, "FROM TO",
      "delete every key in [FROM, TO) in one commit; print its seq"},
     {"get", cmd_get, "KEY [--at SEQ | --at-time TIME]",
-     "print VALUE; absent: exit 1, \"not found\" on stderr"},
+     "print VALUE; absent: exit 1, \"not found\" on stderr. A SEQ beyond the head\n"
+     "      or a TIME in the future is an error (exit 3)"},
     {"mget", cmd_mget, "KEY...", "one line per key: KEY<TAB>VALUE, or KEY alone if absent"},
-    {"scan", cmd_scan, "[--prefix P] [--from K] [--to K] [--reverse] [--limit N] [--at SEQ]",
+    {"scan", cmd_scan,
+     "[--prefix P] [--from K] [--to K] [--reverse] [--limit N] [--at SEQ | --at-time TIME]",
      "KEY<TAB>VALUE lines in key order (--from inclusive, --to exclusive)"},
     {"load", cmd_load, "[--app ID --epoch N] [FILE|-]",
      "commit KEY<TAB>VALUE lines (default stdin) as ONE atomic commit; print its seq.\n"
@@ -102,8 +104,8 @@ static const char usage_tail[] =
     "\\\\, \\t, \\n and \\xHH; output uses them for backslash, tab, newline, other\n"
     "control bytes and 0x7f. SEQ and N are decimal. TIME is RFC 3339\n"
     "(2026-11-24T08:20:13.5Z, 2026-11-24T09:20:13+01:00) or Unix milliseconds.\n"
-    "get --at 0 and times before the first commit read the empty db; a SEQ beyond\n"
-    "the head is an error (exit 3).\n"
+    "--at 0 and times before the first commit read the empty db; a SEQ beyond\n"
+    "the head or a TIME in the future is an error (exit 3).\n"
     "load of an empty input commits nothing and prints the head seq; a malformed\n"
     "line commits nothing (exit 2).\n"
     "\n"

@@ -76,7 +76,8 @@ usage_error "--limit" scan --limit -1
 usage_error "--at" scan --at z
 usage_error "--prefix needs a value" scan --prefix
 usage_error "takes no value" scan --reverse=1
-usage_error "unknown option '--at-time'" scan --at-time 0
+usage_error "cannot be used together" scan --at 1 --at-time 0
+usage_error "--at-time" scan --at-time yesterday
 usage_error "unexpected argument 'b'" load a b
 usage_error "unexpected argument 'x'" head x
 usage_error "unexpected argument 'x'" log x

@@ -170,14 +170,37 @@ first=$(ms_of "${t_of[1]}")
 expect 1 '' get a --at-time $((first - 1))
 err_has "not found"
 expect 1 '' get a --at-time 1970-01-01T00:00:00Z
-expect 0 $'3\n' get a --at-time 2999-01-01T00:00:00.5-05:30
-expect 0 $'3\n' get a --at-time 9999999999999
+# L: a whole second after the last write, in the past once we have slept
+last=$(ms_of "${t_of[${writes[-1]}]}")
+L=$((last / 1000 + 1))
+while (($(date +%s%3N) <= (L + 1) * 1000)); do sleep 0.2; done
+L_iso=$(date -u -d "@$L" +%Y-%m-%dT%H:%M:%S)
+expect 0 $'3\n' get a --at-time "$(date -u -d "@$((L - 19800))" +%Y-%m-%dT%H:%M:%S).5-05:30"
+expect 0 $'3\n' get a --at-time $((L * 1000))
 # RFC 3339 section 5.6 allows 't', 'z' and a space; second 60 is a leap second
-expect 0 $'3\n' get a --at-time '2999-01-01t00:00:00z'
-expect 0 $'3\n' get a --at-time '2999-01-01 00:00:00Z'
-expect 0 $'3\n' get a --at-time '2998-12-31T23:59:60Z'
+expect 0 $'3\n' get a --at-time "${L_iso/T/t}z"
+expect 0 $'3\n' get a --at-time "${L_iso/T/ }Z"
+expect 1 '' get a --at-time "$(date -u -d "@$((L - 86400))" +%Y-%m-%d)T23:59:60Z"
 expect 1 '' get a --at-time '1972-06-30T23:59:60+00:00'
-expect 0 $'3\n' get a --at-time '2400-02-29T00:00:00Z'
+expect 1 '' get a --at-time '2024-02-29T00:00:00Z'
+# a time still to come is an error, as a seq beyond the head is (issue 15)
+for t in 2999-01-01T00:00:00Z 9999999999999 $(((L + 3600) * 1000)); do
+    expect 3 '' get a --at-time "$t"
+    err_has "in the future"
+done
+# scan --at-time reads what scan --at reads for the seq of that time
+for s in "${writes[@]}"; do
+    ms=$(ms_of "${t_of[$s]}")
+    w_at=0
+    for w in "${writes[@]}"; do (($(ms_of "${t_of[$w]}") <= ms)) && w_at=$w; done
+    run scan --at "$w_at"
+    cp "$T/out" "$T/want"
+    run scan --at-time "$ms"
+    [[ $RC == 0 ]] && cmp -s "$T/want" "$T/out" || fail "scan --at-time $ms differs from --at $w_at"
+done
+expect 0 '' scan --at-time 1970-01-01T00:00:00Z
+expect 3 '' scan --at-time 2999-01-01T00:00:00Z
+err_has "in the future"
 
 # ---- stats ---------------------------------------------------------------------
 run stats
