@@ -149,7 +149,61 @@ static long find(const char *hay, size_t len, size_t from, const char *needle)
     return -1;
 }
 
-/* Copies [p, p+n) into out (cap bytes), decoding the five XML entities. */
+/* The character reference ("&#39;", "&#x27;") at p (n bytes on): its length
+ * and code point in *cp_out, or 0 if there is none (or it names NUL, a
+ * surrogate or no character), which leaves it as text. */
+static size_t char_ref(const char *p, size_t n, uint32_t *cp_out)
+{
+    uint32_t cp = 0;
+    size_t i = 2, digits = 0;
+    if (n < 4 || p[0] != '&' || p[1] != '#')
+        return 0;
+    int hex = p[2] == 'x';
+    for (i += (size_t)hex; i < n && p[i] != ';'; i++, digits++) {
+        char c = p[i];
+        int d = c >= '0' && c <= '9'          ? c - '0'
+                : hex && c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : hex && c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                              : -1;
+        if (d < 0 || cp > 0x10ffff)
+            return 0;
+        cp = cp * (hex ? 16 : 10) + (uint32_t)d;
+    }
+    if (i >= n || digits == 0 || cp == 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    *cp_out = cp;
+    return i + 1;
+}
+
+/* Writes cp as UTF-8 into out (1 to 4 bytes); returns the length. */
+static size_t put_utf8(char *out, uint32_t cp)
+{
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xc0 | cp >> 6);
+        out[1] = (char)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xe0 | cp >> 12);
+        out[1] = (char)(0x80 | (cp >> 6 & 0x3f));
+        out[2] = (char)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    out[0] = (char)(0xf0 | cp >> 18);
+    out[1] = (char)(0x80 | (cp >> 12 & 0x3f));
+    out[2] = (char)(0x80 | (cp >> 6 & 0x3f));
+    out[3] = (char)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Copies [p, p+n) into out (cap bytes), decoding the five XML entities and
+ * character references (S3 writes control characters in keys as "&#13;",
+ * s3rver an apostrophe as "&#x27;"). A reference is always longer than the
+ * UTF-8 it stands for, so the text never grows. */
 static void copy_xml_text(char *out, size_t cap, const char *p, size_t n)
 {
     static const struct {
@@ -164,9 +218,18 @@ static void copy_xml_text(char *out, size_t cap, const char *p, size_t n)
             if (i + el <= n && memcmp(p + i, ents[k].ent, el) == 0)
                 break;
         }
+        uint32_t cp;
+        size_t ref, u;
+        char utf8[4];
         if (p[i] == '&' && k < nents) {
             out[o++] = ents[k].c;
             i += strlen(ents[k].ent);
+        } else if (p[i] == '&' && (ref = char_ref(p + i, n - i, &cp)) > 0) {
+            if (o + (u = put_utf8(utf8, cp)) >= cap)
+                break;
+            memcpy(out + o, utf8, u);
+            o += u;
+            i += ref;
         } else {
             out[o++] = p[i++];
         }

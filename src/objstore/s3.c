@@ -430,6 +430,12 @@ static int64_t parse_iso8601_ms(const char *s)
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     return (int64_t)timegm(&tm) * 1000 + ms;
+    /* a server's nonsense must not overflow what follows (found by fuzz_s3):
+     * a time outside years 0..9999 reads as unknown */
+    if (tm.tm_year < 0 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
+        tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 24 || tm.tm_min < 0 || tm.tm_min > 59 ||
+        tm.tm_sec < 0 || tm.tm_sec > 60 || ms < 0 || ms > 999)
+        return 0;
 }
 
 /* One listing in progress: where entries go, and the order check. */

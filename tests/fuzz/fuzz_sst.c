@@ -2,7 +2,9 @@
 /*
  * fuzz_sst.c - SST file bytes, opened from an in-memory object store,
  * iterated both ways, sought and read with get(). Nothing may crash, leak or
- * read out of bounds, whatever the bytes.
+ * read out of bounds, whatever the bytes; opening fails only as
+ * CIRRUS_ECORRUPT / EVERSION, reads only as CIRRUS_ECORRUPT (or ENOTFOUND
+ * for an absent key).
  *
  * Random bytes almost never pass a checksum, so each input is also tried
  * "resealed": with the footer and every block checksum it can find
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "cache/block_cache.h"
+#include "cirrus.h"
 #include "objstore/objstore.h"
 #include "support/memstore.h"
 #include "table/block.h"
@@ -22,6 +25,8 @@
 #include "table/sst_format.h"
 #include "util/coding.h"
 #include "util/hash.h"
+
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -70,6 +75,17 @@ static void reseal(uint8_t *buf, size_t len)
     /* the index is checksummed after its data blocks changed nothing in it */
 }
 
+/* A read of a damaged file fails as corrupt, never as anything else. */
+static void check_read_rc(int rc)
+{
+    FUZZ_CHECK(rc == 0 || rc == CIRRUS_ENOTFOUND || rc == CIRRUS_ECORRUPT || rc == CIRRUS_ENOMEM);
+}
+
+static void check_open_rc(int rc)
+{
+    FUZZ_CHECK(rc == 0 || rc == CIRRUS_ECORRUPT || rc == CIRRUS_EVERSION || rc == CIRRUS_ENOMEM);
+}
+
 static void probe(struct sst_reader *r)
 {
     struct iter *it = NULL;
@@ -96,15 +112,20 @@ static void probe(struct sst_reader *r)
         iter_next(it);
         iter_seek_for_prev(it, keys[i], key_lens[i]);
         iter_prev(it);
-        if (sst_reader_get(r, keys[i], ikey_user_len(key_lens[i]), SEQ_MAX, &kind, &val, &vlen) ==
-            0)
+        int rc =
+            sst_reader_get(r, keys[i], ikey_user_len(key_lens[i]), SEQ_MAX, &kind, &val, &vlen);
+        check_read_rc(rc);
+        if (rc == 0)
             free(val);
     }
     int kind;
     uint8_t *val = NULL;
     size_t vlen;
-    if (sst_reader_get(r, "k", 1, 100, &kind, &val, &vlen) == 0)
+    int rc = sst_reader_get(r, "k", 1, 100, &kind, &val, &vlen);
+    check_read_rc(rc);
+    if (rc == 0)
         free(val);
+    FUZZ_CHECK(iter_status(it) == 0 || iter_status(it) == CIRRUS_ECORRUPT);
     iter_free(it);
 }
 
@@ -114,7 +135,9 @@ static void try_file(struct objstore *os, const char *name, const uint8_t *data,
     struct block_cache *cache = NULL;
     if (objstore_put(os, name, data, size) < 0)
         return;
-    if (sst_reader_open(&r, os, name, size, 0, NULL) == 0) {
+    int rc = sst_reader_open(&r, os, name, size, 0, NULL);
+    check_open_rc(rc);
+    if (rc == 0) {
         probe(r);
         sst_reader_close(r);
     }
@@ -128,7 +151,9 @@ static void try_file(struct objstore *os, const char *name, const uint8_t *data,
     }
     block_cache_free(cache);
     /* the commit entry may claim more bytes than the object has */
-    if (sst_reader_open(&r, os, name, size + 100, 0, NULL) == 0)
+    rc = sst_reader_open(&r, os, name, size + 100, 0, NULL);
+    check_open_rc(rc);
+    if (rc == 0)
         sst_reader_close(r);
 }
 
