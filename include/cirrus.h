@@ -40,6 +40,24 @@ extern "C" {
 #define CIRRUS_API
 #endif
 
+/* ---- version ----------------------------------------------------------- */
+
+/* The version of this header, MAJOR.MINOR.PATCH (CHANGELOG.md says what each
+ * changed). Defined here and nowhere else: the build takes the library's
+ * version, its soname (libcirrus.so.MAJOR), cirrus.pc and the CMake package
+ * from these lines. Before 1.0 a new MINOR may change the API. */
+#define CIRRUS_VERSION_MAJOR 0
+#define CIRRUS_VERSION_MINOR 1
+#define CIRRUS_VERSION_PATCH 0
+/* One number that orders versions: MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define CIRRUS_VERSION_NUMBER                                                                      \
+    (CIRRUS_VERSION_MAJOR * 10000 + CIRRUS_VERSION_MINOR * 100 + CIRRUS_VERSION_PATCH)
+
+/* The version of the library linked at run time, "MAJOR.MINOR.PATCH" (static
+ * storage). It may differ from the header's when a program was built against
+ * another release. Never NULL. */
+CIRRUS_API const char *cirrus_version(void);
+
 /* ---- status codes ------------------------------------------------------ */
 
 enum {

@@ -89,6 +89,7 @@ static const struct command commands[] = {
      "      \"deleted NAME SIZE\" or \"kept NAME SIZE WHY\" per object, then\n"
      "      \"total: deleted N (B bytes), kept M (K bytes)\"; another compactor: exit 3"},
     {"demo", cmd_demo, "", "a short guided run of the engine on the db at --db"},
+    {"version", NULL, "", "print \"cirrus VERSION\" (also --version)"},
     {"help", NULL, "[COMMAND]", "this text, or one command's usage"},
 };
 
@@ -129,6 +130,15 @@ static void print_usage(FILE *f)
                 cmd->summary);
     }
     fputs(usage_tail, f);
+}
+
+/* The library's version: the binary may run against another libcirrus. */
+static int run_version(struct cli *c, int argc, char **argv)
+{
+    if (argc > 0)
+        return cli_usage(c, "unexpected argument '%s'", argv[0]);
+    printf("cirrus %s\n", cirrus_version());
+    return CLI_OK;
 }
 
 static int run_help(struct cli *c, int argc, char **argv)
@@ -203,7 +213,8 @@ int main(int argc, char **argv)
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
     defaults(&c);
     for (; i < argc && strncmp(argv[i], "-", 1) == 0 && rc == CLI_OK; i++) {
-        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
+            strcmp(argv[i], "--version") == 0)
             break;
         rc = global_opt(&c, argc, argv, &i);
     }
@@ -215,13 +226,18 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
         cmd = find_command("help");
+    else if (strcmp(argv[i], "--version") == 0)
+        cmd = find_command("version");
     else if (!(cmd = find_command(argv[i]))) {
         rc = cli_usage(&c, "unknown command '%s'", argv[i]);
         goto done;
     }
     c.cmd = cmd->name;
     c.synopsis = cmd->synopsis;
-    if (!cmd->run)
+    if (strcmp(cmd->name, "version") == 0)
+        rc = wants_help(argc - i - 1, argv + i + 1) ? run_help(&c, 1, (char **)&cmd->name)
+                                                    : run_version(&c, argc - i - 1, argv + i + 1);
+    else if (!cmd->run)
         rc = run_help(&c, argc - i - 1, argv + i + 1);
     else if (wants_help(argc - i - 1, argv + i + 1))
         rc = run_help(&c, 1, (char **)&cmd->name);
