@@ -97,6 +97,8 @@ int aws_config_from_env(struct aws_config *cfg, const char *service)
     int rc = 0;
     char var[64];
     const char *ep_var = var;
+    struct aws_profile prof = {0};
+    const char *region_from = "AWS_REGION"; /* for the debug line */
     memset(cfg, 0, sizeof(*cfg));
     snprintf(var, sizeof(var), "AWS_ENDPOINT_URL_");
     for (size_t i = strlen(var), j = 0; service[j] && i + 1 < sizeof(var); i++, j++) {
@@ -108,14 +110,21 @@ int aws_config_from_env(struct aws_config *cfg, const char *service)
         rc = err_nomem();
         goto done;
     }
-    if ((rc = dup_env("AWS_ACCESS_KEY_ID", &cfg->access_key)) < 0 ||
-        (rc = dup_env("AWS_SECRET_ACCESS_KEY", &cfg->secret_key)) < 0 ||
-        (rc = dup_env("AWS_SESSION_TOKEN", &cfg->session_token)) < 0 ||
-        (rc = dup_env("AWS_REGION", &cfg->region)) < 0)
+    if ((rc = dup_env("AWS_REGION", &cfg->region)) < 0)
         goto done;
-    if (!cfg->region && (rc = dup_env("AWS_DEFAULT_REGION", &cfg->region)) < 0)
+    if (!cfg->region && (region_from = "AWS_DEFAULT_REGION") &&
+        (rc = dup_env("AWS_DEFAULT_REGION", &cfg->region)) < 0)
         goto done;
-    if (!cfg->region && (cfg->region = strdup(DEFAULT_REGION)) == NULL) {
+    if ((rc = aws_profile_load(&prof)) < 0)
+        goto done;
+    if (!cfg->region && prof.region && (region_from = "profile") &&
+        (cfg->region = strdup(prof.region)) == NULL) {
+        rc = err_nomem();
+        goto done;
+    }
+    if ((rc = dup_env("AWS_CA_BUNDLE", &cfg->ca_bundle)) < 0)
+        goto done;
+    if (!cfg->ca_bundle && prof.ca_bundle && (cfg->ca_bundle = strdup(prof.ca_bundle)) == NULL) {
         rc = err_nomem();
         goto done;
     }
@@ -128,10 +137,6 @@ int aws_config_from_env(struct aws_config *cfg, const char *service)
     }
     if (cfg->endpoint && (rc = check_endpoint(cfg->endpoint, ep_var)) < 0)
         goto done;
-    if (cfg->access_key && !cfg->secret_key) {
-        rc = err_set(CIRRUS_EINVALID, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
-        goto done;
-    }
     if ((rc = env_ms("CIRRUS_AWS_MAX_RETRY_MS", 30000, &cfg->max_retry_ms)) < 0 ||
         (rc = env_ms("CIRRUS_AWS_TIMEOUT_MS", 30000, &cfg->request_timeout_ms)) < 0 ||
         (rc = env_ms("CIRRUS_AWS_CONNECT_TIMEOUT_MS", 5000, &cfg->connect_timeout_ms)) < 0)
@@ -140,7 +145,32 @@ int aws_config_from_env(struct aws_config *cfg, const char *service)
     cfg->backoff_cap_ms = 5000;
     const char *dbg = getenv("CIRRUS_AWS_DEBUG");
     cfg->debug = dbg && *dbg && strcmp(dbg, "0") != 0;
+    struct aws_cred_opts co = {.profile = &prof,
+                               .region = cfg->region ? cfg->region : DEFAULT_REGION,
+                               .ca_bundle = cfg->ca_bundle,
+                               .debug = cfg->debug};
+    if ((rc = aws_cred_provider_open(&cfg->creds, &co)) < 0)
+        goto done;
+    if (!cfg->region && aws_cred_region(cfg->creds)) {
+        region_from = "instance metadata";
+        if ((cfg->region = strdup(aws_cred_region(cfg->creds))) == NULL) {
+            rc = err_nomem();
+            goto done;
+        }
+    }
+    if (!cfg->region) {
+        region_from = "default";
+        if ((cfg->region = strdup(DEFAULT_REGION)) == NULL) {
+            rc = err_nomem();
+            goto done;
+        }
+    }
+    if (cfg->debug)
+        fprintf(stderr, "cirrus-aws: %s: credentials from %s; region %s (%s)%s%s\n", service,
+                aws_cred_source(cfg->creds), cfg->region, region_from,
+                cfg->ca_bundle ? "; CA bundle " : "", cfg->ca_bundle ? cfg->ca_bundle : "");
 done:
+    aws_profile_clear(&prof);
     if (rc < 0)
         aws_config_clear(cfg);
     return rc;
@@ -149,16 +179,9 @@ done:
 void aws_config_clear(struct aws_config *cfg)
 {
     free(cfg->service);
-    free(cfg->access_key);
-    if (cfg->secret_key) {
-        /* do not leave the secret in freed memory */
-        volatile char *p = cfg->secret_key;
-        while (*p)
-            *p++ = 0;
-    }
-    free(cfg->secret_key);
-    free(cfg->session_token);
+    aws_cred_provider_close(cfg->creds);
     free(cfg->region);
+    free(cfg->ca_bundle);
     free(cfg->endpoint);
     memset(cfg, 0, sizeof(*cfg));
 }
@@ -295,9 +318,12 @@ struct xfer {
     char *url;
     char sha[65]; /* body SHA-256, computed once */
     enum xfer_state state;
-    uint64_t next_ns;    /* WAITING: earliest start (mono) */
-    uint64_t attempt_ns; /* RUNNING: when the attempt started */
-    int empty_range;     /* a 206 of an empty object, cut short on purpose */
+    uint64_t next_ns;        /* WAITING: earliest start (mono) */
+    uint64_t attempt_ns;     /* RUNNING: when the attempt started */
+    int empty_range;         /* a 206 of an empty object, cut short on purpose */
+    struct aws_creds *creds; /* RUNNING/DONE: the triple this attempt signed with */
+    int auth_retried;        /* a refresh-and-retry after ExpiredToken was spent */
+    int last_tls;            /* the last attempt failed TLS verification */
     char errbuf[CURL_ERROR_SIZE];
     char last_cause[CURL_ERROR_SIZE + 64]; /* transport failure text, for messages */
     struct aws_outcome last;
@@ -360,33 +386,47 @@ static int add_header(struct curl_slist **l, const char *line)
     return 0;
 }
 
-/* Builds URL and header list once per request (they do not change between
- * attempts; libcurl re-signs each attempt with a fresh date). */
+/* Builds the URL once per request (it does not change between attempts;
+ * libcurl re-signs each attempt with a fresh date). */
 static int xfer_prepare(struct xfer *x)
 {
-    int rc = 0;
     struct aws_request *r = x->r;
-    const struct aws_config *cfg = &x->c->cfg;
     const char *base = r->base ? r->base : x->c->base;
     size_t n = strlen(base) + strlen(r->path) + (r->query ? strlen(r->query) : 0) + 2;
-    char line[2048];
     if ((x->url = malloc(n)) == NULL)
         return err_nomem();
     snprintf(x->url, n, "%s%s%s%s", base, r->path, r->query && *r->query ? "?" : "",
              r->query ? r->query : "");
     aws_sha256_hex(r->body, r->body ? r->body_len : 0, x->sha);
+    return 0;
+}
+
+/* Builds the header list of one attempt: the session token belongs to the
+ * triple this attempt signs with (x->creds), which a refresh may replace
+ * between attempts. */
+static int xfer_headers(struct xfer *x)
+{
+    int rc = 0;
+    struct aws_request *r = x->r;
+    char line[160];
+    curl_slist_free_all(x->hdrs);
+    x->hdrs = NULL;
     for (int i = 0; i < AWS_MAX_HEADERS && r->headers[i] && rc == 0; i++)
         rc = add_header(&x->hdrs, r->headers[i]);
     snprintf(line, sizeof(line), "x-amz-content-sha256: %s", x->sha);
     if (rc == 0)
         rc = add_header(&x->hdrs, line);
-    if (rc == 0 && cfg->session_token && cfg->access_key) {
-        if (strlen(cfg->session_token) > sizeof(line) - 32)
-            return err_set(CIRRUS_EINVALID, "AWS_SESSION_TOKEN is too long");
-        snprintf(line, sizeof(line), "X-Amz-Security-Token: %s", cfg->session_token);
-        rc = add_header(&x->hdrs, line);
-        /* the token is a secret too: do not leave it on the stack */
-        memset(line, 0, sizeof(line));
+    if (rc == 0 && x->creds && x->creds->session_token) {
+        const char *tok = x->creds->session_token;
+        size_t n = strlen(tok) + 32;
+        char *h = malloc(n);
+        if (!h)
+            return err_nomem();
+        snprintf(h, n, "X-Amz-Security-Token: %s", tok);
+        rc = add_header(&x->hdrs, h);
+        /* the token is a secret too: do not leave it in freed memory */
+        memset(h, 0, n);
+        free(h);
     }
     /* libcurl would label a body form-urlencoded; S3 stores the type */
     if (rc == 0 && r->body && !has_header(r, "Content-Type"))
@@ -400,9 +440,14 @@ static int xfer_start(struct xfer *x, CURLM *m)
     struct aws_request *r = x->r;
     const struct aws_config *cfg = &c->cfg;
     CURL *e = x->easy ? x->easy : pool_get(c);
+    int rc;
     if (!e)
         return err_nomem();
     x->easy = e;
+    aws_creds_release(x->creds);
+    x->creds = cfg->creds ? aws_cred_get(cfg->creds) : NULL;
+    if ((rc = xfer_headers(x)) < 0)
+        return rc;
     r->resp.len = 0;
     r->resp_headers.len = 0;
     r->dst_len = 0;
@@ -411,6 +456,7 @@ static int xfer_start(struct xfer *x, CURLM *m)
     x->empty_range = 0;
     r->dst_excess = 0;
     x->errbuf[0] = '\0';
+    x->last_tls = 0;
     curl_easy_setopt(e, CURLOPT_URL, x->url);
     curl_easy_setopt(e, CURLOPT_SHARE, c->share);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
@@ -429,10 +475,17 @@ static int xfer_start(struct xfer *x, CURLM *m)
      * that a refusal costs little, and waiting costs a round trip */
     curl_easy_setopt(e, CURLOPT_EXPECT_100_TIMEOUT_MS, 0L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (cfg->access_key) {
+    if (cfg->ca_bundle)
+        curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_bundle);
+    if (x->creds) {
+        /* libcurl copies both strings: the triple may be freed after this */
         curl_easy_setopt(e, CURLOPT_AWS_SIGV4, c->sigv4);
-        curl_easy_setopt(e, CURLOPT_USERNAME, cfg->access_key);
-        curl_easy_setopt(e, CURLOPT_PASSWORD, cfg->secret_key);
+        curl_easy_setopt(e, CURLOPT_USERNAME, x->creds->access_key);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, x->creds->secret_key);
+    } else {
+        curl_easy_setopt(e, CURLOPT_AWS_SIGV4, NULL);
+        curl_easy_setopt(e, CURLOPT_USERNAME, NULL);
+        curl_easy_setopt(e, CURLOPT_PASSWORD, NULL);
     }
     if (strcmp(r->method, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
@@ -505,12 +558,37 @@ static void xfer_finish_message(struct xfer *x, int gave_up)
     r->rc = rc;
     if (rc == 0)
         return;
-    char budget[96] = "";
+    char budget[96] = "", extra[640] = "";
     if (gave_up)
         snprintf(budget, sizeof(budget), " (gave up after %u attempts, retry budget %u ms)",
                  r->attempts, cfg->max_retry_ms);
-    err_set(rc, "%s %s %s%s%s %s: %s%s", cfg->service, r->op, r->method, r->target ? " " : "",
-            r->target ? r->target : "", x->url, cause, budget);
+    if (rc == CIRRUS_EAUTH && cfg->creds)
+        snprintf(extra, sizeof(extra), "; credentials from %s", aws_cred_source(cfg->creds));
+    else if (rc == CIRRUS_EAUTH)
+        snprintf(extra, sizeof(extra), "; no credentials (unsigned request)");
+    else if (!r->status && x->last_tls)
+        snprintf(extra, sizeof(extra),
+                 "; TLS verification failed: set AWS_CA_BUNDLE to a PEM "
+                 "file with the endpoint's CA%s%s",
+                 cfg->ca_bundle ? " (now " : "", cfg->ca_bundle ? cfg->ca_bundle : "");
+    if (x->last_tls && cfg->ca_bundle && extra[0])
+        strncat(extra, ")", sizeof(extra) - strlen(extra) - 1);
+    err_set(rc, "%s %s %s%s%s %s: %s%s%s", cfg->service, r->op, r->method, r->target ? " " : "",
+            r->target ? r->target : "", x->url, cause, budget, extra);
+}
+
+/* Did the service refuse the credentials as expired or unknown, which a
+ * refreshed triple may cure? */
+static int expired_token(const struct aws_request *r)
+{
+    static const char *const codes[] = {"ExpiredToken", "ExpiredTokenException",
+                                        "InvalidClientTokenId", "TokenRefreshRequired"};
+    if (r->status != 400 && r->status != 403)
+        return 0;
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
+        if (strcmp(r->code, codes[i]) == 0)
+            return 1;
+    return 0;
 }
 
 /* Classifies a finished attempt: DONE, or WAITING again after a backoff. */
@@ -533,6 +611,7 @@ static void xfer_done(struct xfer *x, CURLcode cc, uint64_t deadline_ns)
         /* libcurl's own line is the more specific one when it has one */
         snprintf(x->last_cause, sizeof(x->last_cause), "%s",
                  x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
+        x->last_tls = cc == CURLE_PEER_FAILED_VERIFICATION || cc == CURLE_SSL_CACERT_BADFILE;
     }
     x->last = aws_classify(t, r->status, r->code, r->is_write);
     if (x->last.maybe_applied)
@@ -545,6 +624,19 @@ static void xfer_done(struct xfer *x, CURLcode cc, uint64_t deadline_ns)
                 (unsigned long long)((now - x->attempt_ns) / 1000000), r->attempts, fresh);
     }
     x->state = X_DONE;
+    if (!x->auth_retried && expired_token(r) && cfg->creds && aws_cred_refreshable(cfg->creds)) {
+        /* the service says the triple is stale: one refresh, one retry */
+        x->auth_retried = 1;
+        if (cfg->debug)
+            fprintf(stderr, "cirrus-aws: %s refused the credentials from %s (%s): refreshing\n",
+                    cfg->service, aws_cred_source(cfg->creds), r->code);
+        if (aws_cred_refresh(cfg->creds, x->creds) == 0) {
+            x->state = X_WAITING;
+            x->next_ns = now;
+            return;
+        }
+        err_clear();
+    }
     if (x->last.verdict == AWS_RETRY) {
         uint32_t wait =
             aws_backoff_ms(r->attempts - 1, cfg->backoff_base_ms, cfg->backoff_cap_ms, rand_u64());
@@ -660,6 +752,7 @@ int aws_perform_many(struct aws_client *c, struct aws_request *rs, size_t n, siz
 done:
     for (size_t i = 0; i < n; i++) {
         pool_put(c, xs[i].easy);
+        aws_creds_release(xs[i].creds);
         curl_slist_free_all(xs[i].hdrs);
         free(xs[i].url);
     }

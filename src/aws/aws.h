@@ -28,14 +28,29 @@
  * the service's error code and message and the request id. Credentials are
  * never printed: they are not part of any URL or message.
  *
- * Env: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN,
- * AWS_REGION (or AWS_DEFAULT_REGION; default us-east-1), AWS_ENDPOINT_URL,
+ * Credentials: the AWS chain of credentials.h (environment, web identity,
+ * profile files and credential_process, container endpoint, IMDSv2), each
+ * request signing with one consistent triple; temporary credentials are
+ * refreshed in the background, and a request refused with ExpiredToken,
+ * ExpiredTokenException, InvalidClientTokenId or TokenRefreshRequired
+ * (HTTP 400/403) on a refreshable source triggers one refresh and one retry.
+ * An auth error's message ends "credentials from SOURCE".
+ *
+ * TLS: verification always on; AWS_CA_BUNDLE (or the profile's ca_bundle)
+ * is the CA file (CURLOPT_CAINFO) for services and credential endpoints;
+ * libcurl's usual proxy variables (https_proxy, HTTPS_PROXY, http_proxy,
+ * no_proxy, ...) apply, since no proxy option is set here.
+ *
+ * Env: AWS_REGION (or AWS_DEFAULT_REGION, the profile's region, IMDS's
+ * placement/region when credentials came from IMDS; default us-east-1),
+ * AWS_CA_BUNDLE, AWS_ENDPOINT_URL,
  * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL_DYNAMODB (service-specific wins),
  * CIRRUS_AWS_MAX_RETRY_MS, CIRRUS_AWS_TIMEOUT_MS,
- * CIRRUS_AWS_CONNECT_TIMEOUT_MS, CIRRUS_AWS_DEBUG=1 (one line per attempt on
- * stderr: method, URL, status, time; never headers).
+ * CIRRUS_AWS_CONNECT_TIMEOUT_MS, CIRRUS_AWS_DEBUG=1 (on stderr: at open, the
+ * credential source and region; each credential refresh; one line per
+ * attempt: method, URL, status, time; never headers or secrets).
  *
- * Calls: awsproto, util, libcurl, libcrypto.
+ * Calls: credentials, awsproto, util, libcurl, libcrypto.
  */
 #ifndef CIRRUS_AWS_AWS_H
 #define CIRRUS_AWS_AWS_H
@@ -43,30 +58,35 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aws/credentials.h"
 #include "util/buf.h"
 
 /* Where and as whom to talk to one service. */
 struct aws_config {
-    char *service;               /* "s3", "dynamodb": signing name and env suffix */
-    char *access_key;            /* NULL: requests go unsigned */
-    char *secret_key;            /* never printed */
-    char *session_token;         /* NULL if none; sent as X-Amz-Security-Token */
-    char *region;                /* never NULL */
-    char *endpoint;              /* "scheme://host[:port]" without a trailing '/', or
-                                  * NULL: the service's public AWS endpoint */
-    uint32_t max_retry_ms;       /* retry budget, ms */
-    uint32_t request_timeout_ms; /* one attempt, ms */
-    uint32_t connect_timeout_ms; /* connecting, ms */
-    uint32_t backoff_base_ms;    /* first backoff ceiling, ms */
-    uint32_t backoff_cap_ms;     /* largest backoff ceiling, ms */
-    int debug;                   /* CIRRUS_AWS_DEBUG */
+    char *service;                   /* "s3", "dynamodb": signing name and env suffix */
+    struct aws_cred_provider *creds; /* who requests sign as; NULL or source
+                                      * "none": unsigned (anonymous) requests */
+    char *region;                    /* never NULL */
+    char *ca_bundle;                 /* PEM CA file for TLS, or NULL: the system's */
+    char *endpoint;                  /* "scheme://host[:port]" without a trailing '/', or
+                                      * NULL: the service's public AWS endpoint */
+    uint32_t max_retry_ms;           /* retry budget, ms */
+    uint32_t request_timeout_ms;     /* one attempt, ms */
+    uint32_t connect_timeout_ms;     /* connecting, ms */
+    uint32_t backoff_base_ms;        /* first backoff ceiling, ms */
+    uint32_t backoff_cap_ms;         /* largest backoff ceiling, ms */
+    int debug;                       /* CIRRUS_AWS_DEBUG */
 };
 
-/* Fills cfg from the environment for service ("s3" or "dynamodb"). Returns 0,
- * CIRRUS_EINVALID (a malformed endpoint or number), CIRRUS_ENOMEM. On
- * failure cfg holds nothing to free. */
+/* Fills cfg from the environment and the shared AWS files for service ("s3"
+ * or "dynamodb"), walking the credential chain (which may fetch from STS,
+ * a container endpoint or IMDS). Returns 0, CIRRUS_EINVALID (a malformed
+ * endpoint, number or setting), CIRRUS_EAUTH / CIRRUS_EIO / CIRRUS_ETIMEOUT
+ * (the configured credential source refused or could not be reached),
+ * CIRRUS_ENOMEM. On failure cfg holds nothing to free. */
 int aws_config_from_env(struct aws_config *cfg, const char *service);
-/* Frees the strings (accepts a zeroed or half-filled cfg). */
+/* Frees the strings and the credential provider (accepts a zeroed or
+ * half-filled cfg). */
 void aws_config_clear(struct aws_config *cfg);
 
 struct aws_client;

@@ -6,7 +6,9 @@
  * credentials and region come from the AWS_* environment (aws.h). With a
  * custom endpoint requests use path-style URLs (ENDPOINT/BUCKET/KEY); with
  * none, virtual-host URLs on AWS (https://BUCKET.s3.REGION.amazonaws.com)
- * when the bucket name allows it.
+ * when the bucket name allows it and AWS_S3_FORCE_PATH_STYLE is not "true".
+ * A bucket in another region (301 PermanentRedirect, or 400 with
+ * x-amz-bucket-region) is one error naming its region.
  *
  * put: one PUT with If-None-Match: * (412 -> CIRRUS_EEXISTS) up to the
  * multipart threshold; above it a multipart upload whose parts go up in
@@ -38,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "aws/aws.h"
@@ -427,15 +430,15 @@ static int64_t parse_iso8601_ms(const char *s)
     if (sscanf(s, "%d-%d-%dT%d:%d:%d.%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
                &tm.tm_min, &tm.tm_sec, &ms) < 6)
         return 0;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    return (int64_t)timegm(&tm) * 1000 + ms;
     /* a server's nonsense must not overflow what follows (found by fuzz_s3):
      * a time outside years 0..9999 reads as unknown */
     if (tm.tm_year < 0 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 ||
         tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 24 || tm.tm_min < 0 || tm.tm_min > 59 ||
         tm.tm_sec < 0 || tm.tm_sec > 60 || ms < 0 || ms > 999)
         return 0;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    return (int64_t)timegm(&tm) * 1000 + ms;
 }
 
 /* One listing in progress: where entries go, and the order check. */
@@ -721,7 +724,7 @@ static int check_bucket(struct s3 *s)
     rc = aws_perform(s->aws, &r);
     if (rc == CIRRUS_ENOTFOUND)
         rc = err_set(rc, "s3 bucket '%s' does not exist at %s", s->bucket, s->url_base);
-    else if (rc < 0 && r.status == 301 &&
+    else if (rc < 0 && (r.status == 301 || r.status == 400) &&
              aws_response_header(&r, "x-amz-bucket-region", region, sizeof(region)) == 0)
         rc = err_set(CIRRUS_EINVALID, "s3 bucket '%s' is in region %s, not %s: set AWS_REGION",
                      s->bucket, region, aws_client_config(s->aws)->region);
@@ -773,7 +776,11 @@ int s3_objstore_open(struct objstore **out, const char *rest, const char *url, i
         rc = err_nomem();
         goto done;
     }
-    if (!cfg.endpoint && dns_safe(s->bucket)) {
+    /* virtual-hosted style on AWS unless AWS_S3_FORCE_PATH_STYLE=true;
+     * custom endpoints (radosgw, MinIO, s3rver) always path style */
+    const char *force_path = getenv("AWS_S3_FORCE_PATH_STYLE");
+    if (!cfg.endpoint && dns_safe(s->bucket) &&
+        !(force_path && strcasecmp(force_path, "true") == 0)) {
         snprintf(s->url_base, n, "https://%s.s3.%s.amazonaws.com", s->bucket, cfg.region);
         s->bucket_path[0] = '\0';
     } else {
