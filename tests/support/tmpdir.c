@@ -19,7 +19,9 @@ char *tmpdir_make(const char *tag)
 
 static void remove_tree(const char *path)
 {
-    DIR *d = opendir(path);
+    struct stat st;
+    /* a link is removed, never followed: it may point outside the tree */
+    DIR *d = lstat(path, &st) == 0 && S_ISDIR(st.st_mode) ? opendir(path) : NULL;
     if (d) {
         struct dirent *de;
         while ((de = readdir(d))) {
