@@ -45,20 +45,6 @@
 #define GROUP "crash"
 #define CHILD_ENV "CIRRUS_CRASH_CHILD" /* "DIR\tSPEC\tACKFILE" */
 
-/* The single-threaded workload gives ThreadSanitizer little to look at
- * and runs several times slower under it: there every third call does (the
- * ASan build sweeps them all). */
-#if defined(__SANITIZE_THREAD__)
-#define DEFAULT_STRIDE 3
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define DEFAULT_STRIDE 3
-#endif
-#endif
-#ifndef DEFAULT_STRIDE
-#define DEFAULT_STRIDE 1
-#endif
-
 extern char **environ;
 
 /* ---- the child ------------------------------------------------------------ */
@@ -237,7 +223,7 @@ static void a_crash_at_every_call_leaves_a_whole_db(void **state)
 {
     struct fixture *f = *state;
     static const char *const whens[] = {"crash_at", "crash_after"};
-    uint64_t stride = env_u64("CIRRUS_TEST_CRASH_STRIDE", DEFAULT_STRIDE);
+    uint64_t stride = env_u64("CIRRUS_TEST_CRASH_STRIDE", SWEEP_DEFAULT_STRIDE);
     int full = env_u64("CIRRUS_TEST_SWEEP_FULL", 0) != 0;
     uint64_t t0 = mono_ns();
     uint64_t total = count_calls(f);

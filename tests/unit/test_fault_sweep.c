@@ -41,20 +41,6 @@
 
 #define GROUP "sweep"
 
-/* The single-threaded workload gives ThreadSanitizer little to look at
- * and runs several times slower under it: there every third call does (the
- * ASan build sweeps them all). */
-#if defined(__SANITIZE_THREAD__)
-#define DEFAULT_STRIDE 3
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define DEFAULT_STRIDE 3
-#endif
-#endif
-#ifndef DEFAULT_STRIDE
-#define DEFAULT_STRIDE 1
-#endif
-
 /* The ways to fail call N: fail_mode, and how many calls from N on. */
 static const struct mode {
     const char *name; /* also the run directory's tag */
@@ -112,7 +98,7 @@ static uint64_t count_calls(const struct fixture *f)
 static void every_call_fails_in_turn_and_the_db_stays_whole(void **state)
 {
     struct fixture *f = *state;
-    uint64_t stride = env_u64("CIRRUS_TEST_SWEEP_STRIDE", DEFAULT_STRIDE);
+    uint64_t stride = env_u64("CIRRUS_TEST_SWEEP_STRIDE", SWEEP_DEFAULT_STRIDE);
     int verbose = env_u64("CIRRUS_TEST_SWEEP_VERBOSE", 0) != 0;
     int full = env_u64("CIRRUS_TEST_SWEEP_FULL", 0) != 0;
     uint64_t t0 = mono_ns();
