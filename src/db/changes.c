@@ -157,9 +157,7 @@ static int file_is_live(cirrus_db *db, const char *name)
      * version; when that cannot be had, the file counts as live */
     if (cirrus_refresh(db, NULL) < 0 || db_acquire(db, &sv, 0) < 0)
         return 1;
-    for (int l = 0; l < CIRRUS_MAX_LEVELS && !live; l++)
-        for (size_t i = 0; i < sv.v->n_files[l] && !live; i++)
-            live = strcmp(sv.v->files[l][i]->meta.name, name) == 0;
+    live = version_find_file(sv.v, name) != NULL;
     db_release(&sv);
     return live;
 }

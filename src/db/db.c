@@ -48,11 +48,10 @@ static int check_options(const cirrus_options *o)
     return 0;
 }
 
-/* Where the objects and the metadata of `url` live, and the db's name in
- * the metadata store. All three are malloc'd. */
 /*
- * The stores and the db's name in the metadata store, from the URL as the
- * user spelled it. Every spelling of one location gives one name
+ * Where the objects and the metadata of `url` live, and the db's name in
+ * the metadata store (all three malloc'd), from the URL as the user spelled
+ * it. Every spelling of one location gives one name
  * (objstore_canonical_url): s3://B/x, s3://B/x/ and s3://B/x// are one
  * database, never three histories over the same objects, which GC of one
  * would delete from under the others. fault: URLs (test machinery) pass
@@ -85,11 +84,9 @@ static int resolve_url(const char *url, const char *meta_url, char **os_url, cha
         } else if ((rc = objstore_canonical_url(url, os_url)) < 0) {
             return rc;
         }
-        if (!*os_url) {
-            /* strdup failed: reported below */
-        } else if (meta_url) {
+        if (*os_url && meta_url) {
             *ms_url = strdup(meta_url);
-        } else {
+        } else if (*os_url) {
             size_t n = strlen(*os_url) + 32;
             if ((*ms_url = malloc(n)))
                 snprintf(*ms_url, n, "sqlite:%s/meta.sqlite3", *os_url);

@@ -82,7 +82,7 @@ static int push_file(struct version *v, struct live_file *f)
     return 0;
 }
 
-static struct live_file *find_live(const struct version *v, const char *name)
+struct live_file *version_find_file(const struct version *v, const char *name)
 {
     for (int l = 0; l < CIRRUS_MAX_LEVELS; l++)
         for (size_t i = 0; i < v->n_files[l]; i++)
@@ -221,10 +221,10 @@ int version_entry_valid(const struct version *v, const struct entry *e)
             return 0; /* an epoch already applied: exactly once */
     }
     for (size_t i = 0; i < e->n_removed; i++)
-        if (!find_live(v, e->removed[i]))
+        if (!version_find_file(v, e->removed[i]))
             return 0;
     for (size_t i = 0; i < e->n_added; i++) {
-        if (find_live(v, e->added[i].name) && !is_removed(e, e->added[i].name))
+        if (version_find_file(v, e->added[i].name) && !is_removed(e, e->added[i].name))
             return 0;
         for (size_t j = 0; j < i; j++)
             if (strcmp(e->added[i].name, e->added[j].name) == 0)

@@ -80,6 +80,8 @@ int version_add_file(struct version *v, const struct file_meta *f, uint32_t ord)
 void version_sort(struct version *v);
 
 uint64_t version_total_files(const struct version *v);
+/* The live file of v named name (borrowed), or NULL. */
+struct live_file *version_find_file(const struct version *v, const char *name);
 
 /* The newest range tombstone seq covering ukey with seq <= snap (0: none). */
 uint64_t version_range_del_seq(const struct version *v, const void *ukey, size_t len,
