@@ -50,8 +50,7 @@ static int f_get(struct metastore *ms, const char *pk, const char *sk, uint8_t *
         rc = metastore_get(f->inner, pk, sk, value_out, len_out, version_out);
         if (rc == 0 && len_out)
             fault_count_bytes(&f->fi, FAULT_MGET, 0, *len_out);
-        if (act == FAULT_CRASH_AFTER)
-            fault_crash_after(&f->fi, "metastore", FAULT_MGET, what);
+        fault_after(&f->fi, act, "metastore", FAULT_MGET, what);
     }
     return rc;
 }
@@ -91,8 +90,7 @@ static int write_through(struct fault_ms *f, const struct write_call *w)
     case FAULT_CRASH_AFTER:
         rc = apply(f, w);
         fault_count_bytes(&f->fi, w->op, w->len, 0);
-        if (act == FAULT_CRASH_AFTER)
-            fault_crash_after(&f->fi, "metastore", w->op, what);
+        fault_after(&f->fi, act, "metastore", w->op, what);
         break;
     case FAULT_TIMEOUT_APPLY:
         snprintf(msg, sizeof(msg), "%s (the write was applied)", cirrus_errmsg());
@@ -143,8 +141,7 @@ static int f_query(struct metastore *ms, const char *pk, const char *from, const
                 bytes += (*items_out)[i].value_len;
             fault_count_bytes(&f->fi, FAULT_MQUERY, 0, bytes);
         }
-        if (act == FAULT_CRASH_AFTER)
-            fault_crash_after(&f->fi, "metastore", FAULT_MQUERY, what);
+        fault_after(&f->fi, act, "metastore", FAULT_MQUERY, what);
     }
     return rc;
 }

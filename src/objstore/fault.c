@@ -43,8 +43,7 @@ static int f_put(struct objstore *os, const char *name, const void *data, size_t
     case FAULT_CRASH_AFTER:
         rc = objstore_put(f->inner, name, data, len);
         fault_count_bytes(&f->fi, FAULT_PUT, len, 0);
-        if (act == FAULT_CRASH_AFTER)
-            fault_crash_after(&f->fi, "objstore", FAULT_PUT, name);
+        fault_after(&f->fi, act, "objstore", FAULT_PUT, name);
         break;
     case FAULT_TIMEOUT_APPLY: {
         char msg[512];
@@ -71,8 +70,7 @@ static int f_get(struct objstore *os, const char *name, uint64_t off, size_t len
         rc = objstore_get(f->inner, name, off, len, dst, got_out);
         if (rc == 0)
             fault_count_bytes(&f->fi, FAULT_GET, 0, *got_out);
-        if (act == FAULT_CRASH_AFTER)
-            fault_crash_after(&f->fi, "objstore", FAULT_GET, name);
+        fault_after(&f->fi, act, "objstore", FAULT_GET, name);
     }
     return rc;
 }
@@ -86,8 +84,7 @@ static int f_get_all(struct objstore *os, const char *name, uint8_t **data_out, 
         rc = objstore_get_all(f->inner, name, data_out, len_out);
         if (rc == 0)
             fault_count_bytes(&f->fi, FAULT_GET, 0, *len_out);
-        if (act == FAULT_CRASH_AFTER)
-            fault_crash_after(&f->fi, "objstore", FAULT_GET, name);
+        fault_after(&f->fi, act, "objstore", FAULT_GET, name);
     }
     return rc;
 }
@@ -99,8 +96,7 @@ static int f_head(struct objstore *os, const char *name, uint64_t *size_out)
     enum fault_action act = fault_begin(&f->fi, FAULT_HEAD, 0, "objstore", name, &rc);
     if (act == FAULT_PASS || act == FAULT_CRASH_AFTER) {
         rc = objstore_head(f->inner, name, size_out);
-        if (act == FAULT_CRASH_AFTER)
-            fault_crash_after(&f->fi, "objstore", FAULT_HEAD, name);
+        fault_after(&f->fi, act, "objstore", FAULT_HEAD, name);
     }
     return rc;
 }
@@ -114,8 +110,7 @@ static int f_del(struct objstore *os, const char *name)
     case FAULT_PASS:
     case FAULT_CRASH_AFTER:
         rc = objstore_del(f->inner, name);
-        if (act == FAULT_CRASH_AFTER)
-            fault_crash_after(&f->fi, "objstore", FAULT_DEL, name);
+        fault_after(&f->fi, act, "objstore", FAULT_DEL, name);
         break;
     case FAULT_TIMEOUT_APPLY: {
         char msg[512];
@@ -138,8 +133,7 @@ static int f_list(struct objstore *os, const char *prefix,
     enum fault_action act = fault_begin(&f->fi, FAULT_LIST, 0, "objstore", prefix, &rc);
     if (act == FAULT_PASS || act == FAULT_CRASH_AFTER) {
         rc = objstore_list(f->inner, prefix, fn, arg);
-        if (act == FAULT_CRASH_AFTER)
-            fault_crash_after(&f->fi, "objstore", FAULT_LIST, prefix);
+        fault_after(&f->fi, act, "objstore", FAULT_LIST, prefix);
     }
     return rc;
 }

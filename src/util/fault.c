@@ -363,9 +363,11 @@ static _Noreturn void crash(const char *when, uint64_t n, const char *store, enu
     _exit(FAULT_CRASH_EXIT);
 }
 
-_Noreturn void fault_crash_after(struct fault_injector *fi, const char *store, enum fault_op op,
-                                 const char *what)
+void fault_after(struct fault_injector *fi, enum fault_action act, const char *store,
+                 enum fault_op op, const char *what)
 {
+    if (act != FAULT_CRASH_AFTER)
+        return;
     pthread_mutex_lock(&fi->mu);
     uint64_t n = fi->cfg.crash_after;
     pthread_mutex_unlock(&fi->mu);

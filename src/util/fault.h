@@ -180,13 +180,14 @@ enum fault_action {
     FAULT_FAIL,          /* do not call it; return *rc_out */
     FAULT_TIMEOUT_LOST,  /* do not call it; return CIRRUS_ETIMEOUT */
     FAULT_TIMEOUT_APPLY, /* call it, then return CIRRUS_ETIMEOUT anyway */
-    FAULT_CRASH_AFTER,   /* call it, then fault_crash_after() */
+    FAULT_CRASH_AFTER,   /* call it, then fault_after() crashes */
 };
 
-/* For FAULT_CRASH_AFTER, once the inner store returned: writes one line
- * naming the call to stderr and _exit(FAULT_CRASH_EXIT)s. */
-_Noreturn void fault_crash_after(struct fault_injector *fi, const char *store, enum fault_op op,
-                                 const char *what);
+/* Called once the inner store returned from a call whose fate was act: for
+ * FAULT_CRASH_AFTER it writes one line naming the call to stderr and
+ * _exit(FAULT_CRASH_EXIT)s; for any other act it returns at once. */
+void fault_after(struct fault_injector *fi, enum fault_action act, const char *store,
+                 enum fault_op op, const char *what);
 
 /*
  * Decides one call's fate, counts it, and sleeps its injected latency (and
