@@ -13,6 +13,7 @@
 
 #include "support/fixture.h"
 #include "support/sweep.h"
+#include "support/tmpdir.h"
 
 #define BATCH_KEYS 12
 #define RANGE_FROM 4 /* the range delete removes a004..a007 */
@@ -510,4 +511,30 @@ void sweep_check(const char *dir, const struct sweep_outcome *o, const char *wha
                  scanned, n + BATCH_KEYS);
     if ((rc = cirrus_close(db)) != 0)
         fail_msg("%s: close: %s (%s)", what, cirrus_strerror(rc), cirrus_errmsg());
+}
+
+uint64_t sweep_count_calls(char *dir, const char *group, enum fault_op *trace, size_t cap)
+{
+    struct sweep_outcome o;
+    struct fault_group_info gi;
+    char spec[128];
+    snprintf(spec, sizeof(spec), "group=%s", group);
+    fault_group_reset(group);
+    sweep_run(dir, spec, &o, NULL, NULL);
+    fault_group_get(group, &gi);
+    assert_true(gi.calls <= cap);
+    assert_int_equal(fault_group_trace(group, trace, cap), gi.calls);
+    for (int s = 0; s < SWEEP_N_STEPS; s++)
+        if (!o.acked[s])
+            fail_msg("step %d failed without a fault: %s (%s)", s, cirrus_strerror(o.rc[s]),
+                     o.first_error);
+    sweep_check(dir, &o, "no fault");
+    tmpdir_remove(dir);
+    return gi.calls;
+}
+
+uint64_t sweep_env_u64(const char *name, uint64_t dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? strtoull(v, NULL, 10) : dflt;
 }

@@ -46,6 +46,7 @@
 #include <stdint.h>
 
 #include "cirrus.h"
+#include "util/fault.h"
 
 /* The workload's steps; a step is acknowledged when its call(s) returned 0. */
 enum sweep_step {
@@ -98,6 +99,15 @@ int sweep_outcome_parse(struct sweep_outcome *o, const char *line);
  * and GC succeed. Fails the running cmocka test, naming `what`. The
  * handle that ran the workload must be gone (closed, or its process). */
 void sweep_check(const char *dir, const struct sweep_outcome *o, const char *what);
+
+/* Runs the workload without faults in dir (then removes it), with its store
+ * calls counted in group, and checks that every step succeeded and the
+ * database is whole. trace (cap entries) gets each call's operation.
+ * Returns the number of store calls; fails the running cmocka test. */
+uint64_t sweep_count_calls(char *dir, const char *group, enum fault_op *trace, size_t cap);
+
+/* The decimal value of environment variable name, or dflt when unset. */
+uint64_t sweep_env_u64(const char *name, uint64_t dflt);
 
 /* Checks that found the compactor lease still held by the faulted handle
  * (a release that failed, or a crash; it would expire in 20 s) and broke it

@@ -83,12 +83,6 @@ static int child_main(const char *arg)
 
 /* ---- the parent ----------------------------------------------------------- */
 
-static uint64_t env_u64(const char *name, uint64_t dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? strtoull(v, NULL, 10) : dflt;
-}
-
 /* The last whole line of path ("" if none) into buf. */
 static void last_line(const char *path, char *buf, size_t cap)
 {
@@ -203,30 +197,14 @@ static char *path_of(const struct fixture *f, const char *tag, uint64_t n, const
 
 static enum fault_op trace[FAULT_TRACE_MAX]; /* the no-crash run's calls */
 
-static uint64_t count_calls(const struct fixture *f)
-{
-    struct sweep_outcome o;
-    struct fault_group_info gi;
-    char *dir = path_of(f, "count", 0, "");
-    fault_group_reset(GROUP);
-    sweep_run(dir, "group=" GROUP, &o, NULL, NULL);
-    fault_group_get(GROUP, &gi);
-    assert_true(gi.calls <= FAULT_TRACE_MAX);
-    assert_int_equal(fault_group_trace(GROUP, trace, FAULT_TRACE_MAX), gi.calls);
-    assert_int_equal(o.n_failed, 0);
-    sweep_check(dir, &o, "no crash");
-    tmpdir_remove(dir);
-    return gi.calls;
-}
-
 static void a_crash_at_every_call_leaves_a_whole_db(void **state)
 {
     struct fixture *f = *state;
     static const char *const whens[] = {"crash_at", "crash_after"};
-    uint64_t stride = env_u64("CIRRUS_TEST_CRASH_STRIDE", SWEEP_DEFAULT_STRIDE);
-    int full = env_u64("CIRRUS_TEST_SWEEP_FULL", 0) != 0;
+    uint64_t stride = sweep_env_u64("CIRRUS_TEST_CRASH_STRIDE", SWEEP_DEFAULT_STRIDE);
+    int full = sweep_env_u64("CIRRUS_TEST_SWEEP_FULL", 0) != 0;
     uint64_t t0 = mono_ns();
-    uint64_t total = count_calls(f);
+    uint64_t total = sweep_count_calls(path_of(f, "count", 0, ""), GROUP, trace, FAULT_TRACE_MAX);
     print_message("workload: %" PRIu64 " store calls\n", total);
     assert_true(total >= 50);
     if (stride == 0)

@@ -67,42 +67,16 @@ static char *run_dir(const struct fixture *f, const char *tag, uint64_t n)
     return p;
 }
 
-static uint64_t env_u64(const char *name, uint64_t dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? strtoull(v, NULL, 10) : dflt;
-}
-
 static enum fault_op trace[FAULT_TRACE_MAX]; /* the no-fault run's calls */
-
-/* Runs the workload without faults; returns its number of store calls. */
-static uint64_t count_calls(const struct fixture *f)
-{
-    struct sweep_outcome o;
-    struct fault_group_info gi;
-    char *dir = run_dir(f, "count", 0);
-    fault_group_reset(GROUP);
-    sweep_run(dir, "group=" GROUP, &o, NULL, NULL);
-    fault_group_get(GROUP, &gi);
-    assert_true(gi.calls <= FAULT_TRACE_MAX);
-    assert_int_equal(fault_group_trace(GROUP, trace, FAULT_TRACE_MAX), gi.calls);
-    for (int s = 0; s < SWEEP_N_STEPS; s++)
-        if (!o.acked[s])
-            fail_msg("step %d failed without a fault: %s (%s)", s, cirrus_strerror(o.rc[s]),
-                     o.first_error);
-    sweep_check(dir, &o, "no fault");
-    tmpdir_remove(dir);
-    return gi.calls;
-}
 
 static void every_call_fails_in_turn_and_the_db_stays_whole(void **state)
 {
     struct fixture *f = *state;
-    uint64_t stride = env_u64("CIRRUS_TEST_SWEEP_STRIDE", SWEEP_DEFAULT_STRIDE);
-    int verbose = env_u64("CIRRUS_TEST_SWEEP_VERBOSE", 0) != 0;
-    int full = env_u64("CIRRUS_TEST_SWEEP_FULL", 0) != 0;
+    uint64_t stride = sweep_env_u64("CIRRUS_TEST_SWEEP_STRIDE", SWEEP_DEFAULT_STRIDE);
+    int verbose = sweep_env_u64("CIRRUS_TEST_SWEEP_VERBOSE", 0) != 0;
+    int full = sweep_env_u64("CIRRUS_TEST_SWEEP_FULL", 0) != 0;
     uint64_t t0 = mono_ns();
-    uint64_t total = count_calls(f);
+    uint64_t total = sweep_count_calls(run_dir(f, "count", 0), GROUP, trace, FAULT_TRACE_MAX);
     print_message("workload: %" PRIu64 " store calls\n", total);
     assert_true(total >= 50);
     if (stride == 0)
