@@ -20,20 +20,24 @@ static int check(int rc, const char *what)
     return rc;
 }
 
-/* The value of key as of seq (0: latest) must be want. */
+/* The value of key as of seq (CIRRUS_SEQ_LATEST: latest) must be want. */
 static int expect(cirrus_db *db, uint64_t seq, const char *key, const char *want)
 {
     cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
+    cirrus_snapshot *snap = NULL;
     void *val = NULL;
     size_t len = 0;
-    ro.seq = seq;
-    int rc = check(cirrus_get(db, &ro, key, strlen(key), &val, &len), key);
+    int rc = check(cirrus_snapshot_new(db, seq, &snap), "snapshot");
+    ro.snapshot = snap;
+    if (rc == 0)
+        rc = check(cirrus_get(db, &ro, key, strlen(key), &val, &len), key);
     if (rc == 0 && (len != strlen(want) || memcmp(val, want, len) != 0)) {
         fprintf(stderr, "hello: %s at seq %llu: got %.*s, want %s\n", key, (unsigned long long)seq,
                 (int)len, (const char *)val, want);
         rc = -1;
     }
     cirrus_free(val);
+    cirrus_snapshot_free(snap);
     return rc;
 }
 
@@ -64,7 +68,7 @@ int main(int argc, char **argv)
         (rc = check(cirrus_flush(db, &second), "flush")) < 0)
         goto done;
     printf("committed seq %llu and %llu\n", (unsigned long long)first, (unsigned long long)second);
-    if ((rc = expect(db, 0, "colour", "blue")) < 0 ||
+    if ((rc = expect(db, CIRRUS_SEQ_LATEST, "colour", "blue")) < 0 ||
         (rc = expect(db, first, "colour", "red")) < 0 ||
         (rc = expect(db, second, "shape", "round")) < 0)
         goto done;

@@ -300,13 +300,36 @@ CIRRUS_API int cirrus_flush(cirrus_db *db, uint64_t *seq_out);
 
 /* ---- reading ----------------------------------------------------------- */
 
+/*
+ * Snapshots: what a read sees. A read with no snapshot (ro NULL, or
+ * ro->snapshot NULL) sees the latest this handle knows, including its own
+ * buffered (not yet committed) writes. A snapshot fixes a committed seq:
+ * every read through it sees exactly commits 1..seq, whatever is committed
+ * later. seq 0 is the empty database. While a snapshot is open this
+ * handle's own compactions keep the versions it needs; another process's
+ * compactor does not know it, so a snapshot older than the MVCC retention
+ * (mvcc_retention_ms) may still expire (reads then fail CIRRUS_EEXPIRED).
+ */
+typedef struct cirrus_snapshot cirrus_snapshot;
+
+/* The newest committed seq this handle knows (cirrus_snapshot_new). */
+#define CIRRUS_SEQ_LATEST UINT64_MAX
+
+/* A snapshot at `seq`, or at the newest committed seq this handle knows
+ * with CIRRUS_SEQ_LATEST (buffered writes are not in it: cirrus_flush
+ * first to include them). A seq beyond the head is looked for with a
+ * refresh first (another writer may have committed it).
+ * Returns 0, CIRRUS_EINVALID (seq beyond the head), CIRRUS_EEXPIRED (below
+ * the retention horizon: compaction dropped versions it needs), a refresh's
+ * errors, CIRRUS_ENOMEM. Free with cirrus_snapshot_free before closing db. */
+CIRRUS_API int cirrus_snapshot_new(cirrus_db *db, uint64_t seq, cirrus_snapshot **out);
+CIRRUS_API uint64_t cirrus_snapshot_seq(const cirrus_snapshot *s);
+CIRRUS_API void cirrus_snapshot_free(cirrus_snapshot *s);
+
 typedef struct cirrus_read_options {
-    /* Read as of this seq; 0 = the latest this handle knows, including its
-     * own buffered (not yet committed) writes. A seq beyond the head is
-     * CIRRUS_EINVALID; one below the MVCC retention horizon (compaction
-     * dropped the versions it needs, see mvcc_retention_ms) is
-     * CIRRUS_EEXPIRED. */
-    uint64_t seq;
+    /* Read through this snapshot (borrowed; of the same handle); NULL = the
+     * latest, including this handle's own buffered writes. */
+    const cirrus_snapshot *snapshot;
     /* Scans: keys in [lower, upper); NULL for unbounded. Borrowed; must stay
      * valid for the iterator's life. */
     const void *lower;
@@ -320,15 +343,16 @@ typedef struct cirrus_read_options {
 
 #define CIRRUS_READ_OPTIONS_INIT                                                                   \
     {                                                                                              \
-        0, NULL, 0, NULL, 0, NULL, 0                                                               \
+        NULL, NULL, 0, NULL, 0, NULL, 0                                                            \
     }
 
 /*
  * Point read. On success *val_out is a malloc'd copy (free with cirrus_free;
  * it holds val_len bytes plus a NUL terminator not counted in *val_len_out).
  * `ro` may be NULL (latest).
- * Returns 0, CIRRUS_ENOTFOUND (absent or deleted at that seq), CIRRUS_EINVALID,
- * CIRRUS_EEXPIRED (ro->seq is below the retention horizon), CIRRUS_ECORRUPT
+ * Returns 0, CIRRUS_ENOTFOUND (absent or deleted at that seq), CIRRUS_EINVALID
+ * (a snapshot of another handle), CIRRUS_EEXPIRED (the snapshot's seq fell
+ * below the retention horizon), CIRRUS_ECORRUPT
  * (names the object and block; also an object the db names that the store
  * no longer holds), CIRRUS_EIO, CIRRUS_ENOMEM.
  */
@@ -359,7 +383,8 @@ typedef struct cirrus_iter cirrus_iter;
 
 /* An iterator over live keys at one snapshot (taken here). `ro` may be NULL.
  * It starts unpositioned: call first/last/seek. Fails as cirrus_get does for
- * ro->seq (CIRRUS_EINVALID, CIRRUS_EEXPIRED). */
+ * ro->snapshot (CIRRUS_EINVALID, CIRRUS_EEXPIRED); the snapshot may be freed
+ * once the iterator exists. */
 CIRRUS_API int cirrus_iter_new(cirrus_iter **out, cirrus_db *db, const cirrus_read_options *ro);
 CIRRUS_API void cirrus_iter_close(cirrus_iter *it);
 CIRRUS_API void cirrus_iter_first(cirrus_iter *it);

@@ -83,14 +83,15 @@ done:
     return rc;
 }
 
-/* Reads key at seq (0: latest) and checks it against want (NULL: absent). */
-static int check_get(struct demo *d, uint64_t seq, const char *key, const char *want)
+/* Reads key through snap (NULL: latest) and checks it against want (NULL:
+ * absent). */
+static int check_get(struct demo *d, const cirrus_snapshot *snap, const char *key, const char *want)
 {
     cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
     void *val = NULL;
     size_t len = 0;
     int lrc, rc = CLI_OK;
-    ro.seq = seq;
+    ro.snapshot = snap;
     lrc = cirrus_get(d->db, &ro, key, strlen(key), &val, &len);
     if (lrc < 0 && lrc != CIRRUS_ENOTFOUND) {
         rc = cli_fail(d->c, lrc);
@@ -105,11 +106,16 @@ done:
     return rc;
 }
 
+/* Reads every key of want at seq (CIRRUS_SEQ_LATEST: the latest). */
 static int step_reads(struct demo *d, uint64_t seq, const struct kv *want, size_t n)
 {
-    int rc = CLI_OK;
+    cirrus_snapshot *snap = NULL;
+    int lrc, rc = CLI_OK;
+    if (seq != CIRRUS_SEQ_LATEST && (lrc = cirrus_snapshot_new(d->db, seq, &snap)) < 0)
+        return cli_fail(d->c, lrc);
     for (size_t i = 0; i < n && rc == CLI_OK; i++)
-        rc = check_get(d, seq, want[i].key, want[i].val);
+        rc = check_get(d, snap, want[i].key, want[i].val);
+    cirrus_snapshot_free(snap);
     return rc;
 }
 
@@ -290,7 +296,7 @@ static int run_steps(struct demo *d)
     if ((rc = commit_ops(d, batch_b, N_OF(batch_b), &d->seq_b)) != CLI_OK)
         goto done;
     printf("\n3. Read the latest version\n");
-    if ((rc = step_reads(d, 0, batch_b, N_OF(batch_b))) != CLI_OK)
+    if ((rc = step_reads(d, CIRRUS_SEQ_LATEST, batch_b, N_OF(batch_b))) != CLI_OK)
         goto done;
     printf("\n4. Read as of seq %llu: the values before the second commit\n",
            (unsigned long long)d->seq_a);

@@ -146,7 +146,7 @@ struct when {
     const char *at, *at_time; /* the options as given, or NULL */
     uint64_t seq;             /* --at, then the seq --at-time names */
     int64_t ms;               /* --at-time, Unix ms */
-    int empty;                /* seq 0, or a time before the first commit */
+    cirrus_snapshot *snap;    /* where --at / --at-time read, or NULL */
 };
 
 /* Parses --at / --at-time (before the db is opened, so that a usage error
@@ -176,7 +176,9 @@ static int when_resolve(struct cli *c, cirrus_db *db, struct when *w)
         if ((lrc = cirrus_seq_at_time(db, w->ms, &w->seq)) < 0)
             return cli_fail(c, lrc);
     }
-    w->empty = (w->at || w->at_time) && w->seq == 0;
+    /* a time before the first commit is seq 0: the empty database */
+    if ((w->at || w->at_time) && (lrc = cirrus_snapshot_new(db, w->seq, &w->snap)) < 0)
+        return cli_fail(c, lrc);
     return CLI_OK;
 }
 
@@ -195,8 +197,8 @@ int cmd_get(struct cli *c, int argc, char **argv)
         (rc = when_parse(c, &w)) != CLI_OK || (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK ||
         (rc = when_resolve(c, db, &w)) != CLI_OK)
         goto done;
-    ro.seq = w.seq;
-    lrc = w.empty ? CIRRUS_ENOTFOUND : cirrus_get(db, &ro, argv[0], k_len, &val, &v_len);
+    ro.snapshot = w.snap;
+    lrc = cirrus_get(db, &ro, argv[0], k_len, &val, &v_len);
     if (lrc == CIRRUS_ENOTFOUND)
         rc = cli_failf(c, CLI_NOTFOUND, "not found");
     else if (lrc < 0)
@@ -205,6 +207,7 @@ int cmd_get(struct cli *c, int argc, char **argv)
         putchar('\n');
 done:
     cirrus_free(val);
+    cirrus_snapshot_free(w.snap);
     return cli_close(c, db, rc);
 }
 
@@ -312,9 +315,9 @@ int cmd_scan(struct cli *c, int argc, char **argv)
     int rc, lrc;
     if ((rc = scan_parse(c, argc, argv, &a)) != CLI_OK ||
         (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK ||
-        (rc = when_resolve(c, db, &a.when)) != CLI_OK || a.when.empty)
+        (rc = when_resolve(c, db, &a.when)) != CLI_OK)
         goto done;
-    a.ro.seq = a.when.seq;
+    a.ro.snapshot = a.when.snap;
     if ((lrc = cirrus_iter_new(&it, db, &a.ro)) < 0) {
         rc = cli_fail(c, lrc);
         goto done;
@@ -330,6 +333,7 @@ int cmd_scan(struct cli *c, int argc, char **argv)
         rc = cli_fail(c, lrc);
 done:
     cirrus_iter_close(it);
+    cirrus_snapshot_free(a.when.snap);
     return cli_close(c, db, rc);
 }
 

@@ -155,7 +155,7 @@ static int file_is_live(cirrus_db *db, const char *name)
     int live = 0;
     /* another process may have compacted it away: look at the newest
      * version; when that cannot be had, the file counts as live */
-    if (cirrus_refresh(db, NULL) < 0 || db_acquire(db, &sv, 0) < 0)
+    if (db_refresh(db, NULL) < 0 || db_acquire(db, &sv, 0) < 0)
         return 1;
     live = version_find_file(sv.v, name) != NULL;
     db_release(&sv);

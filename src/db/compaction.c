@@ -479,16 +479,25 @@ static int add_removed(struct entry *e, const char *name)
 }
 
 /* The retention horizon: the last seq committed at or before now minus the
- * retention, and never above `head`. */
+ * retention, and never above `head` or this handle's oldest snapshot. */
 static int retention_horizon(cirrus_db *db, uint64_t head, uint64_t *out)
 {
-    uint64_t seq = 0;
+    uint64_t seq = 0, snap = db_snapshots_oldest(db);
     int before;
     int rc = db_seq_at_time(db, now_ms() - db->opts.mvcc_retention_ms, &seq, &before);
     if (rc < 0)
         return rc;
-    *out = seq < head ? seq : head;
+    seq = seq < head ? seq : head;
+    *out = seq < snap ? seq : snap;
     return 0;
+}
+
+/* Entry validation (the committer runs it right before the compare-and-swap):
+ * a snapshot opened since the horizon was chosen must not lose its versions. */
+static int keep_snapshots(cirrus_db *db, const struct entry *e, void *arg)
+{
+    (void)arg;
+    return db_snapshots_hold_horizon(db, e->horizon);
 }
 
 /* Runs and commits one compaction. 1 if it did one, 0 if none was needed. */
@@ -526,10 +535,13 @@ static int compact_once(cirrus_db *db)
             (rc = merge_inputs(db, &p, sv.v, horizon, &e)) < 0)
             goto done;
         e.horizon = horizon;
+        e.validate = keep_snapshots;
     }
     pthread_mutex_lock(&db->commit_mu);
     rc = db_commit(db, &e, NULL, NULL, NULL, &applied);
     pthread_mutex_unlock(&db->commit_mu);
+    if (e.validate)
+        db_snapshots_release_horizon(db);
     if (rc == CIRRUS_ECONFLICT) {
         rc = 1; /* another compactor got there first: pick again */
         err_clear();

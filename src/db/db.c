@@ -311,6 +311,12 @@ int cirrus_close(cirrus_db *db)
 
 int cirrus_refresh(cirrus_db *db, uint64_t *seq_out)
 {
+    err_clear();
+    return db_refresh(db, seq_out);
+}
+
+int db_refresh(cirrus_db *db, uint64_t *seq_out)
+{
     int rc;
     pthread_mutex_lock(&db->commit_mu);
     rc = db_catch_up(db);
@@ -360,45 +366,6 @@ static void *background(void *arg)
     }
     pthread_mutex_unlock(&db->mu);
     return NULL;
-}
-
-int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems)
-{
-    memset(sv, 0, sizeof(*sv));
-    pthread_mutex_lock(&db->mu);
-    size_t n = with_mems ? 1 + db->n_imm : 0;
-    struct memtable **mems = sv->mems;
-    if (n > sizeof(sv->mems) / sizeof(sv->mems[0])) {
-        sv->more = malloc(n * sizeof(*sv->more));
-        if (!sv->more) {
-            pthread_mutex_unlock(&db->mu);
-            return err_nomem();
-        }
-        mems = sv->more;
-    }
-    if (with_mems) {
-        mems[sv->n_mems++] = db->mem;
-        memtable_ref(db->mem);
-        for (size_t i = db->n_imm; i-- > 0;) {
-            mems[sv->n_mems++] = db->imm[i]->mem;
-            memtable_ref(db->imm[i]->mem);
-        }
-    }
-    sv->v = db->current;
-    version_ref(sv->v);
-    sv->latest = atomic_load_explicit(&db->visible_mseq, memory_order_acquire);
-    pthread_mutex_unlock(&db->mu);
-    return 0;
-}
-
-void db_release(struct superversion *sv)
-{
-    struct memtable **mems = sv->more ? sv->more : sv->mems;
-    for (size_t i = 0; i < sv->n_mems; i++)
-        memtable_unref(mems[i]);
-    free(sv->more);
-    version_unref(sv->v);
-    memset(sv, 0, sizeof(*sv));
 }
 
 int cirrus_stats_get(cirrus_db *db, cirrus_stats *out)

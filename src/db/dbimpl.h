@@ -117,6 +117,8 @@ struct cirrus_db {
     int failed;                /* a batch was half buffered (out of memory):
                                 * the handle refuses writes and commits */
     int closing;
+    struct cirrus_snapshot *snapshots; /* open snapshots (versions.c) */
+    uint64_t pending_horizon;          /* of a compaction being committed, or 0 */
     /* write slowdown (write.c, throttle_locked): the pacer's clock, i.e. when
      * the writes it has let through so far may all have run at the paced
      * rate (mono_ns); and what it cost writers since open */
@@ -171,20 +173,31 @@ int db_catch_up(cirrus_db *db);
  * oldest retained entry, *before_log is 1 and *seq_out is that entry's seq
  * minus one, an upper bound of the true answer (safe for horizons). */
 int db_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out, int *before_log);
-/* Turns read options into a snapshot: *snap_out is ro->seq, or SEQ_MAX
- * (with this handle's buffered writes) for the latest. A seq beyond the
- * head (after a refresh) is CIRRUS_EINVALID; one below the current
- * version's retention horizon CIRRUS_EEXPIRED. The horizon may move before
- * the read takes its version: reads use db_acquire_snapshot, which checks
- * again on the version they read. */
-int db_snapshot(cirrus_db *db, const cirrus_read_options *ro, uint64_t *snap_out);
-/* db_snapshot, then db_acquire (with the memtables for a read at the
- * latest), then the horizon check on sv->v, the version the read uses.
- * *snap_out is ro->seq or, at the latest, sv->latest. On success the
- * caller releases sv (db_release); on error sv holds nothing. Returns 0,
- * CIRRUS_EINVALID, CIRRUS_EEXPIRED, CIRRUS_ENOMEM, a refresh's errors. */
-int db_acquire_snapshot(cirrus_db *db, const cirrus_read_options *ro, struct superversion *sv,
-                        uint64_t *snap_out);
+/* Catches up with the log under commit_mu (cirrus_refresh without
+ * touching the thread's error message on success). */
+int db_refresh(cirrus_db *db, uint64_t *seq_out);
+
+/* versions.c */
+int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems);
+void db_release(struct superversion *sv);
+/* The seq a read with ro reads at: its snapshot's, or SEQ_MAX (the latest,
+ * with this handle's buffered writes). CIRRUS_EINVALID for a snapshot of
+ * another handle. */
+int db_read_seq(cirrus_db *db, const cirrus_read_options *ro, uint64_t *seq_out);
+/* db_acquire for a read at seq (SEQ_MAX: the latest, with the memtables),
+ * then the horizon check on sv->v, the version the read uses. *snap_out is
+ * seq or, at the latest, sv->latest. On success the caller releases sv
+ * (db_release); on error sv holds nothing. Returns 0, CIRRUS_EEXPIRED,
+ * CIRRUS_ENOMEM. */
+int db_acquire_at(cirrus_db *db, uint64_t seq, struct superversion *sv, uint64_t *snap_out);
+/* The oldest open snapshot's seq, UINT64_MAX if none. Takes mu. */
+uint64_t db_snapshots_oldest(cirrus_db *db);
+/* Before a compaction with this horizon commits (run by the committer right
+ * before the compare-and-swap): CIRRUS_ECONFLICT if an open snapshot is
+ * older; else snapshots below it are refused until
+ * db_snapshots_release_horizon. Takes mu. */
+int db_snapshots_hold_horizon(cirrus_db *db, uint64_t horizon);
+void db_snapshots_release_horizon(cirrus_db *db);
 
 /* read.c: the value of key at snap in sv, merges and expiry resolved
  * (cirrus_get's contract). */
@@ -193,8 +206,9 @@ int db_get_in(cirrus_db *db, struct superversion *sv, uint64_t snap, const void 
 /* read.c: the seq of the newest committed entry (put or delete) for key in
  * v, 0 if none. */
 int db_newest_seq(cirrus_db *db, struct version *v, const void *key, size_t len, uint64_t *seq_out);
-int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems);
-void db_release(struct superversion *sv);
+/* read.c: cirrus_get at seq (SEQ_MAX: the latest). */
+int db_get_at(cirrus_db *db, uint64_t seq, const void *key, size_t key_len, void **val_out,
+              size_t *val_len_out);
 
 /* commit.c: commits e (files added/removed, kind) as the next entry; sets
  * e->seq. on_publish (may be NULL) runs under mu in the critical section

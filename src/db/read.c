@@ -19,63 +19,6 @@
 #include "util/status.h"
 #include "util/sys.h"
 
-/* CIRRUS_EEXPIRED unless a read at seq may use v: compaction dropped
- * versions below v's retention horizon. */
-static int check_horizon(const struct version *v, uint64_t seq)
-{
-    if (seq >= v->min_readable_seq)
-        return 0;
-    return err_set(CIRRUS_EEXPIRED,
-                   "seq %" PRIu64 " is older than the MVCC retention horizon (seq %" PRIu64
-                   "): compaction has dropped versions it needs",
-                   seq, v->min_readable_seq);
-}
-
-int db_snapshot(cirrus_db *db, const cirrus_read_options *ro, uint64_t *snap_out)
-{
-    uint64_t head;
-    int rc;
-    if (!ro || ro->seq == 0) {
-        *snap_out = SEQ_MAX;
-        return 0;
-    }
-    pthread_mutex_lock(&db->mu);
-    head = db->current->seq;
-    rc = check_horizon(db->current, ro->seq); /* early: before a refresh */
-    pthread_mutex_unlock(&db->mu);
-    if (rc < 0)
-        return rc;
-    if (ro->seq > head) {
-        /* another writer may have committed it since our last look */
-        if ((rc = cirrus_refresh(db, &head)) < 0)
-            return rc;
-        if (ro->seq > head)
-            return err_set(CIRRUS_EINVALID, "seq %" PRIu64 " is beyond the head (%" PRIu64 ")",
-                           ro->seq, head);
-    }
-    *snap_out = ro->seq;
-    return 0;
-}
-
-int db_acquire_snapshot(cirrus_db *db, const cirrus_read_options *ro, struct superversion *sv,
-                        uint64_t *snap_out)
-{
-    uint64_t snap = SEQ_MAX; /* gcc -O3 cannot see that db_snapshot sets it */
-    int rc;
-    if ((rc = db_snapshot(db, ro, &snap)) < 0 || (rc = db_acquire(db, sv, snap == SEQ_MAX)) < 0)
-        return rc;
-    if (snap == SEQ_MAX) {
-        snap = sv->latest; /* never part of a batch still being buffered */
-    } else if ((rc = check_horizon(sv->v, snap)) < 0) {
-        /* a compaction committed since db_snapshot looked (or the refresh
-         * brought one): the version the read would use no longer has it */
-        db_release(sv);
-        return rc;
-    }
-    *snap_out = snap;
-    return 0;
-}
-
 static int in_range(const struct live_file *f, const void *key, size_t len)
 {
     return ukey_compare(key, len, f->meta.smallest, f->meta.smallest_len) >= 0 &&
@@ -227,20 +170,29 @@ done:
     return rc;
 }
 
+int db_get_at(cirrus_db *db, uint64_t seq, const void *key, size_t key_len, void **val_out,
+              size_t *val_len_out)
+{
+    struct superversion sv;
+    int rc;
+    if ((rc = db_acquire_at(db, seq, &sv, &seq)) < 0)
+        return rc;
+    rc = db_get_in(db, &sv, seq, key, key_len, val_out, val_len_out);
+    db_release(&sv);
+    return rc;
+}
+
 int cirrus_get(cirrus_db *db, const cirrus_read_options *ro, const void *key, size_t key_len,
                void **val_out, size_t *val_len_out)
 {
-    struct superversion sv;
-    uint64_t snap;
+    uint64_t seq;
     int rc;
     err_clear();
     if (!db || !val_out || !val_len_out || (!key && key_len))
         return err_set(CIRRUS_EINVALID, "cirrus_get: NULL argument");
-    if ((rc = db_acquire_snapshot(db, ro, &sv, &snap)) < 0)
+    if ((rc = db_read_seq(db, ro, &seq)) < 0)
         return rc;
-    rc = db_get_in(db, &sv, snap, key, key_len, val_out, val_len_out);
-    db_release(&sv);
-    return rc;
+    return db_get_at(db, seq, key, key_len, val_out, val_len_out);
 }
 
 /* Newest seq of key in one file (0 if absent). */
@@ -312,7 +264,7 @@ int cirrus_multi_get(cirrus_db *db, const cirrus_read_options *ro, size_t n_keys
     err_clear();
     if (!db || (n_keys && (!keys || !key_lens || !vals_out || !val_lens_out || !rcs_out)))
         return err_set(CIRRUS_EINVALID, "cirrus_multi_get: NULL argument");
-    if ((rc = db_acquire_snapshot(db, ro, &sv, &snap)) < 0)
+    if ((rc = db_read_seq(db, ro, &snap)) < 0 || (rc = db_acquire_at(db, snap, &sv, &snap)) < 0)
         return rc;
     /* one superversion: every key is read at the same snapshot */
     for (size_t i = 0; i < n_keys; i++) {

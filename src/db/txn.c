@@ -46,7 +46,7 @@ int cirrus_txn_begin(cirrus_txn **out, cirrus_db *db)
     t->db = db;
     t->next_seq = 1;
     if ((rc = memtable_new(&t->writes)) < 0 || (rc = memtable_new(&t->reads)) < 0 ||
-        (rc = cirrus_refresh(db, &t->snapshot)) < 0) {
+        (rc = db_refresh(db, &t->snapshot)) < 0) {
         cirrus_txn_free(t);
         return rc;
     }
@@ -90,11 +90,7 @@ int cirrus_txn_get(cirrus_txn *t, const void *key, size_t key_len, void **val_ou
     }
     if ((rc = memtable_add(t->reads, t->next_seq++, KIND_PUT, key, key_len, "", 0)) < 0)
         return rc;
-    if (t->snapshot == 0)
-        return err_set(CIRRUS_ENOTFOUND, "not found"); /* the empty database */
-    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
-    ro.seq = t->snapshot;
-    return cirrus_get(t->db, &ro, key, key_len, val_out, val_len_out);
+    return db_get_at(t->db, t->snapshot, key, key_len, val_out, val_len_out);
 }
 
 static int txn_write(cirrus_txn *t, int kind, const void *key, size_t key_len, const void *val,

@@ -88,3 +88,34 @@ cirrus_batch *fixture_batch_range(int from, int to, const char *tag)
     }
     return b;
 }
+
+int fixture_at(cirrus_db *db, uint64_t seq, cirrus_read_options *ro, cirrus_snapshot **snap)
+{
+    *snap = NULL;
+    ro->snapshot = NULL;
+    if (seq == CIRRUS_SEQ_LATEST)
+        return 0;
+    int rc = cirrus_snapshot_new(db, seq, snap);
+    ro->snapshot = *snap;
+    return rc;
+}
+
+int fixture_get_at(cirrus_db *db, uint64_t seq, const void *key, size_t key_len, void **val_out,
+                   size_t *val_len_out)
+{
+    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
+    cirrus_snapshot *snap;
+    void *val = NULL;
+    size_t len = 0;
+    int rc = fixture_at(db, seq, &ro, &snap);
+    if (rc == 0)
+        rc = cirrus_get(db, &ro, key, key_len, &val, &len);
+    cirrus_snapshot_free(snap);
+    if (val_out)
+        *val_out = val;
+    else
+        cirrus_free(val);
+    if (val_len_out)
+        *val_len_out = len;
+    return rc;
+}

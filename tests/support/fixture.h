@@ -51,4 +51,16 @@ void fixture_put_str(cirrus_db *db, const char *k, const char *v);
  * [from, to). */
 cirrus_batch *fixture_batch_range(int from, int to, const char *tag);
 
+/* Points ro at seq: a new snapshot in *snap (free with
+ * cirrus_snapshot_free), or none for CIRRUS_SEQ_LATEST (the latest, with
+ * buffered writes). Returns cirrus_snapshot_new's code; on error *snap is
+ * NULL and ro reads nothing it should not (a test then checks the code). */
+int fixture_at(cirrus_db *db, uint64_t seq, cirrus_read_options *ro, cirrus_snapshot **snap);
+
+/* cirrus_get of key at seq (CIRRUS_SEQ_LATEST: latest): the code of the
+ * snapshot or of the read; *val_out (may be NULL to drop it) gets the
+ * value, to free with cirrus_free. */
+int fixture_get_at(cirrus_db *db, uint64_t seq, const void *key, size_t key_len, void **val_out,
+                   size_t *val_len_out);
+
 #endif

@@ -25,14 +25,12 @@
 
 #define NKEYS 40
 
-/* Returns 1 and the value if present at seq (0 = latest). */
+/* Returns 1 and the value if present at seq (CIRRUS_SEQ_LATEST: latest). */
 static int get_str(cirrus_db *db, uint64_t seq, const char *k, char *out, size_t cap)
 {
-    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
     void *v = NULL;
     size_t n = 0;
-    ro.seq = seq;
-    int rc = cirrus_get(db, &ro, k, strlen(k), &v, &n);
+    int rc = fixture_get_at(db, seq, k, strlen(k), &v, &n);
     if (rc == CIRRUS_ENOTFOUND)
         return 0;
     if (rc != 0)
@@ -54,16 +52,16 @@ static void commits_are_durable_and_visible_at_their_seq(void **state)
     fixture_put_str(db, "a", "1");
     fixture_put_str(db, "b", "2");
     /* buffered writes are visible to their own handle before the commit */
-    assert_true(get_str(db, 0, "a", v, sizeof(v)));
+    assert_true(get_str(db, CIRRUS_SEQ_LATEST, "a", v, sizeof(v)));
     assert_string_equal(v, "1");
     assert_int_equal(fixture_commit(db), 1);
     fixture_put_str(db, "a", "10");
     assert_int_equal(cirrus_delete(db, "b", 1), 0);
     assert_int_equal(fixture_commit(db), 2);
 
-    assert_true(get_str(db, 0, "a", v, sizeof(v)));
+    assert_true(get_str(db, CIRRUS_SEQ_LATEST, "a", v, sizeof(v)));
     assert_string_equal(v, "10");
-    assert_false(get_str(db, 0, "b", v, sizeof(v)));
+    assert_false(get_str(db, CIRRUS_SEQ_LATEST, "b", v, sizeof(v)));
     assert_true(get_str(db, 1, "a", v, sizeof(v)));
     assert_string_equal(v, "1");
     assert_true(get_str(db, 1, "b", v, sizeof(v)));
@@ -73,14 +71,10 @@ static void commits_are_durable_and_visible_at_their_seq(void **state)
     assert_int_equal(cirrus_close(db), 0);
 
     db = fixture_open(f->dir, &o);
-    assert_true(get_str(db, 0, "a", v, sizeof(v)));
+    assert_true(get_str(db, CIRRUS_SEQ_LATEST, "a", v, sizeof(v)));
     assert_string_equal(v, "10");
     assert_true(get_str(db, 1, "b", v, sizeof(v)));
-    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
-    void *val;
-    size_t n;
-    ro.seq = 3;
-    assert_int_equal(cirrus_get(db, &ro, "a", 1, &val, &n), CIRRUS_EINVALID);
+    assert_int_equal(fixture_get_at(db, 3, "a", 1, NULL, NULL), CIRRUS_EINVALID);
     assert_non_null(strstr(cirrus_errmsg(), "beyond the head"));
     cirrus_close(db);
 }
@@ -152,7 +146,8 @@ static void check_scan(cirrus_db *db, uint64_t seq, const struct model *m, int l
     cirrus_iter *it;
     key_name(lk, lo);
     key_name(hk, hi);
-    ro.seq = seq;
+    cirrus_snapshot *snap;
+    assert_int_equal(fixture_at(db, seq, &ro, &snap), 0);
     ro.lower = lk;
     ro.lower_len = 4;
     ro.upper = hk;
@@ -189,6 +184,7 @@ static void check_scan(cirrus_db *db, uint64_t seq, const struct model *m, int l
     assert_false(cirrus_iter_valid(it));
     assert_int_equal(cirrus_iter_status(it), 0);
     cirrus_iter_close(it);
+    cirrus_snapshot_free(snap);
 }
 
 static void reads_at_every_seq_match_what_was_committed(void **state)
@@ -225,7 +221,7 @@ static void reads_at_every_seq_match_what_was_committed(void **state)
             check_scan(db, (uint64_t)s, &hist[s], 0, NKEYS, 0);
             check_scan(db, (uint64_t)s, &hist[s], 3, 27, 1);
         }
-        check_get_all(db, 0, &cur);
+        check_get_all(db, CIRRUS_SEQ_LATEST, &cur);
         cirrus_close(db);
         db = fixture_open(f->dir, &o); /* second pass: a fresh handle */
     }
@@ -263,8 +259,8 @@ static void iterator_moves_both_ways_over_buffered_and_committed_data(void **sta
             assert_int_equal(cirrus_delete(db, k, 4), 0);
         }
     }
-    check_scan(db, 0, &m, 0, NKEYS, 0);
-    check_scan(db, 0, &m, 0, NKEYS, 1);
+    check_scan(db, CIRRUS_SEQ_LATEST, &m, 0, NKEYS, 0);
+    check_scan(db, CIRRUS_SEQ_LATEST, &m, 0, NKEYS, 1);
 
     /* direction changes and seeks agree with the model */
     cirrus_iter *it;
@@ -323,7 +319,7 @@ static void two_handles_see_each_others_commits(void **state)
     for (int i = 0; i < 10; i++) {
         char k[8];
         key_name(k, i);
-        assert_true(get_str(a, 0, k, v, sizeof(v)));
+        assert_true(get_str(a, CIRRUS_SEQ_LATEST, k, v, sizeof(v)));
         assert_true(get_str(b, (uint64_t)i + 1, k, v, sizeof(v)));
     }
     cirrus_close(a);
@@ -385,7 +381,7 @@ static void processes_committing_at_once_get_dense_unique_seqs(void **state)
         for (int i = 0; i < EACH; i++) {
             char k[32], v[64];
             snprintf(k, sizeof(k), "p%d-%02d", p, i);
-            assert_true(get_str(db, 0, k, v, sizeof(v)));
+            assert_true(get_str(db, CIRRUS_SEQ_LATEST, k, v, sizeof(v)));
             assert_string_equal(v, k);
         }
     cirrus_close(db);

@@ -28,11 +28,9 @@ static cirrus_options manual(void)
 
 static void expect(cirrus_db *db, uint64_t seq, const char *k, const char *want)
 {
-    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
     void *v = NULL;
     size_t n;
-    ro.seq = seq;
-    int rc = cirrus_get(db, &ro, k, strlen(k), &v, &n);
+    int rc = fixture_get_at(db, seq, k, strlen(k), &v, &n);
     if (!want) {
         if (rc != CIRRUS_ENOTFOUND)
             fail_msg("%s at %llu: want absent, rc %d", k, (unsigned long long)seq, rc);
@@ -88,7 +86,7 @@ static void counters_add_up_wherever_their_operands_live(void **state)
     cirrus_db *db = fixture_open(f->dir, &o);
     add(db, "a", "5");
     add(db, "a", "3"); /* two operands in one memtable */
-    expect(db, 0, "a", "8");
+    expect(db, CIRRUS_SEQ_LATEST, "a", "8");
     uint64_t s1 = fixture_commit(db);
     assert_int_equal(cirrus_put(db, "b", 1, "10", 2), 0);
     add(db, "a", "-10");
@@ -98,7 +96,7 @@ static void counters_add_up_wherever_their_operands_live(void **state)
     uint64_t s3 = fixture_commit(db);
     add(db, "c", "2"); /* onto a delete: onto nothing */
     add(db, "b", "100");
-    expect(db, 0, "b", "111"); /* buffered on top of committed */
+    expect(db, CIRRUS_SEQ_LATEST, "b", "111"); /* buffered on top of committed */
     uint64_t s4 = fixture_commit(db);
     expect(db, s1, "a", "8");
     expect(db, s2, "a", "-2");
@@ -126,7 +124,7 @@ static void counters_add_up_wherever_their_operands_live(void **state)
         fixture_commit(db);
     }
     assert_int_equal(cirrus_compact(db), 0);
-    expect(db, 0, "a", "4");
+    expect(db, CIRRUS_SEQ_LATEST, "a", "4");
     vals[0] = "4";
     expect_scan(db, keys, vals, 3);
 
@@ -189,9 +187,9 @@ static void a_user_operator_applies_operands_oldest_first(void **state)
             fixture_commit(db);
     }
     fixture_commit(db);
-    expect(db, 0, "log", want);
+    expect(db, CIRRUS_SEQ_LATEST, "log", want);
     assert_int_equal(cirrus_compact(db), 0);
-    expect(db, 0, "log", want);
+    expect(db, CIRRUS_SEQ_LATEST, "log", want);
     cirrus_close(db);
 }
 
@@ -211,16 +209,16 @@ static void expired_keys_vanish_and_compaction_drops_them(void **state)
     uint64_t seq;
     assert_int_equal(cirrus_write(db, b, CIRRUS_WRITE_NOW, &seq), 0);
     cirrus_batch_free(b);
-    expect(db, 0, "short", "x");
+    expect(db, CIRRUS_SEQ_LATEST, "short", "x");
     add(db, "ctr", "1"); /* merging keeps the value's expiry */
-    expect(db, 0, "ctr", "6");
+    expect(db, CIRRUS_SEQ_LATEST, "ctr", "6");
     fixture_commit(db);
-    expect(db, 0, "ctr", "6");
+    expect(db, CIRRUS_SEQ_LATEST, "ctr", "6");
     usleep(2100 * 1000); /* generous: the reads above must not race a busy machine */
-    expect(db, 0, "ctr", NULL);
-    expect(db, 0, "short", NULL);
+    expect(db, CIRRUS_SEQ_LATEST, "ctr", NULL);
+    expect(db, CIRRUS_SEQ_LATEST, "short", NULL);
     expect(db, seq, "short", NULL); /* judged by the reader's clock */
-    expect(db, 0, "plain", "z");
+    expect(db, CIRRUS_SEQ_LATEST, "plain", "z");
     const char *k2[] = {"plain"}, *v2[] = {"z"};
     cirrus_close(db);
     db = fixture_open(f->dir, &o);
@@ -234,7 +232,7 @@ static void expired_keys_vanish_and_compaction_drops_them(void **state)
         fixture_commit(db);
     }
     assert_int_equal(cirrus_compact(db), 0);
-    expect(db, 0, "short", NULL);
+    expect(db, CIRRUS_SEQ_LATEST, "short", NULL);
     expect_scan(db, (const char *const[]){"f0", "f1", "f2", "f3", "plain"},
                 (const char *const[]){"1", "1", "1", "1", "z"}, 5);
     cirrus_close(db);

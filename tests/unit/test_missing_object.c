@@ -79,11 +79,8 @@ static void assert_names(int rc, const char *name)
 
 static int get_at(cirrus_db *db, uint64_t seq, const char *k, char **val)
 {
-    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
     size_t len;
-    ro.seq = seq;
-    *val = NULL;
-    return cirrus_get(db, &ro, k, strlen(k), (void **)val, &len);
+    return fixture_get_at(db, seq, k, strlen(k), (void **)val, &len);
 }
 
 /* a (seq 1) and b (seq 2) in two files; the file of a goes missing. */
@@ -99,11 +96,11 @@ static void test_point_and_multi_reads(void **state)
     remove_sst(f->dir, file_a);
     db = fixture_open(f->dir, &o); /* a new handle: nothing cached */
 
-    assert_names(get_at(db, 0, "a", &v), file_a);
+    assert_names(get_at(db, CIRRUS_SEQ_LATEST, "a", &v), file_a);
     assert_names(get_at(db, 1, "a", &v), file_a);
     assert_names(get_at(db, 2, "a", &v), file_a);
     /* the other file still answers */
-    assert_int_equal(get_at(db, 0, "b", &v), 0);
+    assert_int_equal(get_at(db, CIRRUS_SEQ_LATEST, "b", &v), 0);
     assert_string_equal(v, "2");
     cirrus_free(v);
 
@@ -174,13 +171,13 @@ static void test_merge_over_lost_base(void **state)
     cirrus_db *db = fixture_open(f->dir, &o);
     commit_one(db, f->dir, "n", "10", 0, known, sizeof(known), file1, sizeof(file1));
     commit_one(db, f->dir, "n", "5", 1, known, sizeof(known), file2, sizeof(file2));
-    assert_int_equal(get_at(db, 0, "n", &v), 0);
+    assert_int_equal(get_at(db, CIRRUS_SEQ_LATEST, "n", &v), 0);
     assert_string_equal(v, "15");
     cirrus_free(v);
     assert_int_equal(cirrus_close(db), 0);
     remove_sst(f->dir, file1);
     db = fixture_open(f->dir, &o);
-    assert_names(get_at(db, 0, "n", &v), file1);
+    assert_names(get_at(db, CIRRUS_SEQ_LATEST, "n", &v), file1);
     assert_null(v);
     assert_int_equal(cirrus_close(db), 0);
 }
@@ -199,9 +196,9 @@ static void test_beside_range_delete(void **state)
     assert_int_equal(cirrus_close(db), 0);
     remove_sst(f->dir, file1);
     db = fixture_open(f->dir, &o);
-    assert_names(get_at(db, 0, "k1", &v), file1);
+    assert_names(get_at(db, CIRRUS_SEQ_LATEST, "k1", &v), file1);
     /* k7 was deleted by the range delete after it: its file is not needed */
-    assert_int_equal(get_at(db, 0, "k7", &v), CIRRUS_ENOTFOUND);
+    assert_int_equal(get_at(db, CIRRUS_SEQ_LATEST, "k7", &v), CIRRUS_ENOTFOUND);
     assert_int_equal(cirrus_close(db), 0);
 }
 

@@ -212,16 +212,11 @@ static void staged_files_from_many_processes_appear_at_one_seq(void **state)
     uint64_t seq;
     assert_int_equal(cirrus_commit_staged(db, STAGERS, (const char *const *)descs, &seq), 0);
     /* everything at that one seq, nothing at the one before */
-    cirrus_read_options at = CIRRUS_READ_OPTIONS_INIT, before = CIRRUS_READ_OPTIONS_INIT;
-    at.seq = seq;
-    before.seq = seq - 1;
     for (int i = 0; i < STAGERS * PER; i += 37) {
         char k[32];
         snprintf(k, sizeof(k), "key%04d", i);
-        assert_int_equal(cirrus_get(db, &at, k, strlen(k), &v, &n), 0);
-        cirrus_free(v);
-        if (seq > 1)
-            assert_int_equal(cirrus_get(db, &before, k, strlen(k), &v, &n), CIRRUS_ENOTFOUND);
+        assert_int_equal(fixture_get_at(db, seq, k, strlen(k), NULL, NULL), 0);
+        assert_int_equal(fixture_get_at(db, seq - 1, k, strlen(k), NULL, NULL), CIRRUS_ENOTFOUND);
     }
     /* committing the same descriptors again is refused, naming a file */
     assert_int_equal(cirrus_commit_staged(db, 1, (const char *const *)descs, &seq),
