@@ -75,7 +75,7 @@ static void publish(cirrus_db *db, struct version *v, void (*on_publish)(cirrus_
     db->current = v;
     if (on_publish)
         on_publish(db, arg);
-    pthread_cond_broadcast(&db->cv);
+    pthread_cond_broadcast(&db->version_cv);
     pthread_mutex_unlock(&db->mu);
     version_unref(old);
 }

@@ -568,23 +568,32 @@ int db_hold_compactor_lease(cirrus_db *db)
     int64_t now = now_ms();
     if (db->lease_held && now < db->lease_renew_at_ms)
         return 0;
-    int rc = cirrus_lease_acquire(db, LEASE_NAME, db->writer_id, LEASE_TTL_MS, NULL, NULL);
+    int rc = db_lease_acquire(db, LEASE_NAME, db->writer_id, LEASE_TTL_MS, NULL, NULL);
     db->lease_held = rc == 0;
     if (rc == 0)
         db->lease_renew_at_ms = now + LEASE_TTL_MS / 3;
     return rc;
 }
 
-/* Keeps the thread's error message: this runs on the way out of calls that
- * may be failing for another reason. */
-void db_drop_compactor_lease(cirrus_db *db)
+int db_drop_compactor_lease(cirrus_db *db)
 {
-    char saved[1024];
-    snprintf(saved, sizeof(saved), "%s", cirrus_errmsg());
-    if (db->lease_held)
-        cirrus_lease_release(db, LEASE_NAME, db->writer_id);
+    int rc = db->lease_held ? db_lease_release(db, LEASE_NAME, db->writer_id) : 0;
     db->lease_held = 0;
-    err_set(0, "%s", saved);
+    return rc;
+}
+
+int db_end_compactor_call(cirrus_db *db, int rc)
+{
+    char why[1024];
+    if (db->compactor_started)
+        return rc; /* the thread keeps the lease */
+    if (rc >= 0)
+        return db_drop_compactor_lease(db);
+    snprintf(why, sizeof(why), "%s", cirrus_errmsg());
+    if (db_drop_compactor_lease(db) < 0)
+        return err_set(rc, "%s (releasing the compactor lease failed too: %s)", why,
+                       cirrus_errmsg());
+    return err_set(rc, "%s", why);
 }
 
 int cirrus_compact(cirrus_db *db)
@@ -594,7 +603,7 @@ int cirrus_compact(cirrus_db *db)
     if (db->opts.read_only)
         return err_set(CIRRUS_EINVALID, "the database was opened read-only");
     pthread_mutex_lock(&db->compact_mu);
-    if ((rc = cirrus_refresh(db, NULL)) < 0)
+    if ((rc = db_refresh(db, NULL)) < 0)
         goto done;
     do {
         if ((rc = db_hold_compactor_lease(db)) < 0)
@@ -602,14 +611,10 @@ int cirrus_compact(cirrus_db *db)
         rc = compact_once(db);
     } while (rc == 1);
 done:
-    if (!db->compactor_started)
-        db_drop_compactor_lease(db); /* let other processes take over at once */
+    rc = db_end_compactor_call(db, rc);
     pthread_mutex_unlock(&db->compact_mu);
     return rc < 0 ? rc : 0;
 }
-
-int cirrus_gc_locked(cirrus_db *db, int64_t grace_ms,
-                     void (*fn)(const cirrus_gc_item *item, void *arg), void *arg);
 
 static void *compactor(void *arg)
 {
@@ -620,9 +625,9 @@ static void *compactor(void *arg)
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += COMPACTOR_TICK_MS / 1000;
-        /* commits broadcast cv: wake at once when L0 reaches the trigger */
+        /* a new version wakes it at once when L0 reaches the trigger */
         while (!db->closing && db->current->n_files[0] < db->opts.l0_compaction_trigger &&
-               pthread_cond_timedwait(&db->cv, &db->mu, &ts) == 0)
+               pthread_cond_timedwait(&db->version_cv, &db->mu, &ts) == 0)
             ;
         if (db->closing)
             break;
@@ -635,7 +640,7 @@ static void *compactor(void *arg)
             while (rc == 0 && (rc = compact_once(db)) == 1 && !closing(db))
                 db_hold_compactor_lease(db);
             if (db->lease_held && now_ms() >= db->next_gc_ms) {
-                cirrus_gc_locked(db, -1, NULL, NULL);
+                db_gc_locked(db, -1, NULL, NULL);
                 db->next_gc_ms = now_ms() + GC_PERIOD_MS;
             }
             pthread_mutex_unlock(&db->compact_mu);

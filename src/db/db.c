@@ -178,13 +178,21 @@ static int layer_stores(cirrus_db *db)
 }
 
 static void *background(void *arg);
+static void free_handle(cirrus_db *db);
+
+void db_wake_all(cirrus_db *db)
+{
+    pthread_cond_broadcast(&db->commit_cv);
+    pthread_cond_broadcast(&db->version_cv);
+    pthread_cond_broadcast(&db->work_cv);
+}
 
 /* Tells the background threads to stop and joins them (again: nothing). */
 static void stop_threads(cirrus_db *db)
 {
     pthread_mutex_lock(&db->mu);
     db->closing = 1;
-    pthread_cond_broadcast(&db->cv);
+    db_wake_all(db);
     pthread_mutex_unlock(&db->mu);
     if (db->bg_started)
         pthread_join(db->bg, NULL);
@@ -235,7 +243,9 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&db->cv, &ca);
+    pthread_cond_init(&db->commit_cv, &ca);
+    pthread_cond_init(&db->version_cv, &ca);
+    pthread_cond_init(&db->work_cv, &ca);
     pthread_condattr_destroy(&ca);
     writer_identity(db);
     int create = opts->create_if_missing && !opts->read_only;
@@ -266,12 +276,8 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
     db = NULL;
 done:
     if (db) {
-        char msg[1024];
-        snprintf(msg, sizeof(msg), "%s", cirrus_errmsg());
-        stop_threads(db);       /* they read opts */
-        db->opts.read_only = 1; /* nothing to flush: a half-open handle */
-        cirrus_close(db);
-        err_set(rc, "%s", msg);
+        stop_threads(db); /* they read opts */
+        free_handle(db);  /* nothing to flush: a half-open handle */
     }
     free(os_url);
     free(ms_url);
@@ -286,7 +292,14 @@ int cirrus_close(cirrus_db *db)
         return 0;
     stop_threads(db);
     if (!db->opts.read_only && db->mem)
-        rc = cirrus_flush(db, NULL);
+        rc = db_flush(db, NULL);
+    free_handle(db);
+    return rc;
+}
+
+/* Frees what cirrus_open took, once the threads are stopped. */
+static void free_handle(cirrus_db *db)
+{
     for (size_t i = 0; i < db->n_imm; i++)
         db_free_imm(db->imm[i]);
     free(db->imm);
@@ -299,14 +312,15 @@ int cirrus_close(cirrus_db *db)
     metastore_close(db->ms);
     objstore_close(db->os);
     block_cache_free(db->bcache); /* after every reader (held by versions) */
-    pthread_cond_destroy(&db->cv);
+    pthread_cond_destroy(&db->work_cv);
+    pthread_cond_destroy(&db->version_cv);
+    pthread_cond_destroy(&db->commit_cv);
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->write_mu);
     pthread_mutex_destroy(&db->commit_mu);
     pthread_mutex_destroy(&db->flush_mu);
     pthread_mutex_destroy(&db->compact_mu);
     free(db);
-    return rc;
 }
 
 int cirrus_refresh(cirrus_db *db, uint64_t *seq_out)
@@ -342,7 +356,8 @@ static void *background(void *arg)
     pthread_mutex_lock(&db->mu);
     while (!db->closing) {
         struct timespec ts = {(time_t)(next_tick / 1000000000u), (long)(next_tick % 1000000000u)};
-        while (!db->closing && db->n_imm == 0 && pthread_cond_timedwait(&db->cv, &db->mu, &ts) == 0)
+        while (!db->closing && db->n_imm == 0 &&
+               pthread_cond_timedwait(&db->work_cv, &db->mu, &ts) == 0)
             ;
         if (db->closing)
             break;

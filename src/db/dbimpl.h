@@ -23,12 +23,14 @@
  * names its rule. (clang's -Wthread-safety cannot check them: its
  * guarded_by cannot name a sibling field in C.)
  *
- * One condition variable, `cv` with mu, serves every wait: writers waiting
- * for room in `imm` or for their commit, writers at the stop trigger, the
- * background thread waiting for work, the compactor waiting for L0 to fill.
- * Each waits in a loop on its own predicate, and every change to any of
- * them (a commit, a freeze, a failed flush, a failed handle, close) is a
- * broadcast, so no waiter misses its wake-up.
+ * Three condition variables, each with mu, one per kind of change; every
+ * waiter loops on its own predicate, and closing or failing the handle
+ * wakes them all (db_wake_all):
+ *   commit_cv   a frozen memtable was committed or a flush failed: writers
+ *               waiting for room in `imm` or for their commit
+ *   version_cv  a new version was published: writers at the stop trigger,
+ *               the compactor waiting for L0 to fill
+ *   work_cv     a memtable froze: the background committer
  *
  * Write path: a write goes into `mem` with a seq above SEQ_COMMITTED_MAX
  * (ikey.h) so this handle's own reads see it at once. The group committer
@@ -79,7 +81,9 @@ struct cirrus_db {
     pthread_mutex_t commit_mu;
     pthread_mutex_t write_mu;
     pthread_mutex_t mu;
-    pthread_cond_t cv; /* with mu: every wait (see above) */
+    pthread_cond_t commit_cv;  /* with mu (see above) */
+    pthread_cond_t version_cv; /* with mu */
+    pthread_cond_t work_cv;    /* with mu */
 
     /* ---- guarded by write_mu and mu: written holding both, read holding
      * either (the writer under write_mu, readers under mu) */
@@ -169,6 +173,8 @@ struct superversion {
 
 /* db.c */
 int db_catch_up(cirrus_db *db);
+/* Wakes every waiter (closing, or a failed handle). Caller holds mu. */
+void db_wake_all(cirrus_db *db);
 /* cirrus_seq_at_time over the retained log: when time_ms is before the
  * oldest retained entry, *before_log is 1 and *seq_out is that entry's seq
  * minus one, an upper bound of the true answer (safe for horizons). */
@@ -234,9 +240,26 @@ uint64_t db_compaction_backlog(const cirrus_db *db, const struct version *v);
 /* Takes or renews the compactor lease; CIRRUS_EBUSY if another holds it.
  * Caller holds compact_mu. */
 int db_hold_compactor_lease(cirrus_db *db);
-/* Releases the compactor lease if held, keeping the thread's error message.
- * Caller holds compact_mu. */
-void db_drop_compactor_lease(cirrus_db *db);
+/* Releases the compactor lease if held. Returns 0, or the release's error
+ * (the lease then lapses at its expiry). Caller holds compact_mu. */
+int db_drop_compactor_lease(cirrus_db *db);
+
+/* The end of cirrus_compact or cirrus_gc, which took the lease: a handle
+ * with no compactor thread releases it, so that other processes may take
+ * over at once. Returns rc, or the release's error when rc was 0 (a failed
+ * call's message comes first). Caller holds compact_mu. */
+int db_end_compactor_call(cirrus_db *db, int rc);
+
+/* lease.c: cirrus_lease_acquire / cirrus_lease_release, leaving the
+ * thread's error message alone on success. */
+int db_lease_acquire(cirrus_db *db, const char *name, const char *owner, int64_t ttl_ms,
+                     uint64_t *token_out, cirrus_lease_info *holder_out);
+int db_lease_release(cirrus_db *db, const char *name, const char *owner);
+
+/* gc.c: cirrus_gc for a caller holding compact_mu (grace_ms < 0: the
+ * handle's gc_grace_ms). */
+int db_gc_locked(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *item, void *arg),
+                 void *arg);
 
 /* write.c */
 /* Writes batch b (in op order, last op per key wins) as L0 files listed in
@@ -246,6 +269,8 @@ int db_batch_files(cirrus_db *db, const cirrus_batch *b, struct entry *e);
  * target_file_size, listed in e (not committed). */
 int db_memtable_files(cirrus_db *db, struct memtable *m, struct entry *e);
 int db_flush_until(cirrus_db *db, uint64_t id);
+/* cirrus_flush, leaving the thread's error message alone on success. */
+int db_flush(cirrus_db *db, uint64_t *seq_out);
 /* Fills the write stall counters of *out (cirrus_stats_get). Takes mu. */
 void db_write_stall_stats(cirrus_db *db, cirrus_stats *out);
 int db_freeze(cirrus_db *db);

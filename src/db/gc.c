@@ -269,11 +269,8 @@ static int trim_log(cirrus_db *db, uint64_t below, uint64_t *trimmed_below)
     return rc < 0 ? err_prefix(rc, "gc: trimming the log") : 0;
 }
 
-int cirrus_gc_locked(cirrus_db *db, int64_t grace_ms,
-                     void (*fn)(const cirrus_gc_item *item, void *arg), void *arg);
-
-int cirrus_gc_locked(cirrus_db *db, int64_t grace_ms,
-                     void (*fn)(const cirrus_gc_item *item, void *arg), void *arg)
+int db_gc_locked(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *item, void *arg),
+                 void *arg)
 {
     struct gc_run g = {db, now_ms(), grace_ms < 0 ? db->opts.gc_grace_ms : grace_ms, fn, arg};
     struct listing objs = {0};
@@ -293,7 +290,7 @@ int cirrus_gc_locked(cirrus_db *db, int64_t grace_ms,
         goto done;
     }
     /* 2. then what is referenced now and recently */
-    if ((rc = cirrus_refresh(db, NULL)) < 0 || (rc = db_acquire(db, &sv, 0)) < 0 ||
+    if ((rc = db_refresh(db, NULL)) < 0 || (rc = db_acquire(db, &sv, 0)) < 0 ||
         (rc = db_seq_at_time(db, g.now - g.grace, &recent_from, &before)) < 0 ||
         (rc = db_seq_at_time(db, g.now - db->opts.changefeed_retention_ms, &feed_from, &before)) <
             0 ||
@@ -371,9 +368,8 @@ int cirrus_gc(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *
         return err_set(CIRRUS_EINVALID, "the database was opened read-only");
     pthread_mutex_lock(&db->compact_mu);
     if ((rc = db_hold_compactor_lease(db)) == 0)
-        rc = cirrus_gc_locked(db, grace_ms, fn, arg);
-    if (!db->compactor_started)
-        db_drop_compactor_lease(db);
+        rc = db_gc_locked(db, grace_ms, fn, arg);
+    rc = db_end_compactor_call(db, rc);
     pthread_mutex_unlock(&db->compact_mu);
     return rc;
 }

@@ -130,8 +130,14 @@ static int held_by(const cirrus_lease_info *l, const char *owner, int64_t now)
 int cirrus_lease_acquire(cirrus_db *db, const char *name, const char *owner, int64_t ttl_ms,
                          uint64_t *token_out, cirrus_lease_info *holder_out)
 {
-    int rc;
     err_clear();
+    return db_lease_acquire(db, name, owner, ttl_ms, token_out, holder_out);
+}
+
+int db_lease_acquire(cirrus_db *db, const char *name, const char *owner, int64_t ttl_ms,
+                     uint64_t *token_out, cirrus_lease_info *holder_out)
+{
+    int rc;
     if ((rc = check_args(name, owner, ttl_ms)) < 0 || !owner)
         return rc < 0 ? rc : err_set(CIRRUS_EINVALID, "lease owner is NULL");
     for (int attempt = 0; attempt < LEASE_ATTEMPTS; attempt++) {
@@ -195,8 +201,13 @@ int cirrus_lease_renew(cirrus_db *db, const char *name, const char *owner, int64
 
 int cirrus_lease_release(cirrus_db *db, const char *name, const char *owner)
 {
-    int rc;
     err_clear();
+    return db_lease_release(db, name, owner);
+}
+
+int db_lease_release(cirrus_db *db, const char *name, const char *owner)
+{
+    int rc;
     if ((rc = check_args(name, owner, 0)) < 0 || !owner)
         return rc < 0 ? rc : err_set(CIRRUS_EINVALID, "lease owner is NULL");
     for (int attempt = 0; attempt < LEASE_ATTEMPTS; attempt++) {

@@ -94,7 +94,7 @@ int cirrus_write_once(cirrus_db *db, const cirrus_batch *b, const char *app_id, 
     if (epoch == 0)
         return err_set(CIRRUS_EINVALID, "epochs start at 1");
     /* earlier buffered writes of this handle come first, as they would */
-    if ((rc = cirrus_flush(db, NULL)) < 0 || (rc = cirrus_refresh(db, NULL)) < 0)
+    if ((rc = db_flush(db, NULL)) < 0 || (rc = db_refresh(db, NULL)) < 0)
         return rc;
     if (app_state(db, app_id, &have_epoch, &have_seq) && have_epoch >= epoch)
         goto answer; /* already applied: write nothing at all */
@@ -131,7 +131,7 @@ int cirrus_app_epoch(cirrus_db *db, const char *app_id, uint64_t *epoch_out, uin
     uint64_t epoch, seq;
     int rc;
     err_clear();
-    if ((rc = check_app(app_id)) < 0 || (rc = cirrus_refresh(db, NULL)) < 0)
+    if ((rc = check_app(app_id)) < 0 || (rc = db_refresh(db, NULL)) < 0)
         return rc;
     if (!app_state(db, app_id, &epoch, &seq))
         return err_set(CIRRUS_ENOTFOUND, "app %s has applied no epoch", app_id);
@@ -159,7 +159,7 @@ int cirrus_delete_range(cirrus_db *db, const void *from, size_t from_len, const 
         ukey_compare(from ? from : "", from_len, to ? to : "", to_len) >= 0)
         return err_set(CIRRUS_EINVALID, "delete_range: the range is empty (from >= to)");
     /* buffered writes were made before this delete: they commit first */
-    if ((rc = cirrus_flush(db, NULL)) < 0 || (rc = new_entry(db, &e)) < 0)
+    if ((rc = db_flush(db, NULL)) < 0 || (rc = new_entry(db, &e)) < 0)
         goto done;
     if (!(e.ranges = calloc(1, sizeof(*e.ranges)))) {
         rc = err_nomem();

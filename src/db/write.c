@@ -174,7 +174,7 @@ static int freeze_locked(cirrus_db *db)
     im->id = db->mem_id++;
     q[db->n_imm++] = im;
     db->mem = fresh;
-    pthread_cond_broadcast(&db->cv);
+    pthread_cond_broadcast(&db->work_cv);
     return 0;
 }
 
@@ -256,13 +256,13 @@ static void stop_locked(cirrus_db *db)
     uint64_t t0 = mono_ns();
     db->n_write_stops++;
     while (db->current->n_files[0] >= stop && db->lease_held && !db->closing && !db->failed) {
-        /* commits broadcast cv; the timeout covers a compactor elsewhere */
+        /* a new version wakes it (version_cv); the timeout covers a compactor elsewhere */
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_nsec += STOP_RECHECK_MS * 1000000L;
         ts.tv_sec += ts.tv_nsec / 1000000000L;
         ts.tv_nsec %= 1000000000L;
-        pthread_cond_timedwait(&db->cv, &db->mu, &ts);
+        pthread_cond_timedwait(&db->version_cv, &db->mu, &ts);
     }
     db->write_stop_ns += mono_ns() - t0;
 }
@@ -322,7 +322,7 @@ static int admit(cirrus_db *db, uint64_t bytes, uint64_t *flush_errors_out)
         goto unlock;
     throttle_locked(db, bytes);
     while (db->n_imm >= MAX_IMM && db->bg_started && !db->closing && !db->failed)
-        pthread_cond_wait(&db->cv, &db->mu);
+        pthread_cond_wait(&db->commit_cv, &db->mu);
     rc = writable_locked(db);
     /* a flush failing from here on may be the one of this write */
     *flush_errors_out = db->flush_errors;
@@ -350,7 +350,7 @@ static int wait_committed_locked(cirrus_db *db, uint64_t id, uint64_t errors)
             return err_set(CIRRUS_ECLOSED, "the handle closed before the commit");
         if (db->failed)
             return writable_locked(db);
-        pthread_cond_wait(&db->cv, &db->mu);
+        pthread_cond_wait(&db->commit_cv, &db->mu);
     }
     return 0;
 }
@@ -369,7 +369,7 @@ int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_
         pthread_mutex_lock(&db->mu);
         db->failed = 1;
         /* writers waiting in admit() or for a commit (none will come) */
-        pthread_cond_broadcast(&db->cv);
+        db_wake_all(db);
         pthread_mutex_unlock(&db->mu);
         goto unlock;
     }
@@ -619,7 +619,7 @@ static void pop_committed(cirrus_db *db, void *arg)
     db->committed_id = im->id;
     db->history[im->id % COMMIT_HISTORY].id = im->id;
     db->history[im->id % COMMIT_HISTORY].seq = seq;
-    pthread_cond_broadcast(&db->cv);
+    pthread_cond_broadcast(&db->commit_cv);
 }
 
 static void record_flush_error(cirrus_db *db, int rc)
@@ -628,7 +628,7 @@ static void record_flush_error(cirrus_db *db, int rc)
     db->flush_errors++;
     db->flush_rc = rc;
     snprintf(db->flush_msg, sizeof(db->flush_msg), "%s", cirrus_errmsg());
-    pthread_cond_broadcast(&db->cv);
+    pthread_cond_broadcast(&db->commit_cv);
     pthread_mutex_unlock(&db->mu);
 }
 
@@ -679,9 +679,14 @@ int db_flush_until(cirrus_db *db, uint64_t id)
 
 int cirrus_flush(cirrus_db *db, uint64_t *seq_out)
 {
+    err_clear();
+    return db_flush(db, seq_out);
+}
+
+int db_flush(cirrus_db *db, uint64_t *seq_out)
+{
     uint64_t target = 0;
     int rc;
-    err_clear();
     pthread_mutex_lock(&db->write_mu);
     pthread_mutex_lock(&db->mu);
     if (db->opts.read_only) {
