@@ -298,107 +298,200 @@ static int check_fresh(cirrus_db *db, const struct entry *e)
     return 0;
 }
 
+/*
+ * One commit as a state machine (db_commit). Every attempt starts in
+ * CATCH_UP, except the first attempt of a new entry, which goes straight to
+ * PREPARE at the head this handle knows (one metadata read saved per commit
+ * when a writer works alone).
+ *
+ *   state      does                                      next
+ *   CATCH_UP   replay to the head, looking for e's       LANDED  e is there (an
+ *              commit id (an earlier attempt may have            earlier attempt)
+ *              landed); landed_before() for a seq a      PREPARE otherwise
+ *              catch-up replayed without looking
+ *   PREPARE    e still valid at the head (replay would   CAS
+ *              apply it), e->validate, entry `head` in   FAILED  invalid, stale
+ *              the log, seq/time/encoding, fresh files           files, log error
+ *   CAS        compare-and-swap the head to e            APPLY   it moved
+ *                                                        BACKOFF lost the race
+ *                                                        RESOLVE outcome unknown
+ *   RESOLVE    read the head back, looking for e         LANDED  it landed
+ *                                                        BACKOFF it did not
+ *                                                        FAILED  cannot tell
+ *                                                                (ambiguous), or
+ *                                                                too many failures
+ *   BACKOFF    from the 4th attempt, sleep a little      CATCH_UP
+ *   APPLY      publish e's version (on_publish in the    DONE
+ *              same critical section), copy e to the
+ *              log, maybe write a manifest
+ *   LANDED     a catch-up published e: run on_publish    DONE
+ *   DONE       clear the ambiguous flag, remember seq    (return 0)
+ *   FAILED     (return the error)
+ */
+enum commit_state {
+    CS_CATCH_UP,
+    CS_PREPARE,
+    CS_CAS,
+    CS_RESOLVE,
+    CS_BACKOFF,
+    CS_APPLY,
+    CS_LANDED,
+    CS_DONE,
+    CS_FAILED
+};
+
+struct commit_run {
+    cirrus_db *db;
+    struct entry *e;
+    uint8_t *raw; /* e encoded for its seq (PREPARE) */
+    size_t len;
+    uint64_t head; /* the head the attempt builds on */
+    unsigned attempt, failures;
+    int applied; /* replay validation applied e (db_commit's *applied_out) */
+    int rc;      /* FAILED: the error; CAS: the compare-and-swap's code */
+};
+
+static enum commit_state st_catch_up(struct commit_run *r)
+{
+    uint64_t found = 0;
+    if ((r->rc = catch_up_watch(r->db, r->e->commit_id, &found, &r->applied)) < 0)
+        return CS_FAILED;
+    if (!found) {
+        if ((r->rc = landed_before(r->db, r->e, &found)) < 0)
+            return CS_FAILED;
+        /* one that landed was valid at its seq (checked before its
+         * compare-and-swap), so that replay applied it */
+        if (found)
+            r->applied = 1;
+    }
+    if (!found)
+        return CS_PREPARE;
+    r->e->seq = found;
+    return CS_LANDED;
+}
+
+static enum commit_state st_prepare(struct commit_run *r)
+{
+    cirrus_db *db = r->db;
+    struct entry *e = r->e;
+    r->head = db->current->seq;
+    /* Never commit an entry replay would ignore: the version here is the
+     * head's whenever the compare-and-swap succeeds, so this is exact.
+     * Readers of the log (the changefeed) can then take every entry as
+     * applied. */
+    if (!version_entry_valid(db->current, e)) {
+        r->rc = err_set(CIRRUS_ECONFLICT,
+                        "the entry is no longer valid at seq %" PRIu64
+                        " (its files or epoch were taken meanwhile)",
+                        r->head + 1);
+        return CS_FAILED;
+    }
+    if ((e->validate && (r->rc = e->validate(db, e, e->validate_arg)) < 0) ||
+        (r->rc = ensure_logged(db, r->head)) < 0)
+        return CS_FAILED;
+    e->seq = r->head + 1;
+    int64_t now = now_ms();
+    e->time_ms = now > db->current->time_ms ? now : db->current->time_ms;
+    free(r->raw);
+    r->raw = NULL;
+    if ((r->rc = commitlog_prepare(&db->log, e, &r->raw, &r->len)) < 0)
+        return CS_FAILED;
+    /* An entry known not to have landed may be refused for stale files (and
+     * rewritten by its caller); one that may have landed must be retried as
+     * it is, or it could land twice. Checked last before the compare-and-
+     * swap, to leave GC the widest margin. */
+    if (!e->maybe_landed && (r->rc = check_fresh(db, e)) < 0)
+        return CS_FAILED;
+    return CS_CAS;
+}
+
+static enum commit_state st_cas(struct commit_run *r)
+{
+    r->rc = commitlog_cas_head(&r->db->log, r->head, r->raw, r->len);
+    if (r->rc == 0)
+        return CS_APPLY;
+    if (r->rc == CIRRUS_ECONFLICT)
+        return CS_BACKOFF;
+    r->e->maybe_landed = 1; /* even if not now, a delayed request may */
+    return CS_RESOLVE;
+}
+
+static enum commit_state st_resolve(struct commit_run *r)
+{
+    char cause[512];
+    snprintf(cause, sizeof(cause), "%s", cirrus_errmsg());
+    int landed = resolve(r->db, r->e, r->e->seq, &r->applied);
+    if (landed == 1)
+        return CS_LANDED; /* the catch-up already replayed it */
+    if (landed < 0) {
+        set_ambiguous(r->db, 1);
+        r->rc = err_set(CIRRUS_EAMBIGUOUS,
+                        "commit of seq %" PRIu64 " may or may not have applied (%s); "
+                        "checking failed too (%s); the next flush resolves it",
+                        r->e->seq, cause, cirrus_errmsg());
+        return CS_FAILED;
+    }
+    /* did not land: try again, a few times */
+    if (++r->failures >= MAX_FAILED_ATTEMPTS) {
+        r->rc = err_set(CIRRUS_EIO, "commit of seq %" PRIu64 " failed %u times (last: %s)",
+                        r->e->seq, r->failures, cause);
+        return CS_FAILED;
+    }
+    return CS_BACKOFF;
+}
+
+static enum commit_state st_backoff(struct commit_run *r)
+{
+    if (r->attempt >= 3)
+        sleep_ms((uint32_t)(rand_u64() % (r->attempt < 10 ? 5u * r->attempt : 50u)));
+    r->attempt++;
+    return CS_CATCH_UP;
+}
+
 int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, void *arg),
               void *arg, uint64_t *seq_out, int *applied_out)
 {
-    uint8_t *raw = NULL;
-    size_t len = 0;
-    unsigned failures = 0;
-    int by_catch_up = 0, applied = 1, rc;
-    for (unsigned attempt = 0;; attempt++) {
-        uint64_t found = 0;
-        /* The first attempt of a new entry goes straight to the
-         * compare-and-swap at the head this handle knows (one metadata read
-         * saved per commit when a writer works alone); any retry first
-         * catches up, and looks for this commit id: an earlier attempt may
-         * have landed after all. */
-        if (attempt > 0 || e->seq != 0) {
-            if ((rc = catch_up_watch(db, e->commit_id, &found, &applied)) < 0)
-                goto done;
-            if (!found) {
-                if ((rc = landed_before(db, e, &found)) < 0)
-                    goto done;
-                /* one that landed was valid at its seq (checked before its
-                 * compare-and-swap), so that replay applied it */
-                if (found)
-                    applied = 1;
+    struct commit_run r = {db, e, NULL, 0, 0, 0, 0, 1, 0};
+    enum commit_state st = e->seq != 0 ? CS_CATCH_UP : CS_PREPARE;
+    while (st != CS_DONE && st != CS_FAILED) {
+        switch (st) {
+        case CS_CATCH_UP:
+            st = st_catch_up(&r);
+            break;
+        case CS_PREPARE:
+            st = st_prepare(&r);
+            break;
+        case CS_CAS:
+            st = st_cas(&r);
+            break;
+        case CS_RESOLVE:
+            st = st_resolve(&r);
+            break;
+        case CS_BACKOFF:
+            st = st_backoff(&r);
+            break;
+        case CS_APPLY:
+            r.rc = apply_own(db, e, r.raw, r.len, on_publish, arg, &r.applied);
+            r.raw = NULL; /* kept as the head's raw item, or freed */
+            st = r.rc < 0 ? CS_FAILED : CS_DONE;
+            break;
+        case CS_LANDED:
+            /* published by the catch-up; the files' memtable leaves now */
+            if (on_publish) {
+                pthread_mutex_lock(&db->mu);
+                on_publish(db, arg);
+                pthread_mutex_unlock(&db->mu);
             }
-            if (found) {
-                e->seq = found;
-                by_catch_up = 1;
-                break;
-            }
-        }
-        uint64_t head = db->current->seq;
-        /* Never commit an entry replay would ignore: the version here is
-         * the head's whenever the compare-and-swap below succeeds, so this
-         * is exact. Readers of the log (the changefeed) can then take every
-         * entry as applied. */
-        if (!version_entry_valid(db->current, e)) {
-            rc = err_set(CIRRUS_ECONFLICT,
-                         "the entry is no longer valid at seq %" PRIu64
-                         " (its files or epoch were taken meanwhile)",
-                         head + 1);
-            goto done;
-        }
-        if (e->validate && (rc = e->validate(db, e, e->validate_arg)) < 0)
-            goto done;
-        if ((rc = ensure_logged(db, head)) < 0)
-            goto done;
-        e->seq = head + 1;
-        int64_t now = now_ms();
-        e->time_ms = now > db->current->time_ms ? now : db->current->time_ms;
-        free(raw);
-        raw = NULL;
-        if ((rc = commitlog_prepare(&db->log, e, &raw, &len)) < 0)
-            goto done;
-        /* An entry known not to have landed may be refused for stale files
-         * (and rewritten by its caller); one that may have landed must be
-         * retried as it is, or it could land twice. Checked last before the
-         * compare-and-swap, to leave GC the widest margin. */
-        if (!e->maybe_landed && (rc = check_fresh(db, e)) < 0)
-            goto done;
-        rc = commitlog_cas_head(&db->log, head, raw, len);
-        if (rc == 0) {
-            rc = apply_own(db, e, raw, len, on_publish, arg, &applied);
-            raw = NULL;
-            if (rc < 0)
-                goto done;
+            st = CS_DONE;
+            break;
+        case CS_DONE:
+        case CS_FAILED:
             break;
         }
-        if (rc != CIRRUS_ECONFLICT) {
-            e->maybe_landed = 1; /* even if not now, a delayed request may */
-            char cause[512];
-            snprintf(cause, sizeof(cause), "%s", cirrus_errmsg());
-            int r = resolve(db, e, e->seq, &applied);
-            if (r == 1) {
-                by_catch_up = 1; /* catch-up already replayed it */
-                break;
-            }
-            if (r < 0) {
-                set_ambiguous(db, 1);
-                rc = err_set(CIRRUS_EAMBIGUOUS,
-                             "commit of seq %" PRIu64 " may or may not have applied (%s); "
-                             "checking failed too (%s); the next flush resolves it",
-                             e->seq, cause, cirrus_errmsg());
-                goto done;
-            }
-            /* did not land: try again, a few times */
-            if (++failures >= MAX_FAILED_ATTEMPTS) {
-                rc = err_set(CIRRUS_EIO, "commit of seq %" PRIu64 " failed %u times (last: %s)",
-                             e->seq, failures, cause);
-                goto done;
-            }
-        }
-        if (attempt >= 3)
-            sleep_ms((uint32_t)(rand_u64() % (attempt < 10 ? 5u * attempt : 50u)));
     }
-    if (by_catch_up && on_publish) {
-        /* Published by the catch-up; the files' memtable leaves now. */
-        pthread_mutex_lock(&db->mu);
-        on_publish(db, arg);
-        pthread_mutex_unlock(&db->mu);
-    }
+    free(r.raw);
+    if (st == CS_FAILED)
+        return r.rc;
     set_ambiguous(db, 0);
     pthread_mutex_lock(&db->mu);
     if (e->seq > db->last_commit_seq)
@@ -407,9 +500,6 @@ int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, 
     if (seq_out)
         *seq_out = e->seq;
     if (applied_out)
-        *applied_out = applied;
-    rc = 0;
-done:
-    free(raw);
-    return rc;
+        *applied_out = r.applied;
+    return 0;
 }
