@@ -33,7 +33,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "db/compaction.h"
 #include "db/dbimpl.h"
+#include "db/history.h"
 #include "db/merge.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
@@ -41,10 +43,6 @@
 #include "util/status.h"
 #include "util/sys.h"
 
-#define LEASE_NAME "compactor"
-#define LEASE_TTL_MS 30000
-#define COMPACTOR_TICK_MS 1000
-#define GC_PERIOD_MS (10 * 60 * 1000)
 #define LAST_LEVEL (CIRRUS_MAX_LEVELS - 1)
 /* Inputs are read front to back in windows (sst_reader_iter_sequential):
  * one ranged GET per window instead of one per block, and no block cache
@@ -96,14 +94,14 @@ static double level_score(const cirrus_options *o, const struct version *v, int 
     return (double)level_bytes(v, level) / (double)level_target(o, level);
 }
 
-uint64_t db_compaction_backlog(const cirrus_db *db, const struct version *v)
+uint64_t compaction_backlog(const cirrus_options *o, const struct version *v)
 {
     uint64_t backlog = 0;
-    size_t n0 = v->n_files[0], trigger = db->opts.l0_compaction_trigger;
+    size_t n0 = v->n_files[0], trigger = o->l0_compaction_trigger;
     if (n0 >= trigger && n0 > 0)
         backlog += level_bytes(v, 0);
     for (int l = 1; l < LAST_LEVEL; l++) {
-        uint64_t b = level_bytes(v, l), t = level_target(&db->opts, l);
+        uint64_t b = level_bytes(v, l), t = level_target(o, l);
         if (b > t)
             backlog += b - t;
     }
@@ -334,14 +332,6 @@ static int input_iter(cirrus_db *db, const struct pick *p, struct iter **out)
     return rc;
 }
 
-static int closing(cirrus_db *db)
-{
-    pthread_mutex_lock(&db->mu);
-    int c = db->closing;
-    pthread_mutex_unlock(&db->mu);
-    return c;
-}
-
 /* Fold state for the horizon version of one key (see merge_inputs). */
 struct fold {
     int active;
@@ -400,7 +390,7 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, const struct versio
         size_t ulen = ikey_user_len(klen);
         uint64_t seq = ikey_seq(k, klen);
         int kind = ikey_kind(k, klen);
-        if ((++n & 1023) == 0 && closing(db)) {
+        if ((++n & 1023) == 0 && db_closing(db)) {
             rc = err_set(CIRRUS_ECLOSED, "compaction stopped: the handle is closing");
             goto done;
         }
@@ -501,7 +491,7 @@ static int keep_snapshots(cirrus_db *db, const struct entry *e, void *arg)
 }
 
 /* Runs and commits one compaction. 1 if it did one, 0 if none was needed. */
-static int compact_once(cirrus_db *db)
+int compaction_run_once(cirrus_db *db)
 {
     struct superversion sv = {0};
     struct pick p = {0};
@@ -559,116 +549,4 @@ done:
     pick_clear(&p);
     db_release(&sv);
     return rc;
-}
-
-/* ---- the lease and the background compactor ------------------------------ */
-
-int db_hold_compactor_lease(cirrus_db *db)
-{
-    int64_t now = now_ms();
-    if (db->lease_held && now < db->lease_renew_at_ms)
-        return 0;
-    int rc = db_lease_acquire(db, LEASE_NAME, db->writer_id, LEASE_TTL_MS, NULL, NULL);
-    db->lease_held = rc == 0;
-    if (rc == 0)
-        db->lease_renew_at_ms = now + LEASE_TTL_MS / 3;
-    return rc;
-}
-
-int db_drop_compactor_lease(cirrus_db *db)
-{
-    int rc = db->lease_held ? db_lease_release(db, LEASE_NAME, db->writer_id) : 0;
-    db->lease_held = 0;
-    return rc;
-}
-
-int db_end_compactor_call(cirrus_db *db, int rc)
-{
-    char why[1024];
-    if (db->compactor_started)
-        return rc; /* the thread keeps the lease */
-    if (rc >= 0)
-        return db_drop_compactor_lease(db);
-    snprintf(why, sizeof(why), "%s", cirrus_errmsg());
-    if (db_drop_compactor_lease(db) < 0)
-        return err_set(rc, "%s (releasing the compactor lease failed too: %s)", why,
-                       cirrus_errmsg());
-    return err_set(rc, "%s", why);
-}
-
-int cirrus_compact(cirrus_db *db)
-{
-    int rc;
-    err_clear();
-    if (db->opts.read_only)
-        return err_set(CIRRUS_EINVALID, "the database was opened read-only");
-    pthread_mutex_lock(&db->compact_mu);
-    if ((rc = db_refresh(db, NULL)) < 0)
-        goto done;
-    do {
-        if ((rc = db_hold_compactor_lease(db)) < 0)
-            break;
-        rc = compact_once(db);
-    } while (rc == 1);
-done:
-    rc = db_end_compactor_call(db, rc);
-    pthread_mutex_unlock(&db->compact_mu);
-    return rc < 0 ? rc : 0;
-}
-
-static void *compactor(void *arg)
-{
-    cirrus_db *db = arg;
-    db->next_gc_ms = now_ms() + GC_PERIOD_MS;
-    pthread_mutex_lock(&db->mu);
-    while (!db->closing) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += COMPACTOR_TICK_MS / 1000;
-        /* a new version wakes it at once when L0 reaches the trigger */
-        while (!db->closing && db->current->n_files[0] < db->opts.l0_compaction_trigger &&
-               pthread_cond_timedwait(&db->version_cv, &db->mu, &ts) == 0)
-            ;
-        if (db->closing)
-            break;
-        int need = level_score(&db->opts, db->current, 0) >= 1.0 ||
-                   db_compaction_backlog(db, db->current) > 0 || now_ms() >= db->next_gc_ms;
-        pthread_mutex_unlock(&db->mu);
-        if (need) {
-            pthread_mutex_lock(&db->compact_mu);
-            int rc = db_hold_compactor_lease(db);
-            while (rc == 0 && (rc = compact_once(db)) == 1 && !closing(db))
-                db_hold_compactor_lease(db);
-            if (db->lease_held && now_ms() >= db->next_gc_ms) {
-                db_gc_locked(db, -1, NULL, NULL);
-                db->next_gc_ms = now_ms() + GC_PERIOD_MS;
-            }
-            pthread_mutex_unlock(&db->compact_mu);
-            err_clear(); /* failures are retried at the next tick */
-        }
-        pthread_mutex_lock(&db->mu);
-    }
-    pthread_mutex_unlock(&db->mu);
-    return NULL;
-}
-
-int db_start_compactor(cirrus_db *db)
-{
-    if (db->opts.read_only || !db->opts.background_compaction)
-        return 0;
-    if (pthread_create(&db->compactor, NULL, compactor, db) != 0)
-        return err_set(CIRRUS_ENOMEM, "cannot start the compaction thread");
-    db->compactor_started = 1;
-    return 0;
-}
-
-void db_stop_compactor(cirrus_db *db)
-{
-    /* db->closing is set and broadcast by the caller */
-    if (db->compactor_started)
-        pthread_join(db->compactor, NULL);
-    db->compactor_started = 0;
-    pthread_mutex_lock(&db->compact_mu);
-    db_drop_compactor_lease(db);
-    pthread_mutex_unlock(&db->compact_mu);
 }

@@ -175,10 +175,8 @@ struct superversion {
 int db_catch_up(cirrus_db *db);
 /* Wakes every waiter (closing, or a failed handle). Caller holds mu. */
 void db_wake_all(cirrus_db *db);
-/* cirrus_seq_at_time over the retained log: when time_ms is before the
- * oldest retained entry, *before_log is 1 and *seq_out is that entry's seq
- * minus one, an upper bound of the true answer (safe for horizons). */
-int db_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out, int *before_log);
+/* Whether the handle is closing. Takes mu. */
+int db_closing(cirrus_db *db);
 /* Catches up with the log under commit_mu (cirrus_refresh without
  * touching the thread's error message on success). */
 int db_refresh(cirrus_db *db, uint64_t *seq_out);
@@ -231,35 +229,11 @@ int db_get_at(cirrus_db *db, uint64_t seq, const void *key, size_t key_len, void
 int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, void *arg),
               void *arg, uint64_t *seq_out, int *applied_out);
 
-/* compaction.c */
-int db_start_compactor(cirrus_db *db);
-void db_stop_compactor(cirrus_db *db);
-/* Bytes by which the levels exceed their targets (L0: files over the trigger
- * times their average size). */
-uint64_t db_compaction_backlog(const cirrus_db *db, const struct version *v);
-/* Takes or renews the compactor lease; CIRRUS_EBUSY if another holds it.
- * Caller holds compact_mu. */
-int db_hold_compactor_lease(cirrus_db *db);
-/* Releases the compactor lease if held. Returns 0, or the release's error
- * (the lease then lapses at its expiry). Caller holds compact_mu. */
-int db_drop_compactor_lease(cirrus_db *db);
-
-/* The end of cirrus_compact or cirrus_gc, which took the lease: a handle
- * with no compactor thread releases it, so that other processes may take
- * over at once. Returns rc, or the release's error when rc was 0 (a failed
- * call's message comes first). Caller holds compact_mu. */
-int db_end_compactor_call(cirrus_db *db, int rc);
-
 /* lease.c: cirrus_lease_acquire / cirrus_lease_release, leaving the
  * thread's error message alone on success. */
 int db_lease_acquire(cirrus_db *db, const char *name, const char *owner, int64_t ttl_ms,
                      uint64_t *token_out, cirrus_lease_info *holder_out);
 int db_lease_release(cirrus_db *db, const char *name, const char *owner);
-
-/* gc.c: cirrus_gc for a caller holding compact_mu (grace_ms < 0: the
- * handle's gc_grace_ms). */
-int db_gc_locked(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *item, void *arg),
-                 void *arg);
 
 /* write.c */
 /* Writes batch b (in op order, last op per key wins) as L0 files listed in

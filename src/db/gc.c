@@ -28,6 +28,8 @@
 #include <string.h>
 
 #include "db/dbimpl.h"
+#include "db/history.h"
+#include "db/gc.h"
 #include "db/manifest.h"
 #include "metastore/metastore.h"
 #include "objstore/objstore.h"
@@ -269,8 +271,8 @@ static int trim_log(cirrus_db *db, uint64_t below, uint64_t *trimmed_below)
     return rc < 0 ? err_prefix(rc, "gc: trimming the log") : 0;
 }
 
-int db_gc_locked(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *item, void *arg),
-                 void *arg)
+int gc_run(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *item, void *arg),
+           void *arg)
 {
     struct gc_run g = {db, now_ms(), grace_ms < 0 ? db->opts.gc_grace_ms : grace_ms, fn, arg};
     struct listing objs = {0};
@@ -356,20 +358,5 @@ done:
     names_free(&keep);
     names_free(&late);
     listing_free(&objs);
-    return rc;
-}
-
-int cirrus_gc(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *item, void *arg),
-              void *arg)
-{
-    int rc;
-    err_clear();
-    if (db->opts.read_only)
-        return err_set(CIRRUS_EINVALID, "the database was opened read-only");
-    pthread_mutex_lock(&db->compact_mu);
-    if ((rc = db_hold_compactor_lease(db)) == 0)
-        rc = db_gc_locked(db, grace_ms, fn, arg);
-    rc = db_end_compactor_call(db, rc);
-    pthread_mutex_unlock(&db->compact_mu);
     return rc;
 }

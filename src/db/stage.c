@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "db/dbimpl.h"
+#include "db/history.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
 #include "util/buf.h"

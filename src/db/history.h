@@ -1,0 +1,16 @@
+/*
+ * history.h - the log read back (history.c).
+ */
+#ifndef CIRRUS_DB_HISTORY_H
+#define CIRRUS_DB_HISTORY_H
+
+#include <stdint.h>
+
+#include "cirrus.h"
+
+/* cirrus_seq_at_time over the retained log: when time_ms is before the
+ * oldest retained entry, *before_log is 1 and *seq_out is that entry's seq
+ * minus one, an upper bound of the true answer (safe for horizons). */
+int db_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out, int *before_log);
+
+#endif
