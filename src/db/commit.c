@@ -134,9 +134,14 @@ done:
     return rc;
 }
 
-int db_catch_up(cirrus_db *db)
+int db_refresh(cirrus_db *db, uint64_t *seq_out)
 {
-    return catch_up_watch(db, NULL, NULL, NULL);
+    pthread_mutex_lock(&db->commit_mu);
+    int rc = catch_up_watch(db, NULL, NULL, NULL);
+    if (rc == 0 && seq_out)
+        *seq_out = db->current->seq;
+    pthread_mutex_unlock(&db->commit_mu);
+    return rc;
 }
 
 /* Rule 2 of commitlog.h: entry `head` must be in the log before the head
@@ -328,6 +333,10 @@ static int check_fresh(cirrus_db *db, const struct entry *e)
  *   DONE       clear the ambiguous flag, remember seq    (return 0)
  *   FAILED     (return the error)
  */
+static int commit_locked(cirrus_db *db, struct entry *e,
+                         void (*on_publish)(cirrus_db *db, void *arg), void *arg, uint64_t *seq_out,
+                         int *applied_out);
+
 enum commit_state {
     CS_CATCH_UP,
     CS_PREPARE,
@@ -450,6 +459,16 @@ static enum commit_state st_backoff(struct commit_run *r)
 
 int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, void *arg),
               void *arg, uint64_t *seq_out, int *applied_out)
+{
+    pthread_mutex_lock(&db->commit_mu);
+    int rc = commit_locked(db, e, on_publish, arg, seq_out, applied_out);
+    pthread_mutex_unlock(&db->commit_mu);
+    return rc;
+}
+
+static int commit_locked(cirrus_db *db, struct entry *e,
+                         void (*on_publish)(cirrus_db *db, void *arg), void *arg, uint64_t *seq_out,
+                         int *applied_out)
 {
     struct commit_run r = {db, e, NULL, 0, 0, 0, 0, 1, 0};
     enum commit_state st = e->seq != 0 ? CS_CATCH_UP : CS_PREPARE;

@@ -527,9 +527,7 @@ int compaction_run_once(cirrus_db *db)
         e.horizon = horizon;
         e.validate = keep_snapshots;
     }
-    pthread_mutex_lock(&db->commit_mu);
     rc = db_commit(db, &e, NULL, NULL, NULL, &applied);
-    pthread_mutex_unlock(&db->commit_mu);
     if (e.validate)
         db_snapshots_release_horizon(db);
     if (rc == CIRRUS_ECONFLICT) {

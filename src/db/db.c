@@ -271,10 +271,7 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
     db->opts.disk_cache_dir = NULL;
     if ((rc = load_manifest(db)) < 0)
         goto done;
-    pthread_mutex_lock(&db->commit_mu);
-    rc = db_catch_up(db);
-    pthread_mutex_unlock(&db->commit_mu);
-    if (rc < 0)
+    if ((rc = db_refresh(db, NULL)) < 0)
         goto done;
     if (!create && db->current->seq == 0) {
         rc = err_set(CIRRUS_ENOTFOUND, "%s: no database here", url);
@@ -339,17 +336,6 @@ int cirrus_refresh(cirrus_db *db, uint64_t *seq_out)
     return db_refresh(db, seq_out);
 }
 
-int db_refresh(cirrus_db *db, uint64_t *seq_out)
-{
-    int rc;
-    pthread_mutex_lock(&db->commit_mu);
-    rc = db_catch_up(db);
-    if (rc == 0 && seq_out)
-        *seq_out = db->current->seq;
-    pthread_mutex_unlock(&db->commit_mu);
-    return rc;
-}
-
 /* The group committer and follower: on a fixed schedule, every
  * flush_interval_ms, it commits what was buffered (ticks are periodic, not
  * counted from the end of the last commit, so a write waits at most one
@@ -382,9 +368,7 @@ static void *background(void *arg)
             db_flush_until(db, UINT64_MAX);
             last_refresh = mono_ns();
         } else if (ri && mono_ns() - last_refresh >= (uint64_t)ri * 1000000u) {
-            pthread_mutex_lock(&db->commit_mu);
-            db_catch_up(db);
-            pthread_mutex_unlock(&db->commit_mu);
+            db_refresh(db, NULL);
             last_refresh = mono_ns();
         }
         pthread_mutex_lock(&db->mu);

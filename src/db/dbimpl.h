@@ -6,7 +6,8 @@
  *   compact_mu one compaction or GC at a time per handle (compaction.c,
  *              gc.c); taken with no other lock held, held across commits
  *   flush_mu   one flush at a time: memtables commit in the order they froze
- *   commit_mu  advancing the version: catch-up with other writers, commits
+ *   commit_mu  advancing the version: catch-up with other writers, commits;
+ *              taken by commit.c alone (db_commit, db_refresh)
  *   write_mu   buffering writes into `mem` (one writer at a time, as the
  *              memtable wants) and swapping `mem` out (freezing)
  *   mu         the published state below (memtables, current version, ids)
@@ -172,14 +173,10 @@ struct superversion {
 };
 
 /* db.c */
-int db_catch_up(cirrus_db *db);
 /* Wakes every waiter (closing, or a failed handle). Caller holds mu. */
 void db_wake_all(cirrus_db *db);
 /* Whether the handle is closing. Takes mu. */
 int db_closing(cirrus_db *db);
-/* Catches up with the log under commit_mu (cirrus_refresh without
- * touching the thread's error message on success). */
-int db_refresh(cirrus_db *db, uint64_t *seq_out);
 
 /* versions.c */
 int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems);
@@ -214,6 +211,9 @@ int db_newest_seq(cirrus_db *db, struct version *v, const void *key, size_t len,
 int db_get_at(cirrus_db *db, uint64_t seq, const void *key, size_t key_len, void **val_out,
               size_t *val_len_out);
 
+/* commit.c: catches up with the log (cirrus_refresh, leaving the thread's
+ * error message alone on success). Takes commit_mu. */
+int db_refresh(cirrus_db *db, uint64_t *seq_out);
 /* commit.c: commits e (files added/removed, kind) as the next entry; sets
  * e->seq. on_publish (may be NULL) runs under mu in the critical section
  * that publishes the version holding e, so that e.g. the memtable e was
@@ -225,7 +225,7 @@ int db_get_at(cirrus_db *db, uint64_t seq, const void *key, size_t key_len, void
  * An entry whose new files are older than half the GC grace period, and
  * that cannot have landed (e->maybe_landed == 0), is refused with
  * CIRRUS_ETIMEOUT: rewrite the files and try again.
- * Caller holds commit_mu. */
+ * Takes commit_mu. */
 int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, void *arg),
               void *arg, uint64_t *seq_out, int *applied_out);
 

@@ -46,14 +46,6 @@ static int new_entry(cirrus_db *db, struct entry *e)
     return 0;
 }
 
-static int commit_locked(cirrus_db *db, struct entry *e, uint64_t *seq, int *applied)
-{
-    pthread_mutex_lock(&db->commit_mu);
-    int rc = db_commit(db, e, NULL, NULL, seq, applied);
-    pthread_mutex_unlock(&db->commit_mu);
-    return rc;
-}
-
 static int writable(cirrus_db *db)
 {
     if (db->opts.read_only)
@@ -108,7 +100,7 @@ int cirrus_write_once(cirrus_db *db, const cirrus_batch *b, const char *app_id, 
     e.epoch = epoch;
     /* a racing retry of the same epoch that lands first makes this entry
      * invalid: it is then not committed (ECONFLICT) */
-    rc = commit_locked(db, &e, &seq, &applied);
+    rc = db_commit(db, &e, NULL, NULL, &seq, &applied);
     if (rc == CIRRUS_ECONFLICT) {
         applied = 0;
         err_clear();
@@ -169,7 +161,7 @@ int cirrus_delete_range(cirrus_db *db, const void *from, size_t from_len, const 
     if ((rc = range_del_copy(&e.ranges[0], &r)) < 0)
         goto done;
     e.n_ranges = 1;
-    if ((rc = commit_locked(db, &e, &seq, NULL)) < 0)
+    if ((rc = db_commit(db, &e, NULL, NULL, &seq, NULL)) < 0)
         goto done;
     if (seq_out)
         *seq_out = seq;
@@ -415,7 +407,7 @@ int cirrus_commit_staged(cirrus_db *db, size_t n, const char *const *descs, uint
     if ((rc = check_staged(db, &e)) < 0)
         goto done;
     int applied = 0;
-    rc = commit_locked(db, &e, &seq, &applied);
+    rc = db_commit(db, &e, NULL, NULL, &seq, &applied);
     if (rc == CIRRUS_ECONFLICT || (rc == 0 && !applied)) {
         rc = err_set(CIRRUS_EINVALID, "staged files were committed by someone else meanwhile");
         goto done;

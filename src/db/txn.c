@@ -180,9 +180,7 @@ int cirrus_txn_commit(cirrus_txn *t, uint64_t *seq_out)
         goto done;
     e.validate = validate;
     e.validate_arg = t;
-    pthread_mutex_lock(&db->commit_mu);
     rc = db_commit(db, &e, NULL, NULL, &seq, NULL);
-    pthread_mutex_unlock(&db->commit_mu);
 done:
     if (rc == 0 && seq_out)
         *seq_out = seq;

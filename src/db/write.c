@@ -659,9 +659,7 @@ int db_flush_until(cirrus_db *db, uint64_t id)
             db_free_imm(im);
             continue;
         }
-        pthread_mutex_lock(&db->commit_mu);
         rc = db_commit(db, &im->entry, pop_committed, im, NULL, NULL);
-        pthread_mutex_unlock(&db->commit_mu);
         if (rc == CIRRUS_ETIMEOUT && !im->entry.maybe_landed && ++rewrites <= 3) {
             im->prepared = 0; /* files too old to commit: write them anew */
             continue;
