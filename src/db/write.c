@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db/batch.h"
 #include "db/dbimpl.h"
 #include "db/merge.h"
 #include "objstore/objstore.h"
@@ -29,129 +30,14 @@
 /* How often a writer held at the stop trigger looks again without a signal. */
 #define STOP_RECHECK_MS 100
 
-/* ---- batches ------------------------------------------------------------ */
-
-/* Ops as records: u8 kind, varint key_len, key, [varint val_len, val]. */
-struct cirrus_batch {
-    struct buf ops;
-    size_t count;
-    size_t bytes;
-};
-
-int cirrus_batch_new(cirrus_batch **out)
-{
-    if (!(*out = calloc(1, sizeof(**out))))
-        return err_nomem();
-    return 0;
-}
-
-void cirrus_batch_free(cirrus_batch *b)
-{
-    if (!b)
-        return;
-    buf_free(&b->ops);
-    free(b);
-}
-
-static int batch_add(cirrus_batch *b, int kind, const void *key, size_t key_len, const void *val,
-                     size_t val_len)
-{
-    size_t mark = b->ops.len;
-    int rc;
-    if (!key && key_len)
-        return err_set(CIRRUS_EINVALID, "batch: NULL key with length %zu", key_len);
-    if (!val && val_len)
-        return err_set(CIRRUS_EINVALID, "batch: NULL value with length %zu", val_len);
-    if ((rc = buf_put_u8(&b->ops, (uint8_t)kind)) < 0 ||
-        (rc = buf_put_lenbytes(&b->ops, key, key_len)) < 0 ||
-        (kind != KIND_DELETE && (rc = buf_put_lenbytes(&b->ops, val, val_len)) < 0)) {
-        b->ops.len = mark;
-        return rc;
-    }
-    b->count++;
-    b->bytes += key_len + val_len;
-    return 0;
-}
-
-int cirrus_batch_put(cirrus_batch *b, const void *key, size_t key_len, const void *val,
-                     size_t val_len)
-{
-    return batch_add(b, KIND_PUT, key, key_len, val, val_len);
-}
-
-int cirrus_batch_delete(cirrus_batch *b, const void *key, size_t key_len)
-{
-    return batch_add(b, KIND_DELETE, key, key_len, NULL, 0);
-}
-
-int cirrus_batch_merge(cirrus_batch *b, const void *key, size_t key_len, const void *operand,
-                       size_t operand_len)
-{
-    return batch_add(b, KIND_MERGE, key, key_len, operand, operand_len);
-}
-
-int cirrus_batch_put_ttl(cirrus_batch *b, const void *key, size_t key_len, const void *val,
-                         size_t val_len, int64_t ttl_ms)
-{
-    struct buf v = {0};
-    int rc;
-    if (ttl_ms <= 0)
-        return err_set(CIRRUS_EINVALID, "batch: a TTL must be positive (got %lld ms)",
-                       (long long)ttl_ms);
-    if (!val && val_len)
-        return err_set(CIRRUS_EINVALID, "batch: NULL value with length %zu", val_len);
-    /* the expiry is fixed now, so every reader agrees on it */
-    if ((rc = buf_put_fixed64(&v, (uint64_t)(now_ms() + ttl_ms))) == 0 &&
-        (rc = buf_append(&v, val, val_len)) == 0)
-        rc = batch_add(b, KIND_PUT_TTL, key, key_len, v.data, v.len);
-    buf_free(&v);
-    return rc;
-}
-
-void cirrus_batch_clear(cirrus_batch *b)
-{
-    buf_reset(&b->ops);
-    b->count = b->bytes = 0;
-}
-
-size_t cirrus_batch_count(const cirrus_batch *b)
-{
-    return b->count;
-}
-
-size_t cirrus_batch_bytes(const cirrus_batch *b)
-{
-    return b->bytes;
-}
-
 /* ---- buffering ------------------------------------------------------------ */
-
-/* Adds every op of b to m with seqs from *next_seq. On failure part of the
- * batch may be in the memtable. */
-static int batch_into(struct memtable *m, uint64_t *next_seq, const cirrus_batch *b)
-{
-    const uint8_t *p = b->ops.data, *end = b->ops.data + b->ops.len;
-    while (p < end) {
-        uint8_t kind;
-        const uint8_t *key, *val = NULL;
-        size_t key_len, val_len = 0;
-        int rc;
-        get_u8(&p, end, &kind);
-        get_lenbytes(&p, end, &key, &key_len);
-        if (kind != KIND_DELETE)
-            get_lenbytes(&p, end, &val, &val_len);
-        if ((rc = memtable_add(m, (*next_seq)++, kind, key, key_len, val, val_len)) < 0)
-            return rc;
-    }
-    return 0;
-}
 
 /* Adds every op of b to db->mem. Caller holds write_mu (which guards
  * next_mseq and lets it read mem), not mu: readers never wait for it. On
  * failure the caller fails the handle (part of the batch may be buffered). */
 static int apply_batch(cirrus_db *db, const cirrus_batch *b)
 {
-    return batch_into(db->mem, &db->next_mseq, b);
+    return batch_apply(b, db->mem, &db->next_mseq);
 }
 
 /* Moves mem to the imm queue. Caller holds write_mu and mu. */
@@ -362,7 +248,7 @@ int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_
     err_clear();
     if (!db || !b)
         return err_set(CIRRUS_EINVALID, "cirrus_write: NULL argument");
-    if ((rc = admit(db, b->bytes, &errors)) < 0)
+    if ((rc = admit(db, cirrus_batch_bytes(b), &errors)) < 0)
         return rc;
     pthread_mutex_lock(&db->write_mu);
     if ((rc = apply_batch(db, b)) < 0) {
@@ -583,11 +469,11 @@ int db_batch_files(cirrus_db *db, const cirrus_batch *b, struct entry *e)
     struct memtable *m = NULL;
     uint64_t seq = 1;
     int rc;
-    if (b->count == 0)
+    if (cirrus_batch_count(b) == 0)
         return err_set(CIRRUS_EINVALID, "the batch is empty");
     if ((rc = memtable_new(&m)) < 0)
         return rc;
-    if ((rc = batch_into(m, &seq, b)) == 0)
+    if ((rc = batch_apply(b, m, &seq)) == 0)
         rc = db_memtable_files(db, m, e);
     memtable_unref(m);
     return rc;
