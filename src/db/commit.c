@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "db/dbimpl.h"
+#include "db/filename.h"
 #include "db/manifest.h"
 #include "objstore/objstore.h"
 #include "util/status.h"
@@ -259,17 +260,13 @@ static void set_ambiguous(cirrus_db *db, int value)
     pthread_mutex_unlock(&db->mu);
 }
 
-/* A file's age from its name (sst/<ms hex>-...), or -1 when unknown. */
+/* A file's age from its name (filename.h), or -1 when unknown. */
 static int64_t file_age_ms(const char *name, int64_t now)
 {
-    const char *p = strchr(name, '/');
-    char *end;
-    if (!p)
+    struct filename fn;
+    if (!filename_parse(name, &fn) || fn.kind != FILENAME_SST)
         return -1;
-    unsigned long long t = strtoull(p + 1, &end, 16);
-    if (end != p + 13 || *end != '-')
-        return -1;
-    return now - (int64_t)t;
+    return now - fn.time_ms;
 }
 
 static int is_removed_by(const struct entry *e, const char *name)

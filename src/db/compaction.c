@@ -34,6 +34,7 @@
 #include <time.h>
 
 #include "db/dbimpl.h"
+#include "db/filename.h"
 #include "db/merge.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
@@ -237,13 +238,12 @@ static int finish_output(cirrus_db *db, struct out_file *o, int level, struct en
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    char name[64];
+    char name[FILENAME_LEN];
     struct file_meta f = {0};
     int rc;
     if ((rc = sst_builder_finish(o->b, &data, &len, NULL)) < 0)
         goto done;
-    snprintf(name, sizeof(name), "sst/%012" PRIx64 "-%016" PRIx64 ".sst", (uint64_t)now_ms(),
-             rand_u64());
+    filename_sst(name, now_ms(), rand_u64());
     if ((rc = objstore_put(db->os, name, data, len)) < 0) {
         rc = err_prefix(rc, "compaction: writing %s", name);
         goto done;

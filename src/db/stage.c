@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "db/dbimpl.h"
+#include "db/filename.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
 #include "util/buf.h"
@@ -296,14 +297,11 @@ int cirrus_stage(cirrus_db *db, const cirrus_batch *b, char **desc_out)
     return rc;
 }
 
-/* A file's write time from its name (sst/<ms hex>-...), or -1. */
+/* A file's write time from its name (filename.h), or -1 if not an SST name. */
 static int64_t name_time(const char *name)
 {
-    char *end;
-    if (strncmp(name, "sst/", 4) != 0)
-        return -1;
-    unsigned long long t = strtoull(name + 4, &end, 16);
-    return end == name + 16 && *end == '-' ? (int64_t)t : -1;
+    struct filename fn;
+    return filename_parse(name, &fn) && fn.kind == FILENAME_SST ? fn.time_ms : -1;
 }
 
 struct already {

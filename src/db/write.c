@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "db/dbimpl.h"
+#include "db/filename.h"
 #include "db/merge.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
@@ -451,23 +452,16 @@ struct file_writer {
     uint64_t n_entries, n_deletes;
 };
 
-static void sst_name(char *out, size_t len)
-{
-    /* time first, so that names sort by age; random for uniqueness without
-     * coordination between writers */
-    snprintf(out, len, "sst/%012" PRIx64 "-%016" PRIx64 ".sst", (uint64_t)now_ms(), rand_u64());
-}
-
 static int finish_file(struct file_writer *w, struct entry *e)
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    char name[64];
+    char name[FILENAME_LEN];
     struct file_meta f = {0};
     int rc;
     if ((rc = sst_builder_finish(w->b, &data, &len, NULL)) < 0)
         goto done;
-    sst_name(name, sizeof(name));
+    filename_sst(name, now_ms(), rand_u64());
     if ((rc = objstore_put(w->db->os, name, data, len)) < 0) {
         rc = err_prefix(rc, "writing %s", name);
         goto done;
