@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "db/dbimpl.h"
-#include "db/filename.h"
 #include "db/manifest.h"
 #include "objstore/objstore.h"
 #include "util/status.h"
@@ -260,13 +259,11 @@ static void set_ambiguous(cirrus_db *db, int value)
     pthread_mutex_unlock(&db->mu);
 }
 
-/* A file's age from its name (filename.h), or -1 when unknown. */
-static int64_t file_age_ms(const char *name, int64_t now)
+/* A file's age by its write time, or -1 when that is unknown (a name that
+ * is not ours, which GC never deletes either). */
+static int64_t file_age_ms(const struct file_meta *f, int64_t now)
 {
-    struct filename fn;
-    if (!filename_parse(name, &fn) || fn.kind != FILENAME_SST)
-        return -1;
-    return now - fn.time_ms;
+    return f->write_time_ms > 0 ? now - f->write_time_ms : -1;
 }
 
 static int is_removed_by(const struct entry *e, const char *name)
@@ -285,7 +282,7 @@ static int check_fresh(cirrus_db *db, const struct entry *e)
 {
     int64_t now = now_ms(), limit = db->opts.gc_grace_ms / 2;
     for (size_t i = 0; i < e->n_added; i++) {
-        int64_t age = file_age_ms(e->added[i].name, now);
+        int64_t age = file_age_ms(&e->added[i], now);
         if (age > limit && !is_removed_by(e, e->added[i].name))
             return err_set(CIRRUS_ETIMEOUT,
                            "%s was written %" PRId64 " ms ago, more than half the GC grace "

@@ -243,7 +243,8 @@ static int finish_output(cirrus_db *db, struct out_file *o, int level, struct en
     int rc;
     if ((rc = sst_builder_finish(o->b, &data, &len, NULL)) < 0)
         goto done;
-    filename_sst(name, now_ms(), rand_u64());
+    f.write_time_ms = now_ms();
+    filename_sst(name, f.write_time_ms, rand_u64());
     if ((rc = objstore_put(db->os, name, data, len)) < 0) {
         rc = err_prefix(rc, "compaction: writing %s", name);
         goto done;

@@ -461,7 +461,8 @@ static int finish_file(struct file_writer *w, struct entry *e)
     int rc;
     if ((rc = sst_builder_finish(w->b, &data, &len, NULL)) < 0)
         goto done;
-    filename_sst(name, now_ms(), rand_u64());
+    f.write_time_ms = now_ms();
+    filename_sst(name, f.write_time_ms, rand_u64());
     if ((rc = objstore_put(w->db->os, name, data, len)) < 0) {
         rc = err_prefix(rc, "writing %s", name);
         goto done;
