@@ -264,17 +264,11 @@ static void set_ambiguous(cirrus_db *db, int value)
     pthread_mutex_unlock(&db->mu);
 }
 
-/* A file's age from its name (sst/<ms hex>-...), or -1 when unknown. */
-static int64_t file_age_ms(const char *name, int64_t now)
+/* A file's age by its write time, or -1 when that is unknown (a name that
+ * is not ours, which GC never deletes either). */
+static int64_t file_age_ms(const struct file_meta *f, int64_t now)
 {
-    const char *p = strchr(name, '/');
-    char *end;
-    if (!p)
-        return -1;
-    unsigned long long t = strtoull(p + 1, &end, 16);
-    if (end != p + 13 || *end != '-')
-        return -1;
-    return now - (int64_t)t;
+    return f->write_time_ms > 0 ? now - f->write_time_ms : -1;
 }
 
 static int is_removed_by(const struct entry *e, const char *name)
@@ -293,7 +287,7 @@ static int check_fresh(cirrus_db *db, const struct entry *e)
 {
     int64_t now = now_ms(), limit = db->opts.gc_grace_ms / 2;
     for (size_t i = 0; i < e->n_added; i++) {
-        int64_t age = file_age_ms(e->added[i].name, now);
+        int64_t age = file_age_ms(&e->added[i], now);
         if (age > limit && !is_removed_by(e, e->added[i].name))
             return err_set(CIRRUS_ETIMEOUT,
                            "%s was written %" PRId64 " ms ago, more than half the GC grace "

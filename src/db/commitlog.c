@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/filename.h"
 #include "metastore/metastore.h"
 #include "objstore/objstore.h"
 #include "util/coding.h"
 #include "util/hash.h"
 #include "util/status.h"
-#include "util/sys.h"
 
 #define HEAD_SK "head"
 #define POINTER_SK "manifest"
@@ -128,13 +128,6 @@ int commitlog_oldest(struct commitlog *cl, uint64_t head, uint64_t *seq_out)
     return 0;
 }
 
-static void delta_name(char *out, size_t out_len, const struct entry *e)
-{
-    char hex[2 * COMMIT_ID_LEN + 1];
-    hex_encode(hex, e->commit_id, COMMIT_ID_LEN);
-    snprintf(out, out_len, "delta/%s-%" PRIu64, hex, e->seq);
-}
-
 static int read_delta(struct commitlog *cl, const struct entry *stub, struct entry *e)
 {
     uint8_t *data = NULL;
@@ -194,13 +187,13 @@ int commitlog_prepare(struct commitlog *cl, const struct entry *e, uint8_t **raw
 {
     struct buf b = {0};
     struct entry stub = {0};
-    char name[96];
+    char name[FILENAME_LEN];
     int rc;
     if ((rc = entry_encode(&b, e)) < 0)
         goto done;
     if (b.len > cl->ms->max_value_len) {
         /* Durability order: the delta object exists before any item names it. */
-        delta_name(name, sizeof(name), e);
+        filename_delta(name, e->commit_id, e->seq);
         rc = objstore_put(cl->os, name, b.data, b.len);
         if (rc < 0 && rc != CIRRUS_EEXISTS) {
             rc = err_prefix(rc, "writing delta object %s", name);

@@ -37,6 +37,7 @@
 #include "db/dbimpl.h"
 #include "db/history.h"
 #include "db/merge.h"
+#include "db/sst_output.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
 #include "table/sst.h"
@@ -225,83 +226,6 @@ fail:
 
 /* ---- the merge ------------------------------------------------------------ */
 
-struct out_file {
-    struct sst_builder *b;
-    struct buf smallest, largest;
-    uint64_t min_seq, max_seq, n_entries, n_deletes;
-};
-
-static int finish_output(cirrus_db *db, struct out_file *o, int level, struct entry *e)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    char name[64];
-    struct file_meta f = {0};
-    int rc;
-    if ((rc = sst_builder_finish(o->b, &data, &len, NULL)) < 0)
-        goto done;
-    snprintf(name, sizeof(name), "sst/%012" PRIx64 "-%016" PRIx64 ".sst", (uint64_t)now_ms(),
-             rand_u64());
-    if ((rc = objstore_put(db->os, name, data, len)) < 0) {
-        rc = err_prefix(rc, "compaction: writing %s", name);
-        goto done;
-    }
-    f.name = name;
-    f.size = len;
-    f.level = (uint32_t)level;
-    f.global_seq = 0; /* keys carry their own seqs */
-    f.smallest = o->smallest.data;
-    f.smallest_len = o->smallest.len;
-    f.largest = o->largest.data;
-    f.largest_len = o->largest.len;
-    f.min_seq = o->min_seq;
-    f.max_seq = o->max_seq;
-    f.n_entries = o->n_entries;
-    f.n_deletes = o->n_deletes;
-    if ((rc = entry_add_file(e, &f)) == 0)
-        atomic_fetch_add_explicit(&db->compacted_bytes, len, memory_order_relaxed);
-done:
-    sst_builder_free(o->b);
-    o->b = NULL;
-    free(data);
-    return rc;
-}
-
-static int emit(cirrus_db *db, struct out_file *o, int level, struct entry *e, const uint8_t *k,
-                size_t klen, const uint8_t *v, size_t vlen, int new_key)
-{
-    size_t ulen = ikey_user_len(klen);
-    uint64_t seq = ikey_seq(k, klen);
-    int rc;
-    /* split only between user keys: all versions of a key in one file */
-    if (o->b && new_key && sst_builder_size(o->b) >= db->opts.target_file_size &&
-        (rc = finish_output(db, o, level, e)) < 0)
-        return rc;
-    if (!o->b) {
-        const cirrus_options *op = &db->opts;
-        struct sst_options so = {op->block_size, 16, op->bloom_bits_per_key, op->compression, 3};
-        if ((rc = sst_builder_new(&o->b, &so)) < 0)
-            return rc;
-        buf_reset(&o->smallest);
-        if ((rc = buf_append(&o->smallest, k, ulen)) < 0)
-            return rc;
-        o->min_seq = UINT64_MAX;
-        o->max_seq = o->n_entries = o->n_deletes = 0;
-    }
-    if ((rc = sst_builder_add(o->b, k, klen, v, vlen)) < 0)
-        return rc;
-    if (new_key) {
-        buf_reset(&o->largest);
-        if ((rc = buf_append(&o->largest, k, ulen)) < 0)
-            return rc;
-    }
-    o->min_seq = seq < o->min_seq ? seq : o->min_seq;
-    o->max_seq = seq > o->max_seq ? seq : o->max_seq;
-    o->n_entries++;
-    o->n_deletes += ikey_kind(k, klen) == KIND_DELETE;
-    return 0;
-}
-
 /* The merge of the inputs: one child per input of `level` (L0 files
  * overlap), one level iterator over those of out_level. */
 static int input_iter(cirrus_db *db, const struct pick *p, struct iter **out)
@@ -340,15 +264,9 @@ struct fold {
     struct buf ikey, val, enc;
 };
 
-/* 1 if the output file being built already ends with user key k. */
-static int same_as_last_emitted(const struct out_file *o, const uint8_t *k, size_t ulen)
-{
-    return o->b && o->largest.len == ulen && memcmp(o->largest.data, k, ulen) == 0;
-}
-
 /* Emits the folded horizon version of user key (ukey, ulen). */
-static int flush_fold(cirrus_db *db, const struct pick *p, struct out_file *o, struct entry *e,
-                      struct fold *f, const uint8_t *ukey, size_t ulen)
+static int flush_fold(const struct pick *p, struct sst_output *o, struct fold *f,
+                      const uint8_t *ukey, size_t ulen)
 {
     int kind, rc;
     int64_t expiry;
@@ -366,15 +284,14 @@ static int flush_fold(cirrus_db *db, const struct pick *p, struct out_file *o, s
         return rc;
     ikey_encode(f->ikey.data, ukey, ulen, f->seq, kind);
     f->ikey.len = ulen + IKEY_TRAILER;
-    return emit(db, o, p->out_level, e, f->ikey.data, f->ikey.len, f->enc.data, f->enc.len,
-                !same_as_last_emitted(o, ukey, ulen));
+    return sst_output_add(o, f->ikey.data, f->ikey.len, f->enc.data, f->enc.len);
 }
 
 /* Merges the inputs into new files of out_level, listed in e. */
 static int merge_inputs(cirrus_db *db, const struct pick *p, const struct version *ver,
                         uint64_t horizon, struct entry *e)
 {
-    struct out_file o = {0};
+    struct sst_output *o = NULL;
     struct buf last = {0};
     struct iter *it = NULL;
     struct fold f = {0};
@@ -382,7 +299,9 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, const struct versio
     uint64_t n = 0, last_seq = 0, tomb = 0;
     int64_t now = now_ms();
     resolver_init(&f.r, db->opts.merge_operator, now);
-    if ((rc = input_iter(db, p, &it)) < 0)
+    if ((rc = sst_output_new_level(&o, db->os, &db->opts, (uint32_t)p->out_level,
+                                   &db->compacted_bytes, e)) < 0 ||
+        (rc = input_iter(db, p, &it)) < 0)
         goto done;
     for (iter_first(it); iter_valid(it); iter_next(it)) {
         size_t klen, vlen;
@@ -396,7 +315,7 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, const struct versio
         }
         int new_key = !have_last || ukey_compare(k, ulen, last.data, last.len) != 0;
         if (new_key) {
-            if (f.active && (rc = flush_fold(db, p, &o, e, &f, last.data, last.len)) < 0)
+            if (f.active && (rc = flush_fold(p, o, &f, last.data, last.len)) < 0)
                 goto done;
             buf_reset(&last);
             if ((rc = buf_append(&last, k, ulen)) < 0)
@@ -433,21 +352,17 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, const struct versio
             if (kind == KIND_DELETE && p->bottommost)
                 continue; /* hides nothing any more */
         }
-        if ((rc = emit(db, &o, p->out_level, e, k, klen, v, vlen,
-                       !same_as_last_emitted(&o, k, ulen))) < 0)
+        if ((rc = sst_output_add(o, k, klen, v, vlen)) < 0)
             goto done;
     }
     if ((rc = iter_status(it)) < 0)
         goto done;
-    if (f.active && (rc = flush_fold(db, p, &o, e, &f, last.data, last.len)) < 0)
+    if (f.active && (rc = flush_fold(p, o, &f, last.data, last.len)) < 0)
         goto done;
-    if (o.b)
-        rc = finish_output(db, &o, p->out_level, e);
+    rc = sst_output_finish(o);
 done:
     iter_free(it);
-    sst_builder_free(o.b);
-    buf_free(&o.smallest);
-    buf_free(&o.largest);
+    sst_output_free(o);
     buf_free(&last);
     resolver_free(&f.r);
     buf_free(&f.ikey);

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cirrus.h"
+#include "db/filename.h"
 #include "util/coding.h"
 #include "util/hash.h"
 #include "util/status.h"
@@ -19,6 +20,7 @@ enum {
     TAG_HORIZON = 9,
     TAG_RANGE_DEL = 11,
     TAG_WRITER = 2,
+    TAG_FILE_TIME = 4,
 };
 
 void file_meta_clear(struct file_meta *f)
@@ -116,6 +118,11 @@ int file_meta_decode(const uint8_t **p, const uint8_t *end, struct file_meta *f)
         rc = CIRRUS_ENOMEM;
         goto done;
     }
+    /* descriptions written before the write time was (and those of
+     * manifests) carry it only in the name */
+    struct filename fn;
+    if (filename_parse(f->name, &fn) && fn.kind == FILENAME_SST)
+        f->write_time_ms = fn.time_ms;
     rc = 0;
 done:
     if (rc < 0)
@@ -227,6 +234,13 @@ int entry_encode(struct buf *b, const struct entry *e)
         buf_reset(&f);
         if ((rc = file_meta_encode(&f, &e->added[i])) < 0 || (rc = put_field(b, TAG_ADDED, &f)) < 0)
             goto done;
+        if (e->added[i].write_time_ms <= 0)
+            continue;
+        buf_reset(&f);
+        if ((rc = buf_put_varint(&f, i)) < 0 ||
+            (rc = buf_put_varint(&f, (uint64_t)e->added[i].write_time_ms)) < 0 ||
+            (rc = put_field(b, TAG_FILE_TIME, &f)) < 0)
+            goto done;
     }
     for (size_t i = 0; i < e->n_removed; i++) {
         buf_reset(&f);
@@ -293,8 +307,24 @@ static int append_added(struct entry *e, const uint8_t *p, const uint8_t *end)
     return p == end ? 0 : -1;
 }
 
-/* Decodes one field body; returns 0, -1 (malformed), or a CIRRUS_E code. */
-static int decode_field(struct entry *e, uint64_t tag, const uint8_t *p, const uint8_t *end)
+/* Tag 4: the write time of added file `index`, which an earlier tag 1
+ * added; indexes increase, so each file has one at most. *next: the lowest
+ * index still allowed. */
+static int decode_file_time(struct entry *e, const uint8_t *p, const uint8_t *end, uint64_t *next)
+{
+    uint64_t index, t;
+    if (get_varint64(&p, end, &index) < 0 || get_varint64(&p, end, &t) < 0 || p != end ||
+        index < *next || index >= e->n_added || t == 0 || t > INT64_MAX)
+        return -1;
+    e->added[index].write_time_ms = (int64_t)t;
+    *next = index + 1;
+    return 0;
+}
+
+/* Decodes one field body; returns 0, -1 (malformed), or a CIRRUS_E code.
+ * *next_time: state of tag 4 (decode_file_time). */
+static int decode_field(struct entry *e, uint64_t tag, const uint8_t *p, const uint8_t *end,
+                        uint64_t *next_time)
 {
     const uint8_t *s;
     size_t len;
@@ -302,6 +332,8 @@ static int decode_field(struct entry *e, uint64_t tag, const uint8_t *p, const u
     switch (tag) {
     case TAG_ADDED:
         return append_added(e, p, end);
+    case TAG_FILE_TIME:
+        return decode_file_time(e, p, end, next_time);
     case TAG_REMOVED:
         return append_removed(e, p, (size_t)(end - p));
     case TAG_WRITER:
@@ -380,13 +412,14 @@ int entry_decode(struct entry *e, const uint8_t *data, size_t len, const char *w
     p += COMMIT_ID_LEN;
     e->time_ms = (int64_t)decode_fixed64(p);
     p += 8;
+    uint64_t next_time = 0;
     while (p < end) {
         uint64_t tag;
         const uint8_t *body;
         size_t body_len;
         if (get_varint64(&p, end, &tag) < 0 || get_lenbytes(&p, end, &body, &body_len) < 0)
             goto malformed;
-        int r = decode_field(e, tag, body, body + body_len);
+        int r = decode_field(e, tag, body, body + body_len, &next_time);
         if (r == -1)
             goto malformed;
         if (r < 0) {

@@ -40,6 +40,13 @@ struct file_meta {
     uint64_t min_seq, max_seq; /* seq range of its entries (global: both = global_seq) */
     uint64_t n_entries;
     uint64_t n_deletes;
+    /* when the writer named the file, Unix ms of its clock (the time in an
+     * SST name, filename.h); 0: unknown. GC may delete an unreferenced file
+     * once this is a grace period old, so committers check it (commit.c).
+     * Entries carry it in tag 4; manifests and stage descriptors have no
+     * place for it, and decoding a description that lacks it takes the
+     * time in its name. */
+    int64_t write_time_ms;
 };
 
 #define ENTRY_SEQ_SELF UINT64_MAX
@@ -90,8 +97,12 @@ struct entry {
 };
 
 void file_meta_clear(struct file_meta *f);
+/* Deep copy of src (every field, write time included) into dst. */
 int file_meta_copy(struct file_meta *dst, const struct file_meta *src);
-/* Encodes/decodes one file description (shared by entries and manifests). */
+/* Encodes/decodes one file description (shared by entries, manifests and
+ * stage descriptors). The encoding has no write time: decoding sets
+ * write_time_ms from the name (0 if the name is not ours), and an entry's
+ * tag 4 then overrides it. */
 int file_meta_encode(struct buf *b, const struct file_meta *f);
 int file_meta_decode(const uint8_t **p, const uint8_t *end, struct file_meta *f);
 

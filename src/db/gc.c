@@ -13,6 +13,10 @@
  *  - delta/: its entry is trimmed from the log, or the entry of its seq is a
  *    different commit (an attempt that lost), and it is older than the
  *    grace period.
+ *  - anything else under those folders: never (its name is not one
+ *    filename.h builds, so nothing can be known of it).
+ * An object's age is the time in its name for sst/ (unreferenced files have
+ * no description to carry it), the store's mtime for the others.
  * Order matters: objects are listed BEFORE the live set and the recent
  * entries are read, so a file committed while GC runs is either seen as
  * referenced or was too young to delete when listed.
@@ -28,9 +32,9 @@
 #include <string.h>
 
 #include "db/dbimpl.h"
-#include "db/history.h"
+#include "db/filename.h"
 #include "db/gc.h"
-#include "db/manifest.h"
+#include "db/history.h"
 #include "metastore/metastore.h"
 #include "objstore/objstore.h"
 #include "util/status.h"
@@ -173,16 +177,13 @@ done:
     return rc;
 }
 
-/* Is delta/<id>-<seq> still what log item <seq> points to? */
-static int delta_in_use(cirrus_db *db, const char *name, uint64_t trimmed_below)
+/* Is delta object `name` (of the entry at seq) still what log item <seq>
+ * points to? */
+static int delta_in_use(cirrus_db *db, const char *name, uint64_t seq, uint64_t trimmed_below)
 {
-    const char *dash = strrchr(name, '-');
     uint8_t *raw = NULL;
     size_t len = 0;
     struct entry stub;
-    if (!dash)
-        return 0;
-    uint64_t seq = strtoull(dash + 1, NULL, 10);
     if (seq < trimmed_below)
         return 0;
     int rc = commitlog_get_log(&db->log, seq, &raw, &len);
@@ -209,17 +210,6 @@ static int delta_in_use(cirrus_db *db, const char *name, uint64_t trimmed_below)
     }
     free(raw);
     return in_use;
-}
-
-static int64_t name_time_ms(const struct object *o)
-{
-    /* sst/<12 hex digits of ms>-...: the writer's clock when it wrote it */
-    const char *p = strchr(o->name, '/');
-    if (!p || strncmp(o->name, "sst/", 4) != 0)
-        return o->mtime_ms;
-    char *end;
-    unsigned long long t = strtoull(p + 1, &end, 16);
-    return end == p + 13 ? (int64_t)t : o->mtime_ms;
 }
 
 struct gc_run {
@@ -285,9 +275,9 @@ int gc_run(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *ite
     int before;
     int rc;
     /* 1. list first (see the header comment) */
-    if ((rc = objstore_list(db->os, "sst/", collect, &objs)) < 0 ||
-        (rc = objstore_list(db->os, "manifest/", collect, &objs)) < 0 ||
-        (rc = objstore_list(db->os, "delta/", collect, &objs)) < 0) {
+    if ((rc = objstore_list(db->os, FILENAME_SST_DIR, collect, &objs)) < 0 ||
+        (rc = objstore_list(db->os, FILENAME_MANIFEST_DIR, collect, &objs)) < 0 ||
+        (rc = objstore_list(db->os, FILENAME_DELTA_DIR, collect, &objs)) < 0) {
         rc = err_prefix(rc, "gc: listing objects");
         goto done;
     }
@@ -329,24 +319,30 @@ int gc_run(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *ite
     if (late.n)
         qsort(late.v, late.n, sizeof(*late.v), cmp_str);
     /* 5. decide */
-    char newest_manifest[64];
-    manifest_name(newest_manifest, sizeof(newest_manifest), pointer);
     for (size_t i = 0; i < objs.n && rc == 0; i++) {
         const struct object *o = &objs.v[i];
-        int old = g.now - name_time_ms(o) >= g.grace;
-        if (strncmp(o->name, "sst/", 4) == 0) {
+        struct filename parsed;
+        if (!filename_parse(o->name, &parsed)) {
+            rc = decide(&g, o, 0, "not a name cirrus writes");
+            continue;
+        }
+        /* an SST's name says when it was written (an unreferenced file has
+         * no description that could); the others' age is the store's */
+        int64_t written = parsed.kind == FILENAME_SST ? parsed.time_ms : o->mtime_ms;
+        int old = g.now - written >= g.grace;
+        if (parsed.kind == FILENAME_SST) {
             if (names_has(&keep, o->name) || names_has(&late, o->name))
                 rc = decide(&g, o, 0, "referenced");
             else
                 rc = decide(&g, o, old, old ? "unreferenced" : "in grace period");
-        } else if (strncmp(o->name, "manifest/", 9) == 0) {
-            int older = strcmp(o->name, newest_manifest) < 0;
+        } else if (parsed.kind == FILENAME_MANIFEST) {
+            int older = parsed.seq < pointer;
             rc = decide(&g, o, older && old,
                         !older ? "newest manifest"
                         : old  ? "superseded"
                                : "in grace period");
         } else {
-            int used = delta_in_use(db, o->name, trimmed_below);
+            int used = delta_in_use(db, o->name, parsed.seq, trimmed_below);
             rc = decide(&g, o, !used && old,
                         used  ? "entry in the log"
                         : old ? "unreferenced"

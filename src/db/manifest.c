@@ -1,9 +1,9 @@
 #include "db/manifest.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "db/filename.h"
 #include "util/coding.h"
 #include "util/hash.h"
 #include "util/status.h"
@@ -12,8 +12,9 @@
 
 void manifest_name(char *out, size_t out_len, uint64_t seq)
 {
-    /* zero-padded so that names list in seq order */
-    snprintf(out, out_len, "manifest/%020" PRIu64, seq);
+    char name[FILENAME_LEN];
+    filename_manifest(name, seq);
+    snprintf(out, out_len, "%s", name);
 }
 
 int manifest_encode(struct buf *b, const struct version *v)

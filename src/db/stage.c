@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "db/dbimpl.h"
+#include "db/filename.h"
 #include "db/history.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
@@ -289,14 +290,11 @@ int cirrus_stage(cirrus_db *db, const cirrus_batch *b, char **desc_out)
     return rc;
 }
 
-/* A file's write time from its name (sst/<ms hex>-...), or -1. */
-static int64_t name_time(const char *name)
+/* 1 if f names an SST file cirrus wrote and says when (filename.h). */
+static int is_our_sst(const struct file_meta *f)
 {
-    char *end;
-    if (strncmp(name, "sst/", 4) != 0)
-        return -1;
-    unsigned long long t = strtoull(name + 4, &end, 16);
-    return end == name + 16 && *end == '-' ? (int64_t)t : -1;
+    struct filename fn;
+    return filename_parse(f->name, &fn) && fn.kind == FILENAME_SST && f->write_time_ms > 0;
 }
 
 struct already {
@@ -333,9 +331,9 @@ static int check_staged(cirrus_db *db, const struct entry *e)
     for (size_t i = 0; i < e->n_added; i++) {
         const struct file_meta *f = &e->added[i];
         uint64_t size;
-        int64_t t = name_time(f->name);
-        if (t < 0)
+        if (!is_our_sst(f))
             return err_set(CIRRUS_EINVALID, "staged file %s: not a name cirrus writes", f->name);
+        int64_t t = f->write_time_ms;
         if (now - t > db->opts.gc_grace_ms / 2)
             return err_set(CIRRUS_EINVALID,
                            "staged file %s was written %" PRId64 " s ago, more than half the GC "

@@ -1,7 +1,6 @@
 /*
  * write.c - write batches, buffering, and turning memtables into commits.
  */
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,9 +9,8 @@
 #include "db/batch.h"
 #include "db/dbimpl.h"
 #include "db/merge.h"
-#include "objstore/objstore.h"
+#include "db/sst_output.h"
 #include "table/ikey.h"
-#include "table/sst.h"
 #include "util/buf.h"
 #include "util/coding.h"
 #include "util/status.h"
@@ -329,104 +327,30 @@ int cirrus_merge(cirrus_db *db, const void *key, size_t key_len, const void *ope
 
 /* ---- memtable -> SST objects ---------------------------------------------- */
 
-struct file_writer {
-    cirrus_db *db;
-    struct sst_builder *b;
-    struct buf smallest; /* first user key of the file being built */
-    struct buf last;     /* last user key added */
-    uint64_t n_entries, n_deletes;
-};
-
-static void sst_name(char *out, size_t len)
-{
-    /* time first, so that names sort by age; random for uniqueness without
-     * coordination between writers */
-    snprintf(out, len, "sst/%012" PRIx64 "-%016" PRIx64 ".sst", (uint64_t)now_ms(), rand_u64());
-}
-
-static int finish_file(struct file_writer *w, struct entry *e)
-{
-    uint8_t *data = NULL;
-    size_t len = 0;
-    char name[64];
-    struct file_meta f = {0};
-    int rc;
-    if ((rc = sst_builder_finish(w->b, &data, &len, NULL)) < 0)
-        goto done;
-    sst_name(name, sizeof(name));
-    if ((rc = objstore_put(w->db->os, name, data, len)) < 0) {
-        rc = err_prefix(rc, "writing %s", name);
-        goto done;
-    }
-    f.name = name;
-    f.size = len;
-    f.level = 0;
-    f.global_seq = ENTRY_SEQ_SELF;
-    f.smallest = w->smallest.data;
-    f.smallest_len = w->smallest.len;
-    f.largest = w->last.data;
-    f.largest_len = w->last.len;
-    f.n_entries = w->n_entries;
-    f.n_deletes = w->n_deletes;
-    rc = entry_add_file(e, &f);
-done:
-    sst_builder_free(w->b);
-    w->b = NULL;
-    w->n_entries = w->n_deletes = 0;
-    free(data);
-    return rc;
-}
-
-static int add_to_file(struct file_writer *w, struct entry *e, const uint8_t *ukey, size_t ukey_len,
-                       int kind, const uint8_t *val, size_t val_len, struct buf *ikey)
-{
-    const cirrus_options *o = &w->db->opts;
-    int rc;
-    if (!w->b) {
-        struct sst_options so = {o->block_size, 16, o->bloom_bits_per_key, o->compression, 3};
-        if ((rc = sst_builder_new(&w->b, &so)) < 0)
-            return rc;
-        buf_reset(&w->smallest);
-        if ((rc = buf_append(&w->smallest, ukey, ukey_len)) < 0)
-            return rc;
-    }
-    buf_reset(ikey);
-    if ((rc = buf_reserve(ikey, ukey_len + IKEY_TRAILER)) < 0)
-        return rc;
-    /* seq 0: the commit entry gives the whole file its seq (ikey.h) */
-    ikey_encode(ikey->data, ukey, ukey_len, 0, kind);
-    ikey->len = ukey_len + IKEY_TRAILER;
-    if ((rc = sst_builder_add(w->b, ikey->data, ikey->len, val, val_len)) < 0)
-        return rc;
-    w->n_entries++;
-    w->n_deletes += kind == KIND_DELETE;
-    if (sst_builder_size(w->b) >= o->target_file_size)
-        return finish_file(w, e);
-    return 0;
-}
-
-/* Writes the resolved entry of the key held in w->last. */
-static int emit_key(struct file_writer *w, struct entry *e, struct resolver *r, struct buf *ikey,
+/* Writes the resolved entry of user key (ukey, ulen) to o. */
+static int emit_key(struct sst_output *o, struct resolver *r, const uint8_t *ukey, size_t ulen,
                     struct buf *val, struct buf *enc)
 {
     int kind, rc;
     int64_t expiry;
     /* not final: older entries of the key live in other files */
-    if ((rc = resolver_result(r, 0, w->last.data, w->last.len, &kind, val, &expiry)) < 0 ||
+    if ((rc = resolver_result(r, 0, ukey, ulen, &kind, val, &expiry)) < 0 ||
         (rc = resolver_encode(kind, val, expiry, enc)) < 0)
         return rc;
-    return add_to_file(w, e, w->last.data, w->last.len, kind, enc->data, enc->len, ikey);
+    /* seq 0: the commit entry gives the whole file its seq (ikey.h) */
+    return sst_output_add_ukey(o, ukey, ulen, kind, enc->data, enc->len);
 }
 
 int db_memtable_files(cirrus_db *db, struct memtable *m, struct entry *e)
 {
-    struct file_writer w = {db, NULL, {0}, {0}, 0, 0};
-    struct buf ikey = {0}, val = {0}, enc = {0};
+    struct sst_output *o = NULL;
+    struct buf last = {0}, val = {0}, enc = {0};
     struct resolver r;
     struct iter *it = NULL;
     int have_last = 0, rc;
     resolver_init(&r, db->opts.merge_operator, now_ms());
-    if ((rc = memtable_iter(m, &it)) < 0)
+    if ((rc = sst_output_new_commit(&o, db->os, &db->opts, e)) < 0 ||
+        (rc = memtable_iter(m, &it)) < 0)
         goto done;
     /* every file of a commit shares one seq, so each key's entries (newest
      * first) reduce to one: the newest, or merge operands folded */
@@ -434,12 +358,12 @@ int db_memtable_files(cirrus_db *db, struct memtable *m, struct entry *e)
         size_t klen, vlen;
         const uint8_t *k = iter_key(it, &klen), *v = iter_value(it, &vlen);
         size_t ulen = ikey_user_len(klen);
-        if (!have_last || ukey_compare(k, ulen, w.last.data, w.last.len) != 0) {
-            if (have_last && (rc = emit_key(&w, e, &r, &ikey, &val, &enc)) < 0)
+        if (!have_last || ukey_compare(k, ulen, last.data, last.len) != 0) {
+            if (have_last && (rc = emit_key(o, &r, last.data, last.len, &val, &enc)) < 0)
                 goto done;
             resolver_reset(&r);
-            buf_reset(&w.last);
-            if ((rc = buf_append(&w.last, k, ulen)) < 0)
+            buf_reset(&last);
+            if ((rc = buf_append(&last, k, ulen)) < 0)
                 goto done;
             have_last = 1;
         }
@@ -448,16 +372,13 @@ int db_memtable_files(cirrus_db *db, struct memtable *m, struct entry *e)
     }
     if ((rc = iter_status(it)) < 0)
         goto done;
-    if (have_last && (rc = emit_key(&w, e, &r, &ikey, &val, &enc)) < 0)
+    if (have_last && (rc = emit_key(o, &r, last.data, last.len, &val, &enc)) < 0)
         goto done;
-    if (w.b)
-        rc = finish_file(&w, e);
+    rc = sst_output_finish(o);
 done:
     iter_free(it);
-    sst_builder_free(w.b);
-    buf_free(&w.smallest);
-    buf_free(&w.last);
-    buf_free(&ikey);
+    sst_output_free(o);
+    buf_free(&last);
     buf_free(&val);
     buf_free(&enc);
     resolver_free(&r);

@@ -11,7 +11,8 @@
  *     and leaves nothing allocated on failure (LeakSanitizer);
  *   - round trip: an entry that decodes re-encodes to bytes that decode to
  *     an entry which encodes to the same bytes again (encode o decode is
- *     the identity on encodings), with every field equal;
+ *     the identity on encodings), with every field equal (a file's write
+ *     time too: from tag 4, else from its name);
  *   - a delta object is accepted only when it is a whole entry of the stub's
  *     commit id that is not itself a stub.
  */
@@ -49,7 +50,7 @@ static int file_eq(const struct file_meta *a, const struct file_meta *b)
            bytes_eq(a->smallest, a->smallest_len, b->smallest, b->smallest_len) &&
            bytes_eq(a->largest, a->largest_len, b->largest, b->largest_len) &&
            a->min_seq == b->min_seq && a->max_seq == b->max_seq && a->n_entries == b->n_entries &&
-           a->n_deletes == b->n_deletes;
+           a->n_deletes == b->n_deletes && a->write_time_ms == b->write_time_ms;
 }
 
 static int entry_eq(const struct entry *a, const struct entry *b)

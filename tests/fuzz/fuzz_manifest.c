@@ -9,8 +9,8 @@
  *   - a decoded version is well formed: every file's level is in range and
  *     its global seq resolved; levels >= 1 are sorted by smallest key;
  *   - round trip: encode(decode(x)) decodes, and encodes to the same bytes
- *     again, to a version with the same seq, time, horizon, files, apps and
- *     range tombstones.
+ *     again, to a version with the same seq, time, horizon, files (write
+ *     times, taken from the names, included), apps and range tombstones.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,7 +56,7 @@ static void check_same(const struct version *a, const struct version *b)
             FUZZ_CHECK(strcmp(x->name, y->name) == 0 && x->size == y->size &&
                        x->global_seq == y->global_seq && x->min_seq == y->min_seq &&
                        x->max_seq == y->max_seq && x->n_entries == y->n_entries &&
-                       x->n_deletes == y->n_deletes &&
+                       x->n_deletes == y->n_deletes && x->write_time_ms == y->write_time_ms &&
                        bytes_eq(x->smallest, x->smallest_len, y->smallest, y->smallest_len) &&
                        bytes_eq(x->largest, x->largest_len, y->largest, y->largest_len));
         }
