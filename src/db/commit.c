@@ -71,8 +71,8 @@ static void publish(cirrus_db *db, struct version *v, void (*on_publish)(cirrus_
                     void *arg)
 {
     pthread_mutex_lock(&db->mu);
-    struct version *old = db->current;
-    db->current = v;
+    struct version *old = db->vs.current;
+    db->vs.current = v;
     if (on_publish)
         on_publish(db, arg);
     pthread_cond_broadcast(&db->version_cv);
@@ -82,10 +82,10 @@ static void publish(cirrus_db *db, struct version *v, void (*on_publish)(cirrus_
 
 static void keep_head(cirrus_db *db, uint64_t seq, uint8_t *raw, size_t len)
 {
-    free(db->head_raw);
-    db->head_raw = raw;
-    db->head_raw_len = len;
-    db->head_raw_seq = seq;
+    free(db->cm.head_raw);
+    db->cm.head_raw = raw;
+    db->cm.head_raw_len = len;
+    db->cm.head_raw_seq = seq;
 }
 
 /* Replays up to the head; reports in *found_seq where `watch_id` was
@@ -100,7 +100,7 @@ static int catch_up_watch(cirrus_db *db, const uint8_t *watch_id, uint64_t *foun
     int rc;
     if ((rc = commitlog_get_head(&db->log, &head, &raw, &len)) < 0)
         goto done;
-    uint64_t cur = db->current->seq;
+    uint64_t cur = db->vs.current->seq;
     if (head < cur) {
         rc = err_set(CIRRUS_ECORRUPT,
                      "the commit head is at seq %" PRIu64 " but seq %" PRIu64
@@ -109,7 +109,7 @@ static int catch_up_watch(cirrus_db *db, const uint8_t *watch_id, uint64_t *foun
         goto done;
     }
     if (head > cur) {
-        r.v = db->current;
+        r.v = db->vs.current;
         version_ref(r.v);
         if (head - 1 > cur &&
             (rc = commitlog_scan(&db->log, cur + 1, head, replay_log_item, &r)) < 0)
@@ -119,7 +119,7 @@ static int catch_up_watch(cirrus_db *db, const uint8_t *watch_id, uint64_t *foun
         publish(db, r.v, NULL, NULL);
         r.v = NULL;
     }
-    if (head > 0 && head >= db->head_raw_seq) {
+    if (head > 0 && head >= db->cm.head_raw_seq) {
         keep_head(db, head, raw, len);
         raw = NULL;
     }
@@ -136,11 +136,11 @@ done:
 
 int db_refresh(cirrus_db *db, uint64_t *seq_out)
 {
-    pthread_mutex_lock(&db->commit_mu);
+    pthread_mutex_lock(&db->cm.mu);
     int rc = catch_up_watch(db, NULL, NULL, NULL);
     if (rc == 0 && seq_out)
-        *seq_out = db->current->seq;
-    pthread_mutex_unlock(&db->commit_mu);
+        *seq_out = db->vs.current->seq;
+    pthread_mutex_unlock(&db->cm.mu);
     return rc;
 }
 
@@ -151,18 +151,18 @@ static int ensure_logged(cirrus_db *db, uint64_t head)
     uint8_t *raw = NULL;
     size_t len = 0;
     int rc;
-    if (head == 0 || db->log_copied >= head)
+    if (head == 0 || db->cm.log_copied >= head)
         return 0;
     rc = commitlog_get_log(&db->log, head, &raw, &len);
     free(raw);
     if (rc == CIRRUS_ENOTFOUND) {
-        if (db->head_raw_seq != head)
+        if (db->cm.head_raw_seq != head)
             return err_set(CIRRUS_EIO, "entry %" PRIu64 " is neither in the log nor the head",
                            head);
-        rc = commitlog_copy(&db->log, head, db->head_raw, db->head_raw_len);
+        rc = commitlog_copy(&db->log, head, db->cm.head_raw, db->cm.head_raw_len);
     }
     if (rc == 0)
-        db->log_copied = head;
+        db->cm.log_copied = head;
     return rc;
 }
 
@@ -185,7 +185,7 @@ static int apply_own(cirrus_db *db, const struct entry *e, uint8_t *raw, size_t 
                      void (*on_publish)(cirrus_db *db, void *arg), void *arg, int *applied)
 {
     struct version *n = NULL;
-    int rc = version_apply(db->current, e, &n, applied);
+    int rc = version_apply(db->vs.current, e, &n, applied);
     if (rc < 0) {
         free(raw);
         return rc;
@@ -193,7 +193,7 @@ static int apply_own(cirrus_db *db, const struct entry *e, uint8_t *raw, size_t 
     keep_head(db, e->seq, raw, len);
     publish(db, n, on_publish, arg);
     if (commitlog_copy(&db->log, e->seq, raw, len) == 0)
-        db->log_copied = e->seq;
+        db->cm.log_copied = e->seq;
     err_clear();
     if (db->opts.manifest_interval && e->seq % db->opts.manifest_interval == 0)
         write_manifest(db, n);
@@ -238,13 +238,13 @@ static int landed_before(cirrus_db *db, const struct entry *e, uint64_t *found_s
     struct entry got;
     int rc;
     *found_seq = 0;
-    if (!e->maybe_landed || e->seq == 0 || e->seq > db->current->seq)
+    if (!e->maybe_landed || e->seq == 0 || e->seq > db->vs.current->seq)
         return 0;
-    if (e->seq == db->head_raw_seq && db->head_raw) {
-        if (!(raw = malloc(db->head_raw_len)))
+    if (e->seq == db->cm.head_raw_seq && db->cm.head_raw) {
+        if (!(raw = malloc(db->cm.head_raw_len)))
             return err_nomem();
-        memcpy(raw, db->head_raw, db->head_raw_len);
-        len = db->head_raw_len;
+        memcpy(raw, db->cm.head_raw, db->cm.head_raw_len);
+        len = db->cm.head_raw_len;
     } else if ((rc = commitlog_get_log(&db->log, e->seq, &raw, &len)) < 0) {
         return err_prefix(rc, "looking for the commit of seq %" PRIu64, e->seq);
     }
@@ -260,7 +260,7 @@ static int landed_before(cirrus_db *db, const struct entry *e, uint64_t *found_s
 static void set_ambiguous(cirrus_db *db, int value)
 {
     pthread_mutex_lock(&db->mu);
-    db->ambiguous = value;
+    db->cm.ambiguous = value;
     pthread_mutex_unlock(&db->mu);
 }
 
@@ -377,12 +377,12 @@ static enum commit_state st_prepare(struct commit_run *r)
 {
     cirrus_db *db = r->db;
     struct entry *e = r->e;
-    r->head = db->current->seq;
+    r->head = db->vs.current->seq;
     /* Never commit an entry replay would ignore: the version here is the
      * head's whenever the compare-and-swap succeeds, so this is exact.
      * Readers of the log (the changefeed) can then take every entry as
      * applied. */
-    if (!version_entry_valid(db->current, e)) {
+    if (!version_entry_valid(db->vs.current, e)) {
         r->rc = err_set(CIRRUS_ECONFLICT,
                         "the entry is no longer valid at seq %" PRIu64
                         " (its files or epoch were taken meanwhile)",
@@ -394,7 +394,7 @@ static enum commit_state st_prepare(struct commit_run *r)
         return CS_FAILED;
     e->seq = r->head + 1;
     int64_t now = now_ms();
-    e->time_ms = now > db->current->time_ms ? now : db->current->time_ms;
+    e->time_ms = now > db->vs.current->time_ms ? now : db->vs.current->time_ms;
     free(r->raw);
     r->raw = NULL;
     if ((r->rc = commitlog_prepare(&db->log, e, &r->raw, &r->len)) < 0)
@@ -454,9 +454,9 @@ static enum commit_state st_backoff(struct commit_run *r)
 int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, void *arg),
               void *arg, uint64_t *seq_out, int *applied_out)
 {
-    pthread_mutex_lock(&db->commit_mu);
+    pthread_mutex_lock(&db->cm.mu);
     int rc = commit_locked(db, e, on_publish, arg, seq_out, applied_out);
-    pthread_mutex_unlock(&db->commit_mu);
+    pthread_mutex_unlock(&db->cm.mu);
     return rc;
 }
 
@@ -507,8 +507,8 @@ static int commit_locked(cirrus_db *db, struct entry *e,
         return r.rc;
     set_ambiguous(db, 0);
     pthread_mutex_lock(&db->mu);
-    if (e->seq > db->last_commit_seq)
-        db->last_commit_seq = e->seq;
+    if (e->seq > db->cm.last_commit_seq)
+        db->cm.last_commit_seq = e->seq;
     pthread_mutex_unlock(&db->mu);
     if (seq_out)
         *seq_out = e->seq;

@@ -175,7 +175,7 @@ static int add_overlaps(const struct version *v, struct pick *p)
 /* The next file of level l after the round-robin pointer. */
 static struct live_file *round_robin(cirrus_db *db, const struct version *v, int l)
 {
-    struct buf *ptr = &db->compact_ptr[l];
+    struct buf *ptr = &db->cp.ptr[l];
     for (size_t i = 0; i < v->n_files[l]; i++) {
         const struct file_meta *m = &v->files[l][i]->meta;
         if (!ptr->len || ukey_compare(m->smallest, m->smallest_len, ptr->data, ptr->len) > 0)
@@ -210,7 +210,7 @@ static int pick_compaction(cirrus_db *db, const struct version *v, struct pick *
         struct live_file *f = round_robin(db, v, best);
         if ((rc = add_input(p, f)) < 0)
             goto fail;
-        struct buf *ptr = &db->compact_ptr[best];
+        struct buf *ptr = &db->cp.ptr[best];
         buf_reset(ptr);
         if ((rc = buf_append(ptr, f->meta.largest, f->meta.largest_len)) < 0)
             goto fail;
@@ -300,7 +300,7 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, const struct versio
     int64_t now = now_ms();
     resolver_init(&f.r, db->opts.merge_operator, now);
     if ((rc = sst_output_new_level(&o, db->os, &db->opts, (uint32_t)p->out_level,
-                                   &db->compacted_bytes, e)) < 0 ||
+                                   &db->cp.compacted_bytes, e)) < 0 ||
         (rc = input_iter(db, p, &it)) < 0)
         goto done;
     for (iter_first(it); iter_valid(it); iter_next(it)) {
@@ -453,7 +453,7 @@ int compaction_run_once(cirrus_db *db)
     if (rc < 0)
         goto done;
     if (applied)
-        atomic_fetch_add_explicit(&db->n_compactions, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&db->cp.n_compactions, 1, memory_order_relaxed);
     rc = 1;
 done:
     if (rc < 0)

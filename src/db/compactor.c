@@ -33,19 +33,19 @@
 int compactor_hold_lease(cirrus_db *db)
 {
     int64_t now = now_ms();
-    if (db->lease_held && now < db->lease_renew_at_ms)
+    if (db->cp.lease_held && now < db->cp.lease_renew_at_ms)
         return 0;
     int rc = db_lease_acquire(db, LEASE_NAME, db->writer_id, LEASE_TTL_MS, NULL, NULL);
-    db->lease_held = rc == 0;
+    db->cp.lease_held = rc == 0;
     if (rc == 0)
-        db->lease_renew_at_ms = now + LEASE_TTL_MS / 3;
+        db->cp.lease_renew_at_ms = now + LEASE_TTL_MS / 3;
     return rc;
 }
 
 int compactor_drop_lease(cirrus_db *db)
 {
-    int rc = db->lease_held ? db_lease_release(db, LEASE_NAME, db->writer_id) : 0;
-    db->lease_held = 0;
+    int rc = db->cp.lease_held ? db_lease_release(db, LEASE_NAME, db->writer_id) : 0;
+    db->cp.lease_held = 0;
     return rc;
 }
 
@@ -55,7 +55,7 @@ int compactor_drop_lease(cirrus_db *db)
 static int end_call(cirrus_db *db, int rc)
 {
     char why[1024];
-    if (db->compactor_started)
+    if (db->cp.started)
         return rc; /* the thread keeps the lease */
     if (rc >= 0)
         return compactor_drop_lease(db);
@@ -72,7 +72,7 @@ int cirrus_compact(cirrus_db *db)
     err_clear();
     if (db->opts.read_only)
         return err_set(CIRRUS_EINVALID, "the database was opened read-only");
-    pthread_mutex_lock(&db->compact_mu);
+    pthread_mutex_lock(&db->cp.mu);
     if ((rc = db_refresh(db, NULL)) < 0)
         goto done;
     do {
@@ -82,38 +82,39 @@ int cirrus_compact(cirrus_db *db)
     } while (rc == 1);
 done:
     rc = end_call(db, rc);
-    pthread_mutex_unlock(&db->compact_mu);
+    pthread_mutex_unlock(&db->cp.mu);
     return rc < 0 ? rc : 0;
 }
 
 static void *compactor(void *arg)
 {
     cirrus_db *db = arg;
-    db->next_gc_ms = now_ms() + GC_PERIOD_MS;
+    db->cp.next_gc_ms = now_ms() + GC_PERIOD_MS;
     pthread_mutex_lock(&db->mu);
     while (!db->closing) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
         ts.tv_sec += COMPACTOR_TICK_MS / 1000;
         /* a new version wakes it at once when L0 reaches the trigger */
-        while (!db->closing && db->current->n_files[0] < db->opts.l0_compaction_trigger &&
+        while (!db->closing && db->vs.current->n_files[0] < db->opts.l0_compaction_trigger &&
                pthread_cond_timedwait(&db->version_cv, &db->mu, &ts) == 0)
             ;
         if (db->closing)
             break;
-        int need = db->current->n_files[0] >= db->opts.l0_compaction_trigger ||
-                   compaction_backlog(&db->opts, db->current) > 0 || now_ms() >= db->next_gc_ms;
+        int need = db->vs.current->n_files[0] >= db->opts.l0_compaction_trigger ||
+                   compaction_backlog(&db->opts, db->vs.current) > 0 ||
+                   now_ms() >= db->cp.next_gc_ms;
         pthread_mutex_unlock(&db->mu);
         if (need) {
-            pthread_mutex_lock(&db->compact_mu);
+            pthread_mutex_lock(&db->cp.mu);
             int rc = compactor_hold_lease(db);
             while (rc == 0 && (rc = compaction_run_once(db)) == 1 && !db_closing(db))
                 compactor_hold_lease(db);
-            if (db->lease_held && now_ms() >= db->next_gc_ms) {
+            if (db->cp.lease_held && now_ms() >= db->cp.next_gc_ms) {
                 gc_run(db, -1, NULL, NULL);
-                db->next_gc_ms = now_ms() + GC_PERIOD_MS;
+                db->cp.next_gc_ms = now_ms() + GC_PERIOD_MS;
             }
-            pthread_mutex_unlock(&db->compact_mu);
+            pthread_mutex_unlock(&db->cp.mu);
             err_clear(); /* failures are retried at the next tick */
         }
         pthread_mutex_lock(&db->mu);
@@ -126,21 +127,21 @@ int compactor_start(cirrus_db *db)
 {
     if (db->opts.read_only || !db->opts.background_compaction)
         return 0;
-    if (pthread_create(&db->compactor, NULL, compactor, db) != 0)
+    if (pthread_create(&db->cp.thread, NULL, compactor, db) != 0)
         return err_set(CIRRUS_ENOMEM, "cannot start the compaction thread");
-    db->compactor_started = 1;
+    db->cp.started = 1;
     return 0;
 }
 
 void compactor_stop(cirrus_db *db)
 {
     /* db->closing is set and broadcast by the caller */
-    if (db->compactor_started)
-        pthread_join(db->compactor, NULL);
-    db->compactor_started = 0;
-    pthread_mutex_lock(&db->compact_mu);
+    if (db->cp.started)
+        pthread_join(db->cp.thread, NULL);
+    db->cp.started = 0;
+    pthread_mutex_lock(&db->cp.mu);
     compactor_drop_lease(db);
-    pthread_mutex_unlock(&db->compact_mu);
+    pthread_mutex_unlock(&db->cp.mu);
 }
 
 int cirrus_gc(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *item, void *arg),
@@ -150,10 +151,10 @@ int cirrus_gc(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *
     err_clear();
     if (db->opts.read_only)
         return err_set(CIRRUS_EINVALID, "the database was opened read-only");
-    pthread_mutex_lock(&db->compact_mu);
+    pthread_mutex_lock(&db->cp.mu);
     if ((rc = compactor_hold_lease(db)) == 0)
         rc = gc_run(db, grace_ms, fn, arg);
     rc = end_call(db, rc);
-    pthread_mutex_unlock(&db->compact_mu);
+    pthread_mutex_unlock(&db->cp.mu);
     return rc;
 }

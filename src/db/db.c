@@ -126,8 +126,8 @@ static int load_manifest(cirrus_db *db)
     free(data);
     if (rc < 0)
         return rc;
-    version_unref(db->current);
-    db->current = v;
+    version_unref(db->vs.current);
+    db->vs.current = v;
     return 0;
 }
 
@@ -204,9 +204,9 @@ static void stop_threads(cirrus_db *db)
     db->closing = 1;
     db_wake_all(db);
     pthread_mutex_unlock(&db->mu);
-    if (db->bg_started)
-        pthread_join(db->bg, NULL);
-    db->bg_started = 0;
+    if (db->cm.bg_started)
+        pthread_join(db->cm.bg, NULL);
+    db->cm.bg_started = 0;
     if (db->log.pk)
         compactor_stop(db);
 }
@@ -217,9 +217,9 @@ static int start_background(cirrus_db *db)
     if (db->opts.read_only ? !db->opts.refresh_interval_ms
                            : !db->opts.flush_interval_ms && !db->opts.refresh_interval_ms)
         return 0;
-    if (pthread_create(&db->bg, NULL, background, db) != 0)
+    if (pthread_create(&db->cm.bg, NULL, background, db) != 0)
         return err_set(CIRRUS_ENOMEM, "cannot start the background thread");
-    db->bg_started = 1;
+    db->cm.bg_started = 1;
     return 0;
 }
 
@@ -245,10 +245,10 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
     db->opts = *opts;
     db->opts.meta_url = NULL;       /* not owned: never kept */
     db->opts.disk_cache_dir = NULL; /* used during open only */
-    pthread_mutex_init(&db->flush_mu, NULL);
-    pthread_mutex_init(&db->compact_mu, NULL);
-    pthread_mutex_init(&db->commit_mu, NULL);
-    pthread_mutex_init(&db->write_mu, NULL);
+    pthread_mutex_init(&db->cm.flush_mu, NULL);
+    pthread_mutex_init(&db->cp.mu, NULL);
+    pthread_mutex_init(&db->cm.mu, NULL);
+    pthread_mutex_init(&db->wb.mu, NULL);
     pthread_mutex_init(&db->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -263,17 +263,17 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
     if ((rc = objstore_open(&db->os, os_url, create)) < 0 ||
         (rc = metastore_open(&db->ms, ms_url, create)) < 0 || (rc = layer_stores(db)) < 0 ||
         (rc = commitlog_init(&db->log, db->ms, db->os, name)) < 0 ||
-        (rc = version_new(&db->current)) < 0 || (rc = memtable_new(&db->mem)) < 0)
+        (rc = version_new(&db->vs.current)) < 0 || (rc = memtable_new(&db->wb.mem)) < 0)
         goto done;
-    db->mem_id = 1;
-    db->next_mseq = SEQ_COMMITTED_MAX + 1;
-    atomic_init(&db->visible_mseq, SEQ_COMMITTED_MAX);
+    db->wb.mem_id = 1;
+    db->wb.next_mseq = SEQ_COMMITTED_MAX + 1;
+    atomic_init(&db->wb.visible_mseq, SEQ_COMMITTED_MAX);
     db->opts.disk_cache_dir = NULL;
     if ((rc = load_manifest(db)) < 0)
         goto done;
     if ((rc = db_refresh(db, NULL)) < 0)
         goto done;
-    if (!create && db->current->seq == 0) {
+    if (!create && db->vs.current->seq == 0) {
         rc = err_set(CIRRUS_ENOTFOUND, "%s: no database here", url);
         goto done;
     }
@@ -298,7 +298,7 @@ int cirrus_close(cirrus_db *db)
     if (!db)
         return 0;
     stop_threads(db);
-    if (!db->opts.read_only && db->mem)
+    if (!db->opts.read_only && db->wb.mem)
         rc = db_flush(db, NULL);
     free_handle(db);
     return rc;
@@ -307,14 +307,14 @@ int cirrus_close(cirrus_db *db)
 /* Frees what cirrus_open took, once the threads are stopped. */
 static void free_handle(cirrus_db *db)
 {
-    for (size_t i = 0; i < db->n_imm; i++)
-        db_free_imm(db->imm[i]);
-    free(db->imm);
-    memtable_unref(db->mem);
-    version_unref(db->current);
-    free(db->head_raw);
+    for (size_t i = 0; i < db->cm.n_imm; i++)
+        db_free_imm(db->cm.imm[i]);
+    free(db->cm.imm);
+    memtable_unref(db->wb.mem);
+    version_unref(db->vs.current);
+    free(db->cm.head_raw);
     for (int l = 0; l < CIRRUS_MAX_LEVELS; l++)
-        buf_free(&db->compact_ptr[l]);
+        buf_free(&db->cp.ptr[l]);
     commitlog_clear(&db->log);
     metastore_close(db->ms);
     objstore_close(db->os);
@@ -323,10 +323,10 @@ static void free_handle(cirrus_db *db)
     pthread_cond_destroy(&db->version_cv);
     pthread_cond_destroy(&db->commit_cv);
     pthread_mutex_destroy(&db->mu);
-    pthread_mutex_destroy(&db->write_mu);
-    pthread_mutex_destroy(&db->commit_mu);
-    pthread_mutex_destroy(&db->flush_mu);
-    pthread_mutex_destroy(&db->compact_mu);
+    pthread_mutex_destroy(&db->wb.mu);
+    pthread_mutex_destroy(&db->cm.mu);
+    pthread_mutex_destroy(&db->cm.flush_mu);
+    pthread_mutex_destroy(&db->cp.mu);
     free(db);
 }
 
@@ -352,7 +352,7 @@ static void *background(void *arg)
     pthread_mutex_lock(&db->mu);
     while (!db->closing) {
         struct timespec ts = {(time_t)(next_tick / 1000000000u), (long)(next_tick % 1000000000u)};
-        while (!db->closing && db->n_imm == 0 &&
+        while (!db->closing && db->cm.n_imm == 0 &&
                pthread_cond_timedwait(&db->work_cv, &db->mu, &ts) == 0)
             ;
         if (db->closing)
@@ -360,7 +360,7 @@ static void *background(void *arg)
         uint64_t now = mono_ns();
         while (next_tick <= now)
             next_tick += (uint64_t)tick * 1000000u;
-        int work = (fi && memtable_count(db->mem) > 0) || db->n_imm > 0;
+        int work = (fi && memtable_count(db->wb.mem) > 0) || db->cm.n_imm > 0;
         pthread_mutex_unlock(&db->mu);
         if (work) {
             if (fi)
@@ -381,7 +381,7 @@ int cirrus_stats_get(cirrus_db *db, cirrus_stats *out)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&db->mu);
-    struct version *v = db->current;
+    struct version *v = db->vs.current;
     out->head_seq = v->seq;
     for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
         out->level_files[l] = v->n_files[l];
@@ -391,15 +391,15 @@ int cirrus_stats_get(cirrus_db *db, cirrus_stats *out)
         out->live_bytes += out->level_bytes[l];
     }
     /* an empty memtable still holds its skiplist head: report buffered data */
-    out->memtable_bytes = memtable_count(db->mem) ? memtable_bytes(db->mem) : 0;
-    for (size_t i = 0; i < db->n_imm; i++)
-        out->memtable_bytes += memtable_bytes(db->imm[i]->mem);
+    out->memtable_bytes = memtable_count(db->wb.mem) ? memtable_bytes(db->wb.mem) : 0;
+    for (size_t i = 0; i < db->cm.n_imm; i++)
+        out->memtable_bytes += memtable_bytes(db->cm.imm[i]->mem);
     out->compaction_backlog_bytes = compaction_backlog(&db->opts, v);
     pthread_mutex_unlock(&db->mu);
-    out->compactions = atomic_load_explicit(&db->n_compactions, memory_order_relaxed);
+    out->compactions = atomic_load_explicit(&db->cp.n_compactions, memory_order_relaxed);
     db_write_stall_stats(db, out);
     out->compaction_bytes_written =
-        atomic_load_explicit(&db->compacted_bytes, memory_order_relaxed);
+        atomic_load_explicit(&db->cp.compacted_bytes, memory_order_relaxed);
     if (db->bcache) {
         struct block_cache_stats b;
         block_cache_stats(db->bcache, &b);

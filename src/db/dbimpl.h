@@ -1,28 +1,39 @@
 /*
  * dbimpl.h - the database handle, shared by the files of src/db.
  *
+ * The handle is four components, each a struct below with its own file(s)
+ * and lock, which talk to each other through the db_* functions declared
+ * here and in their headers (never through cirrus_*, whose calls reset the
+ * thread's error message):
+ *   versions      (vs, versions.c)  the current version, superversions for
+ *                 reads, snapshots
+ *   write buffer  (wb, write.c)     the memtable, admission, pacing, freezing
+ *   committer     (cm, commit.c, flush.c)  the frozen queue, the commit
+ *                 protocol and its ambiguous state, the head, catch-up;
+ *                 SST outputs are written by sst_output.c for every writer
+ *   compactor     (cp, compactor.c) the lease, when compaction (compaction.c)
+ *                 and GC (gc.c) run, their counters
+ * db.c wires them: open, close, the background thread, stats.
+ *
  * Locks, always taken in this order (a lock may be skipped, never taken
  * while holding one below it):
- *   compact_mu one compaction or GC at a time per handle (compaction.c,
- *              gc.c); taken with no other lock held, held across commits
- *   flush_mu   one flush at a time: memtables commit in the order they froze
- *   commit_mu  advancing the version: catch-up with other writers, commits;
- *              taken by commit.c alone (db_commit, db_refresh)
- *   write_mu   buffering writes into `mem` (one writer at a time, as the
- *              memtable wants) and swapping `mem` out (freezing)
- *   mu         the published state below (memtables, current version, ids)
+ *   cp.mu        one compaction or GC at a time per handle; taken with no
+ *                other lock held, held across commits
+ *   cm.flush_mu  one flush at a time: memtables commit in the order they froze
+ *   cm.mu        advancing the version: catch-up with other writers,
+ *                commits; taken by commit.c alone (db_commit, db_refresh)
+ *   wb.mu        buffering writes into `wb.mem` (one writer at a time, as
+ *                the memtable wants) and swapping it out (freezing)
+ *   mu           the published state: every field marked GUARDED_BY(mu)
  * Readers take mu only to grab references (struct superversion) and then
  * read without locks. Writers take mu to be let in (write.c, admit()) and
- * then buffer under write_mu alone, so that readers do not queue behind
- * them.
+ * then buffer under wb.mu alone, so that readers do not queue behind them.
  *
  * Two fields change under two locks, so that either one is enough to read
- * them: `current` is written under commit_mu and mu (commit.c, publish()),
- * so the committer reads it under commit_mu alone and everyone else under
- * mu; `mem` and `mem_id` are written under write_mu and mu, so the writer
- * reads them under write_mu alone and readers under mu. Every field below
- * names its rule. (clang's -Wthread-safety cannot check them: its
- * guarded_by cannot name a sibling field in C.)
+ * them: `vs.current` is written under cm.mu and mu (commit.c, publish()),
+ * so the committer reads it under cm.mu alone and everyone else under mu;
+ * `wb.mem` and `wb.mem_id` are written under wb.mu and mu, so the writer
+ * reads them under wb.mu alone and readers under mu.
  *
  * Three condition variables, each with mu, one per kind of change; every
  * waiter loops on its own predicate, and closing or failing the handle
@@ -33,11 +44,11 @@
  *               the compactor waiting for L0 to fill
  *   work_cv     a memtable froze: the background committer
  *
- * Write path: a write goes into `mem` with a seq above SEQ_COMMITTED_MAX
+ * Write path: a write goes into `wb.mem` with a seq above SEQ_COMMITTED_MAX
  * (ikey.h) so this handle's own reads see it at once. The group committer
  * (the background thread, every flush_interval_ms) or an explicit flush
- * freezes `mem` into the `imm` queue, writes it as SST objects, and commits
- * one entry adding them (commit.c). Only then does the memtable leave `imm`,
+ * freezes it into the `cm.imm` queue, writes it as SST objects, and commits
+ * one entry adding them (commit.c). Only then does the memtable leave the queue,
  * in the same critical section that publishes the version holding its
  * files, so a reader never misses or double-counts a write.
  */
@@ -67,100 +78,122 @@ struct imm {
 
 #define COMMIT_HISTORY 64
 
-struct cirrus_db {
-    /* set by cirrus_open before any other thread starts, then read-only
-     * (no lock) until cirrus_close has joined the threads */
-    cirrus_options opts;
-    struct objstore *os;         /* outermost: the disk cache when enabled */
-    struct objstore *os_counted; /* the counting layer under it (borrowed) */
-    struct metastore *ms;        /* a counting layer over the backend */
-    struct block_cache *bcache;  /* NULL when disabled */
-    struct commitlog log;        /* names only; the calls are thread-safe */
-    char writer_id[128];
+/*
+ * Lock annotations, as LevelDB's GUARDED_BY: what a reviewer checks every
+ * access against (clang's -Wthread-safety cannot name another struct's
+ * field in C, so they expand to nothing).
+ *   GUARDED_BY(a)     read and written holding a
+ *   GUARDED_BY(a, b)  written holding both, read holding either
+ *   SET_AT_OPEN       written by cirrus_open before any other thread
+ *                     starts (or by cirrus_close after joining them), read
+ *                     without a lock in between
+ *   ATOMIC(why)       a C11 atomic; `why` says which order and for whom
+ *   THREAD_OWN(t)     touched by thread t alone
+ * `mu` below is cirrus_db.mu, the lock of the published state.
+ */
+#define GUARDED_BY(...)
+#define SET_AT_OPEN
+#define ATOMIC(...)
+#define THREAD_OWN(...)
 
-    pthread_mutex_t flush_mu;
-    pthread_mutex_t commit_mu;
-    pthread_mutex_t write_mu;
+/* versions.c: what reads see. */
+struct versions {
+    /* a reader that keeps it past mu takes a reference (db_acquire) */
+    struct version *current GUARDED_BY(mu, cm.mu);
+    struct cirrus_snapshot *snapshots GUARDED_BY(mu); /* open snapshots */
+    uint64_t pending_horizon GUARDED_BY(mu);          /* of a compaction being committed, or 0 */
+};
+
+/* write.c: the memtable writes go into, admission and pacing. */
+struct write_buffer {
+    /* one writer at a time buffers into mem (the memtable has a single
+     * writer); readers do not take it */
     pthread_mutex_t mu;
+    struct memtable *mem GUARDED_BY(wb.mu, mu);
+    uint64_t mem_id GUARDED_BY(wb.mu, mu); /* id of mem; +1 per memtable */
+    uint64_t next_mseq GUARDED_BY(wb.mu);  /* seq of the next buffered write */
+    /* the newest buffered seq reads at the latest may see: a write's
+     * entries become visible together, once all of them are in mem */
+    _Atomic uint64_t visible_mseq ATOMIC(stored under wb.mu after the entries, release;
+                                         loaded by db_acquire, acquire);
+    /* the write slowdown (throttle_locked): the pacer's clock, i.e. when the
+     * writes it let through may all have run at the paced rate (mono_ns),
+     * and what it cost writers since open */
+    uint64_t pace_next_ns GUARDED_BY(mu);
+    uint64_t n_write_slowdowns GUARDED_BY(mu); /* writes that slept */
+    uint64_t write_slowdown_ns GUARDED_BY(mu); /* time they slept */
+    uint64_t n_write_stops GUARDED_BY(mu);     /* writes held at the stop trigger */
+    uint64_t write_stop_ns GUARDED_BY(mu);     /* time they waited */
+};
+
+/* commit.c (the protocol) and flush.c (the frozen queue): the committer. */
+struct committer {
+    pthread_mutex_t flush_mu; /* one flush at a time: memtables commit in
+                               * the order they froze */
+    pthread_mutex_t mu;       /* catch-up and commits; commit.c alone */
+    /* FIFO of frozen memtables, oldest first; an entry's prepared/entry
+     * fields belong to the flush_mu holder */
+    struct imm **imm GUARDED_BY(mu);
+    size_t n_imm GUARDED_BY(mu);
+    uint64_t committed_id GUARDED_BY(mu); /* memtables with id <= this are committed */
+    struct commit_record {
+        uint64_t id, seq;
+    } history[COMMIT_HISTORY] GUARDED_BY(mu); /* which seq committed which memtable */
+    uint64_t last_commit_seq GUARDED_BY(mu);  /* this handle's newest commit */
+    uint64_t flush_errors GUARDED_BY(mu);     /* bumped on every failed flush */
+    int flush_rc GUARDED_BY(mu);              /* the last failed flush's code */
+    char flush_msg[512] GUARDED_BY(mu);       /* ... and message */
+    int ambiguous GUARDED_BY(mu);             /* a commit outcome is unknown */
+    /* the head item as last read or written, and the log copy */
+    uint8_t *head_raw GUARDED_BY(cm.mu);
+    size_t head_raw_len GUARDED_BY(cm.mu);
+    uint64_t head_raw_seq GUARDED_BY(cm.mu);
+    uint64_t log_copied GUARDED_BY(cm.mu); /* entries <= this are in the log */
+    /* the background group committer and follower (db.c); neither thread
+     * reads these */
+    pthread_t bg SET_AT_OPEN;
+    int bg_started SET_AT_OPEN;
+};
+
+/* compactor.c: who compacts and collects garbage. */
+struct compactor {
+    /* one compaction or GC at a time per handle; taken with no other lock
+     * held, held across commits */
+    pthread_mutex_t mu;
+    /* atomic because writers read it without cp.mu (the write stop waits
+     * only while this handle compacts) */
+    atomic_int lease_held GUARDED_BY(cp.mu) ATOMIC(relaxed reads by writers);
+    int64_t lease_renew_at_ms GUARDED_BY(cp.mu);
+    struct buf ptr[CIRRUS_MAX_LEVELS] GUARDED_BY(cp.mu); /* round-robin position */
+    int64_t next_gc_ms THREAD_OWN(compactor);            /* when the background GC runs next */
+    /* added to under cp.mu, read by cirrus_stats_get without it */
+    _Atomic uint64_t n_compactions ATOMIC(relaxed : a counter);   /* committed here */
+    _Atomic uint64_t compacted_bytes ATOMIC(relaxed : a counter); /* written by them */
+    pthread_t thread SET_AT_OPEN;
+    int started SET_AT_OPEN;
+};
+
+struct cirrus_db {
+    cirrus_options opts SET_AT_OPEN;
+    struct objstore *os SET_AT_OPEN;         /* outermost: the disk cache when enabled */
+    struct objstore *os_counted SET_AT_OPEN; /* the counting layer under it (borrowed) */
+    struct metastore *ms SET_AT_OPEN;        /* a counting layer over the backend */
+    struct block_cache *bcache SET_AT_OPEN;  /* NULL when disabled */
+    struct commitlog log SET_AT_OPEN;        /* names only; its calls are thread-safe */
+    char writer_id[128] SET_AT_OPEN;
+
+    pthread_mutex_t mu;        /* the published state (see each field) */
     pthread_cond_t commit_cv;  /* with mu (see above) */
     pthread_cond_t version_cv; /* with mu */
     pthread_cond_t work_cv;    /* with mu */
-
-    /* ---- guarded by write_mu and mu: written holding both, read holding
-     * either (the writer under write_mu, readers under mu) */
-    struct memtable *mem;
-    uint64_t mem_id; /* id of mem; ids grow by one per memtable */
-
-    /* ---- guarded by write_mu */
-    uint64_t next_mseq; /* seq for the next buffered write */
-
-    /* ---- atomic: the newest buffered seq that reads at the latest may
-     * see: a write's entries become visible together, once all of them are
-     * in `mem` (stored under write_mu after them, release; loaded by
-     * db_acquire, acquire) */
-    _Atomic uint64_t visible_mseq;
-
-    /* ---- guarded by commit_mu and mu: written holding both (publish(),
-     * and cirrus_open before other threads start), read holding either
-     * (the committer and catch-up under commit_mu, everyone else under mu).
-     * A reader that keeps it past the lock takes a reference (db_acquire). */
-    struct version *current;
-
-    /* ---- guarded by mu */
-    struct imm **imm; /* FIFO of frozen memtables, oldest first; an entry's
-                       * prepared/entry fields belong to the flush_mu holder */
-    size_t n_imm;
-    uint64_t committed_id; /* every memtable with id <= this is committed */
-    struct commit_record {
-        uint64_t id, seq;
-    } history[COMMIT_HISTORY]; /* which seq committed which memtable */
-    uint64_t last_commit_seq;  /* this handle's newest commit */
-    uint64_t flush_errors;     /* bumped on every failed flush */
-    int flush_rc;              /* the last failed flush's code */
-    char flush_msg[512];       /* ... and message */
-    int ambiguous;             /* a commit outcome is unknown */
-    int failed;                /* a batch was half buffered (out of memory):
+    int closing GUARDED_BY(mu);
+    int failed GUARDED_BY(mu); /* a batch was half buffered (out of memory):
                                 * the handle refuses writes and commits */
-    int closing;
-    struct cirrus_snapshot *snapshots; /* open snapshots (versions.c) */
-    uint64_t pending_horizon;          /* of a compaction being committed, or 0 */
-    /* write slowdown (write.c, throttle_locked): the pacer's clock, i.e. when
-     * the writes it has let through so far may all have run at the paced
-     * rate (mono_ns); and what it cost writers since open */
-    uint64_t pace_next_ns;
-    uint64_t n_write_slowdowns; /* writes that slept */
-    uint64_t write_slowdown_ns; /* time they slept */
-    uint64_t n_write_stops;     /* writes that waited at the stop trigger */
-    uint64_t write_stop_ns;     /* time they waited */
 
-    /* ---- guarded by commit_mu */
-    uint8_t *head_raw; /* raw value of the head item as last read or written */
-    size_t head_raw_len;
-    uint64_t head_raw_seq;
-    uint64_t log_copied; /* every entry <= this is known to be in the log */
-
-    /* ---- the threads: set by cirrus_open once each has started, cleared
-     * by cirrus_close after joining it; neither thread reads them, so other
-     * threads read them without a lock (no call may race open or close) */
-    pthread_t bg;
-    int bg_started;
-    pthread_t compactor;
-    int compactor_started;
-
-    /* ---- compaction and GC (compaction.c, gc.c) */
-    pthread_mutex_t compact_mu; /* one compaction or GC at a time per handle */
-    /* written under compact_mu; atomic because writers read it without
-     * (the write stop waits only while this handle compacts) */
-    atomic_int lease_held;
-    /* guarded by compact_mu */
-    int64_t lease_renew_at_ms;                 /* when to renew it */
-    struct buf compact_ptr[CIRRUS_MAX_LEVELS]; /* round-robin position per level */
-    /* the compactor thread's own (no lock) */
-    int64_t next_gc_ms; /* when the background GC runs next */
-    /* added to under compact_mu; atomic because cirrus_stats_get reads them
-     * without it (relaxed: counters, they order nothing) */
-    _Atomic uint64_t n_compactions;   /* committed by this handle */
-    _Atomic uint64_t compacted_bytes; /* bytes written by them */
+    struct versions vs;
+    struct write_buffer wb;
+    struct committer cm;
+    struct compactor cp;
 };
 
 /* What a read works on: referenced, immutable pieces. */
@@ -236,18 +269,27 @@ int db_lease_acquire(cirrus_db *db, const char *name, const char *owner, int64_t
 int db_lease_release(cirrus_db *db, const char *name, const char *owner);
 
 /* write.c */
+/* cirrus_flush, leaving the thread's error message alone on success. */
+int db_flush(cirrus_db *db, uint64_t *seq_out);
+/* Fills the write stall counters of *out (cirrus_stats_get). Takes mu. */
+void db_write_stall_stats(cirrus_db *db, cirrus_stats *out);
+/* Moves the memtable, if not empty, to the committer's queue. Takes wb.mu. */
+int db_freeze(cirrus_db *db);
+
+/* flush.c */
 /* Writes batch b (in op order, last op per key wins) as L0 files listed in
  * e, without committing. CIRRUS_EINVALID for an empty batch. */
 int db_batch_files(cirrus_db *db, const cirrus_batch *b, struct entry *e);
 /* Writes the newest entry of every key of m as L0 files of at most
  * target_file_size, listed in e (not committed). */
 int db_memtable_files(cirrus_db *db, struct memtable *m, struct entry *e);
+/* Commits the queued memtables, oldest first, up to and including id.
+ * Takes cm.flush_mu. */
 int db_flush_until(cirrus_db *db, uint64_t id);
-/* cirrus_flush, leaving the thread's error message alone on success. */
-int db_flush(cirrus_db *db, uint64_t *seq_out);
-/* Fills the write stall counters of *out (cirrus_stats_get). Takes mu. */
-void db_write_stall_stats(cirrus_db *db, cirrus_stats *out);
-int db_freeze(cirrus_db *db);
 void db_free_imm(struct imm *im);
+/* The seq that committed memtable id, or when that is no longer remembered
+ * (or id is 0) this handle's newest commit, else the head it knows. Caller
+ * holds mu. */
+uint64_t db_committed_seq_locked(cirrus_db *db, uint64_t id);
 
 #endif

@@ -68,7 +68,7 @@ static int check_app(const char *app_id)
 static int app_state(cirrus_db *db, const char *app_id, uint64_t *epoch, uint64_t *seq)
 {
     pthread_mutex_lock(&db->mu);
-    const struct app_epoch *a = version_app(db->current, app_id);
+    const struct app_epoch *a = version_app(db->vs.current, app_id);
     *epoch = a ? a->epoch : 0;
     *seq = a ? a->seq : 0;
     pthread_mutex_unlock(&db->mu);

@@ -22,7 +22,7 @@
 struct cirrus_snapshot {
     cirrus_db *db;
     uint64_t seq;
-    struct cirrus_snapshot *prev, *next; /* db->snapshots; guarded by db->mu */
+    struct cirrus_snapshot *prev, *next; /* db->vs.snapshots; guarded by db->mu */
 };
 
 /* CIRRUS_EEXPIRED unless a read at seq may use v: compaction dropped
@@ -42,20 +42,20 @@ static int check_horizon(const struct version *v, uint64_t seq)
 static int link_locked(cirrus_db *db, struct cirrus_snapshot *s, uint64_t seq)
 {
     int rc;
-    if (seq > db->current->seq)
+    if (seq > db->vs.current->seq)
         return 1;
-    if ((rc = check_horizon(db->current, seq)) < 0)
+    if ((rc = check_horizon(db->vs.current, seq)) < 0)
         return rc;
-    if (seq < db->pending_horizon)
+    if (seq < db->vs.pending_horizon)
         return err_set(CIRRUS_EEXPIRED,
                        "seq %" PRIu64 " is older than the retention horizon of a compaction "
                        "being committed (seq %" PRIu64 ")",
-                       seq, db->pending_horizon);
+                       seq, db->vs.pending_horizon);
     s->seq = seq;
-    s->next = db->snapshots;
+    s->next = db->vs.snapshots;
     if (s->next)
         s->next->prev = s;
-    db->snapshots = s;
+    db->vs.snapshots = s;
     return 0;
 }
 
@@ -71,7 +71,7 @@ int cirrus_snapshot_new(cirrus_db *db, uint64_t seq, cirrus_snapshot **out)
         return err_nomem();
     s->db = db;
     pthread_mutex_lock(&db->mu);
-    rc = link_locked(db, s, seq == CIRRUS_SEQ_LATEST ? db->current->seq : seq);
+    rc = link_locked(db, s, seq == CIRRUS_SEQ_LATEST ? db->vs.current->seq : seq);
     pthread_mutex_unlock(&db->mu);
     if (rc == 1) {
         /* another writer may have committed it since our last look */
@@ -106,7 +106,7 @@ void cirrus_snapshot_free(cirrus_snapshot *s)
     if (s->prev)
         s->prev->next = s->next;
     else
-        db->snapshots = s->next;
+        db->vs.snapshots = s->next;
     if (s->next)
         s->next->prev = s->prev;
     pthread_mutex_unlock(&db->mu);
@@ -117,7 +117,7 @@ uint64_t db_snapshots_oldest(cirrus_db *db)
 {
     uint64_t oldest = UINT64_MAX;
     pthread_mutex_lock(&db->mu);
-    for (const struct cirrus_snapshot *s = db->snapshots; s; s = s->next)
+    for (const struct cirrus_snapshot *s = db->vs.snapshots; s; s = s->next)
         if (s->seq < oldest)
             oldest = s->seq;
     pthread_mutex_unlock(&db->mu);
@@ -128,14 +128,14 @@ int db_snapshots_hold_horizon(cirrus_db *db, uint64_t horizon)
 {
     int rc = 0;
     pthread_mutex_lock(&db->mu);
-    for (const struct cirrus_snapshot *s = db->snapshots; s && rc == 0; s = s->next)
+    for (const struct cirrus_snapshot *s = db->vs.snapshots; s && rc == 0; s = s->next)
         if (s->seq < horizon)
             rc = err_set(CIRRUS_ECONFLICT,
                          "a snapshot at seq %" PRIu64 " needs versions below the compaction's "
                          "horizon (seq %" PRIu64 ")",
                          s->seq, horizon);
     if (rc == 0)
-        db->pending_horizon = horizon;
+        db->vs.pending_horizon = horizon;
     pthread_mutex_unlock(&db->mu);
     return rc;
 }
@@ -143,7 +143,7 @@ int db_snapshots_hold_horizon(cirrus_db *db, uint64_t horizon)
 void db_snapshots_release_horizon(cirrus_db *db)
 {
     pthread_mutex_lock(&db->mu);
-    db->pending_horizon = 0;
+    db->vs.pending_horizon = 0;
     pthread_mutex_unlock(&db->mu);
 }
 
@@ -163,7 +163,7 @@ int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems)
 {
     memset(sv, 0, sizeof(*sv));
     pthread_mutex_lock(&db->mu);
-    size_t n = with_mems ? 1 + db->n_imm : 0;
+    size_t n = with_mems ? 1 + db->cm.n_imm : 0;
     struct memtable **mems = sv->mems;
     if (n > sizeof(sv->mems) / sizeof(sv->mems[0])) {
         sv->more = malloc(n * sizeof(*sv->more));
@@ -174,16 +174,16 @@ int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems)
         mems = sv->more;
     }
     if (with_mems) {
-        mems[sv->n_mems++] = db->mem;
-        memtable_ref(db->mem);
-        for (size_t i = db->n_imm; i-- > 0;) {
-            mems[sv->n_mems++] = db->imm[i]->mem;
-            memtable_ref(db->imm[i]->mem);
+        mems[sv->n_mems++] = db->wb.mem;
+        memtable_ref(db->wb.mem);
+        for (size_t i = db->cm.n_imm; i-- > 0;) {
+            mems[sv->n_mems++] = db->cm.imm[i]->mem;
+            memtable_ref(db->cm.imm[i]->mem);
         }
     }
-    sv->v = db->current;
+    sv->v = db->vs.current;
     version_ref(sv->v);
-    sv->latest = atomic_load_explicit(&db->visible_mseq, memory_order_acquire);
+    sv->latest = atomic_load_explicit(&db->wb.visible_mseq, memory_order_acquire);
     pthread_mutex_unlock(&db->mu);
     return 0;
 }

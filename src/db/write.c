@@ -1,5 +1,7 @@
 /*
- * write.c - write batches, buffering, and turning memtables into commits.
+ * write.c - the write buffer: letting writes in (admission, the write
+ * slowdown and stop), buffering them into the memtable, freezing it for
+ * the committer (flush.c), and waiting for a write's commit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,11 +10,7 @@
 
 #include "db/batch.h"
 #include "db/dbimpl.h"
-#include "db/merge.h"
-#include "db/sst_output.h"
 #include "table/ikey.h"
-#include "util/buf.h"
-#include "util/coding.h"
 #include "util/status.h"
 #include "util/sys.h"
 
@@ -30,12 +28,12 @@
 
 /* ---- buffering ------------------------------------------------------------ */
 
-/* Adds every op of b to db->mem. Caller holds write_mu (which guards
+/* Adds every op of b to db->wb.mem. Caller holds write_mu (which guards
  * next_mseq and lets it read mem), not mu: readers never wait for it. On
  * failure the caller fails the handle (part of the batch may be buffered). */
 static int apply_batch(cirrus_db *db, const cirrus_batch *b)
 {
-    return batch_apply(b, db->mem, &db->next_mseq);
+    return batch_apply(b, db->wb.mem, &db->wb.next_mseq);
 }
 
 /* Moves mem to the imm queue. Caller holds write_mu and mu. */
@@ -44,20 +42,21 @@ static int freeze_locked(cirrus_db *db)
     struct memtable *fresh = NULL;
     struct imm *im = NULL, **q;
     int rc;
-    if (memtable_count(db->mem) == 0)
+    if (memtable_count(db->wb.mem) == 0)
         return 0;
     if ((rc = memtable_new(&fresh)) < 0)
         return rc;
-    if (!(im = calloc(1, sizeof(*im))) || !(q = realloc(db->imm, (db->n_imm + 1) * sizeof(*q)))) {
+    if (!(im = calloc(1, sizeof(*im))) ||
+        !(q = realloc(db->cm.imm, (db->cm.n_imm + 1) * sizeof(*q)))) {
         memtable_unref(fresh);
         free(im);
         return err_nomem();
     }
-    db->imm = q;
-    im->mem = db->mem;
-    im->id = db->mem_id++;
-    q[db->n_imm++] = im;
-    db->mem = fresh;
+    db->cm.imm = q;
+    im->mem = db->wb.mem;
+    im->id = db->wb.mem_id++;
+    q[db->cm.n_imm++] = im;
+    db->wb.mem = fresh;
     pthread_cond_broadcast(&db->work_cv);
     return 0;
 }
@@ -73,19 +72,10 @@ static int freeze(cirrus_db *db)
 
 int db_freeze(cirrus_db *db)
 {
-    pthread_mutex_lock(&db->write_mu);
+    pthread_mutex_lock(&db->wb.mu);
     int rc = freeze(db);
-    pthread_mutex_unlock(&db->write_mu);
+    pthread_mutex_unlock(&db->wb.mu);
     return rc;
-}
-
-void db_free_imm(struct imm *im)
-{
-    if (!im)
-        return;
-    memtable_unref(im->mem);
-    entry_clear(&im->entry);
-    free(im);
 }
 
 static int writable_locked(cirrus_db *db)
@@ -97,7 +87,7 @@ static int writable_locked(cirrus_db *db)
     if (db->failed)
         return err_set(CIRRUS_ECLOSED, "the handle failed (out of memory while buffering a "
                                        "batch); reopen the database");
-    if (db->ambiguous)
+    if (db->cm.ambiguous)
         return err_set(CIRRUS_EAMBIGUOUS,
                        "an earlier commit's outcome is unknown; cirrus_flush() resolves it");
     return 0;
@@ -124,7 +114,7 @@ static int writable_locked(cirrus_db *db)
 static int throttled(const cirrus_db *db)
 {
     /* with no compactor here, waiting could wait for nothing */
-    return db->compactor_started && !db->opts.read_only;
+    return db->cp.started && !db->opts.read_only;
 }
 
 /* Waits while L0 is at the stop trigger, if this handle is the one that
@@ -135,11 +125,11 @@ static int throttled(const cirrus_db *db)
 static void stop_locked(cirrus_db *db)
 {
     uint32_t stop = db->opts.l0_stop_writes_trigger;
-    if (!stop || db->current->n_files[0] < stop || !db->lease_held)
+    if (!stop || db->vs.current->n_files[0] < stop || !db->cp.lease_held)
         return;
     uint64_t t0 = mono_ns();
-    db->n_write_stops++;
-    while (db->current->n_files[0] >= stop && db->lease_held && !db->closing && !db->failed) {
+    db->wb.n_write_stops++;
+    while (db->vs.current->n_files[0] >= stop && db->cp.lease_held && !db->closing && !db->failed) {
         /* a new version wakes it (version_cv); the timeout covers a compactor elsewhere */
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -148,7 +138,7 @@ static void stop_locked(cirrus_db *db)
         ts.tv_nsec %= 1000000000L;
         pthread_cond_timedwait(&db->version_cv, &db->mu, &ts);
     }
-    db->write_stop_ns += mono_ns() - t0;
+    db->wb.write_stop_ns += mono_ns() - t0;
 }
 
 /* Paces a write of `bytes` (keys + values) by the L0 file count: may drop
@@ -159,7 +149,7 @@ static void throttle_locked(cirrus_db *db, uint64_t bytes)
     if (!throttled(db))
         return;
     stop_locked(db);
-    size_t l0 = db->current->n_files[0];
+    size_t l0 = db->vs.current->n_files[0];
     if (!o->l0_slowdown_writes_trigger || !o->delayed_write_rate ||
         l0 < o->l0_slowdown_writes_trigger)
         return;
@@ -168,29 +158,29 @@ static void throttle_locked(cirrus_db *db, uint64_t bytes)
     uint64_t now = mono_ns();
     if (rate == 0)
         rate = 1;
-    if (db->pace_next_ns + PACE_BURST_NS < now)
-        db->pace_next_ns = now - PACE_BURST_NS;
-    db->pace_next_ns += (uint64_t)((double)bytes * 1e9 / (double)rate);
-    if (db->pace_next_ns <= now + PACE_MIN_SLEEP_NS)
+    if (db->wb.pace_next_ns + PACE_BURST_NS < now)
+        db->wb.pace_next_ns = now - PACE_BURST_NS;
+    db->wb.pace_next_ns += (uint64_t)((double)bytes * 1e9 / (double)rate);
+    if (db->wb.pace_next_ns <= now + PACE_MIN_SLEEP_NS)
         return;
-    uint64_t wait = db->pace_next_ns - now;
-    db->n_write_slowdowns++;
+    uint64_t wait = db->wb.pace_next_ns - now;
+    db->wb.n_write_slowdowns++;
     pthread_mutex_unlock(&db->mu);
     sleep_ns(wait);
     /* the time slept, not asked for: on a busy machine the sleep overruns,
      * and the next write then sleeps less (its slot is nearer) */
     uint64_t slept = mono_ns() - now;
     pthread_mutex_lock(&db->mu);
-    db->write_slowdown_ns += slept;
+    db->wb.write_slowdown_ns += slept;
 }
 
 void db_write_stall_stats(cirrus_db *db, cirrus_stats *out)
 {
     pthread_mutex_lock(&db->mu);
-    out->write_slowdowns = db->n_write_slowdowns;
-    out->write_slowdown_ms = db->write_slowdown_ns / 1000000u;
-    out->write_stops = db->n_write_stops;
-    out->write_stop_ms = db->write_stop_ns / 1000000u;
+    out->write_slowdowns = db->wb.n_write_slowdowns;
+    out->write_slowdown_ms = db->wb.write_slowdown_ns / 1000000u;
+    out->write_stops = db->wb.n_write_stops;
+    out->write_stop_ms = db->wb.write_stop_ns / 1000000u;
     pthread_mutex_unlock(&db->mu);
 }
 
@@ -205,21 +195,14 @@ static int admit(cirrus_db *db, uint64_t bytes, uint64_t *flush_errors_out)
     if ((rc = writable_locked(db)) < 0)
         goto unlock;
     throttle_locked(db, bytes);
-    while (db->n_imm >= MAX_IMM && db->bg_started && !db->closing && !db->failed)
+    while (db->cm.n_imm >= MAX_IMM && db->cm.bg_started && !db->closing && !db->failed)
         pthread_cond_wait(&db->commit_cv, &db->mu);
     rc = writable_locked(db);
     /* a flush failing from here on may be the one of this write */
-    *flush_errors_out = db->flush_errors;
+    *flush_errors_out = db->cm.flush_errors;
 unlock:
     pthread_mutex_unlock(&db->mu);
     return rc;
-}
-
-/* The seq that committed memtable id (0 if no longer remembered). */
-static uint64_t seq_of_locked(cirrus_db *db, uint64_t id)
-{
-    const struct commit_record *h = &db->history[id % COMMIT_HISTORY];
-    return h->id == id ? h->seq : db->last_commit_seq;
 }
 
 /* Waits until memtable id is committed, or a flush fails after the count
@@ -227,9 +210,9 @@ static uint64_t seq_of_locked(cirrus_db *db, uint64_t id)
  * committed). Caller holds mu. */
 static int wait_committed_locked(cirrus_db *db, uint64_t id, uint64_t errors)
 {
-    while (db->committed_id < id) {
-        if (db->flush_errors != errors)
-            return err_set(db->flush_rc, "%s", db->flush_msg);
+    while (db->cm.committed_id < id) {
+        if (db->cm.flush_errors != errors)
+            return err_set(db->cm.flush_rc, "%s", db->cm.flush_msg);
         if (db->closing)
             return err_set(CIRRUS_ECLOSED, "the handle closed before the commit");
         if (db->failed)
@@ -248,7 +231,7 @@ int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_
         return err_set(CIRRUS_EINVALID, "cirrus_write: NULL argument");
     if ((rc = admit(db, cirrus_batch_bytes(b), &errors)) < 0)
         return rc;
-    pthread_mutex_lock(&db->write_mu);
+    pthread_mutex_lock(&db->wb.mu);
     if ((rc = apply_batch(db, b)) < 0) {
         pthread_mutex_lock(&db->mu);
         db->failed = 1;
@@ -257,30 +240,30 @@ int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_
         pthread_mutex_unlock(&db->mu);
         goto unlock;
     }
-    atomic_store_explicit(&db->visible_mseq, db->next_mseq - 1, memory_order_release);
-    id = db->mem_id;
-    if (memtable_bytes(db->mem) >= db->opts.write_buffer_size && (rc = freeze(db)) < 0)
+    atomic_store_explicit(&db->wb.visible_mseq, db->wb.next_mseq - 1, memory_order_release);
+    id = db->wb.mem_id;
+    if (memtable_bytes(db->wb.mem) >= db->opts.write_buffer_size && (rc = freeze(db)) < 0)
         goto unlock;
     int wait = flags & (CIRRUS_WRITE_WAIT | CIRRUS_WRITE_NOW);
-    int now = (flags & CIRRUS_WRITE_NOW) || (wait && !db->bg_started) ||
+    int now = (flags & CIRRUS_WRITE_NOW) || (wait && !db->cm.bg_started) ||
               (wait && !db->opts.flush_interval_ms);
     if (!wait) {
         if (seq_out)
             *seq_out = 0;
         goto unlock;
     }
-    if (now && db->mem_id == id && (rc = freeze(db)) < 0)
+    if (now && db->wb.mem_id == id && (rc = freeze(db)) < 0)
         goto unlock;
-    pthread_mutex_unlock(&db->write_mu);
+    pthread_mutex_unlock(&db->wb.mu);
     if (now && (rc = db_flush_until(db, id)) < 0)
         return rc;
     pthread_mutex_lock(&db->mu);
     if ((now || (rc = wait_committed_locked(db, id, errors)) == 0) && seq_out)
-        *seq_out = seq_of_locked(db, id);
+        *seq_out = db_committed_seq_locked(db, id);
     pthread_mutex_unlock(&db->mu);
     return rc;
 unlock:
-    pthread_mutex_unlock(&db->write_mu);
+    pthread_mutex_unlock(&db->wb.mu);
     return rc;
 }
 
@@ -299,13 +282,13 @@ static int write_one(cirrus_db *db, int kind, const void *key, size_t key_len, c
     /* only write_mu: readers taking a superversion under mu do not queue
      * behind a writer that buffers hundreds of thousands of puts a second.
      * A single op cannot be half applied: a failure leaves nothing behind */
-    pthread_mutex_lock(&db->write_mu);
-    rc = memtable_add(db->mem, db->next_mseq++, kind, key, key_len, val, val_len);
+    pthread_mutex_lock(&db->wb.mu);
+    rc = memtable_add(db->wb.mem, db->wb.next_mseq++, kind, key, key_len, val, val_len);
     if (rc == 0)
-        atomic_store_explicit(&db->visible_mseq, db->next_mseq - 1, memory_order_release);
-    if (rc == 0 && memtable_bytes(db->mem) >= db->opts.write_buffer_size)
+        atomic_store_explicit(&db->wb.visible_mseq, db->wb.next_mseq - 1, memory_order_release);
+    if (rc == 0 && memtable_bytes(db->wb.mem) >= db->opts.write_buffer_size)
         rc = freeze(db);
-    pthread_mutex_unlock(&db->write_mu);
+    pthread_mutex_unlock(&db->wb.mu);
     return rc;
 }
 
@@ -325,163 +308,6 @@ int cirrus_merge(cirrus_db *db, const void *key, size_t key_len, const void *ope
     return write_one(db, KIND_MERGE, key, key_len, operand, operand_len);
 }
 
-/* ---- memtable -> SST objects ---------------------------------------------- */
-
-/* Writes the resolved entry of user key (ukey, ulen) to o. */
-static int emit_key(struct sst_output *o, struct resolver *r, const uint8_t *ukey, size_t ulen,
-                    struct buf *val, struct buf *enc)
-{
-    int kind, rc;
-    int64_t expiry;
-    /* not final: older entries of the key live in other files */
-    if ((rc = resolver_result(r, 0, ukey, ulen, &kind, val, &expiry)) < 0 ||
-        (rc = resolver_encode(kind, val, expiry, enc)) < 0)
-        return rc;
-    /* seq 0: the commit entry gives the whole file its seq (ikey.h) */
-    return sst_output_add_ukey(o, ukey, ulen, kind, enc->data, enc->len);
-}
-
-int db_memtable_files(cirrus_db *db, struct memtable *m, struct entry *e)
-{
-    struct sst_output *o = NULL;
-    struct buf last = {0}, val = {0}, enc = {0};
-    struct resolver r;
-    struct iter *it = NULL;
-    int have_last = 0, rc;
-    resolver_init(&r, db->opts.merge_operator, now_ms());
-    if ((rc = sst_output_new_commit(&o, db->os, &db->opts, e)) < 0 ||
-        (rc = memtable_iter(m, &it)) < 0)
-        goto done;
-    /* every file of a commit shares one seq, so each key's entries (newest
-     * first) reduce to one: the newest, or merge operands folded */
-    for (iter_first(it); iter_valid(it); iter_next(it)) {
-        size_t klen, vlen;
-        const uint8_t *k = iter_key(it, &klen), *v = iter_value(it, &vlen);
-        size_t ulen = ikey_user_len(klen);
-        if (!have_last || ukey_compare(k, ulen, last.data, last.len) != 0) {
-            if (have_last && (rc = emit_key(o, &r, last.data, last.len, &val, &enc)) < 0)
-                goto done;
-            resolver_reset(&r);
-            buf_reset(&last);
-            if ((rc = buf_append(&last, k, ulen)) < 0)
-                goto done;
-            have_last = 1;
-        }
-        if ((rc = resolver_add(&r, ikey_kind(k, klen), v, vlen)) < 0)
-            goto done;
-    }
-    if ((rc = iter_status(it)) < 0)
-        goto done;
-    if (have_last && (rc = emit_key(o, &r, last.data, last.len, &val, &enc)) < 0)
-        goto done;
-    rc = sst_output_finish(o);
-done:
-    iter_free(it);
-    sst_output_free(o);
-    buf_free(&last);
-    buf_free(&val);
-    buf_free(&enc);
-    resolver_free(&r);
-    return rc;
-}
-
-int db_batch_files(cirrus_db *db, const cirrus_batch *b, struct entry *e)
-{
-    struct memtable *m = NULL;
-    uint64_t seq = 1;
-    int rc;
-    if (cirrus_batch_count(b) == 0)
-        return err_set(CIRRUS_EINVALID, "the batch is empty");
-    if ((rc = memtable_new(&m)) < 0)
-        return rc;
-    if ((rc = batch_apply(b, m, &seq)) == 0)
-        rc = db_memtable_files(db, m, e);
-    memtable_unref(m);
-    return rc;
-}
-
-static int prepare_imm(cirrus_db *db, struct imm *im)
-{
-    int rc;
-    entry_clear(&im->entry);
-    im->entry.kind = CIRRUS_ENTRY_WRITE;
-    rand_bytes(im->entry.commit_id, COMMIT_ID_LEN);
-    if (!(im->entry.writer = strdup(db->writer_id)))
-        return err_nomem();
-    if ((rc = db_memtable_files(db, im->mem, &im->entry)) < 0) {
-        entry_clear(&im->entry);
-        return rc;
-    }
-    im->prepared = 1;
-    return 0;
-}
-
-/* on_publish hook: the committed memtable leaves the queue. Runs under mu. */
-static void pop_committed(cirrus_db *db, void *arg)
-{
-    struct imm *im = arg;
-    uint64_t seq = im->entry.seq;
-    db->n_imm--;
-    memmove(db->imm, db->imm + 1, db->n_imm * sizeof(*db->imm));
-    db->committed_id = im->id;
-    db->history[im->id % COMMIT_HISTORY].id = im->id;
-    db->history[im->id % COMMIT_HISTORY].seq = seq;
-    pthread_cond_broadcast(&db->commit_cv);
-}
-
-static void record_flush_error(cirrus_db *db, int rc)
-{
-    pthread_mutex_lock(&db->mu);
-    db->flush_errors++;
-    db->flush_rc = rc;
-    snprintf(db->flush_msg, sizeof(db->flush_msg), "%s", cirrus_errmsg());
-    pthread_cond_broadcast(&db->commit_cv);
-    pthread_mutex_unlock(&db->mu);
-}
-
-int db_flush_until(cirrus_db *db, uint64_t id)
-{
-    int rc = 0, rewrites = 0;
-    pthread_mutex_lock(&db->flush_mu);
-    for (;;) {
-        pthread_mutex_lock(&db->mu);
-        struct imm *im = db->n_imm ? db->imm[0] : NULL;
-        int failed = db->failed;
-        pthread_mutex_unlock(&db->mu);
-        if (!im || im->id > id)
-            break;
-        if (failed) {
-            rc = err_set(CIRRUS_ECLOSED, "the handle failed; nothing more is committed");
-            break;
-        }
-        if (!im->prepared && (rc = prepare_imm(db, im)) < 0) {
-            record_flush_error(db, rc);
-            break;
-        }
-        if (im->entry.n_added == 0) {
-            /* nothing survived (cannot happen for a non-empty memtable) */
-            pthread_mutex_lock(&db->mu);
-            pop_committed(db, im);
-            pthread_mutex_unlock(&db->mu);
-            db_free_imm(im);
-            continue;
-        }
-        rc = db_commit(db, &im->entry, pop_committed, im, NULL, NULL);
-        if (rc == CIRRUS_ETIMEOUT && !im->entry.maybe_landed && ++rewrites <= 3) {
-            im->prepared = 0; /* files too old to commit: write them anew */
-            continue;
-        }
-        if (rc < 0) {
-            record_flush_error(db, rc);
-            break;
-        }
-        rewrites = 0;
-        db_free_imm(im);
-    }
-    pthread_mutex_unlock(&db->flush_mu);
-    return rc;
-}
-
 int cirrus_flush(cirrus_db *db, uint64_t *seq_out)
 {
     err_clear();
@@ -492,11 +318,11 @@ int db_flush(cirrus_db *db, uint64_t *seq_out)
 {
     uint64_t target = 0;
     int rc;
-    pthread_mutex_lock(&db->write_mu);
+    pthread_mutex_lock(&db->wb.mu);
     pthread_mutex_lock(&db->mu);
     if (db->opts.read_only) {
         if (seq_out)
-            *seq_out = db->current->seq;
+            *seq_out = db->vs.current->seq;
         rc = 0;
         goto unlock;
     }
@@ -506,21 +332,17 @@ int db_flush(cirrus_db *db, uint64_t *seq_out)
     }
     if ((rc = freeze_locked(db)) < 0)
         goto unlock;
-    target = db->mem_id - 1; /* every memtable frozen so far */
+    target = db->wb.mem_id - 1; /* every memtable frozen so far */
 unlock:
     pthread_mutex_unlock(&db->mu);
-    pthread_mutex_unlock(&db->write_mu);
+    pthread_mutex_unlock(&db->wb.mu);
     if (rc < 0 || db->opts.read_only)
         return rc;
     if ((rc = db_flush_until(db, target)) < 0)
         return rc;
     pthread_mutex_lock(&db->mu);
-    if (seq_out) {
-        if (target > 0 && db->history[target % COMMIT_HISTORY].id == target)
-            *seq_out = db->history[target % COMMIT_HISTORY].seq;
-        else
-            *seq_out = db->last_commit_seq ? db->last_commit_seq : db->current->seq;
-    }
+    if (seq_out)
+        *seq_out = db_committed_seq_locked(db, target);
     pthread_mutex_unlock(&db->mu);
     return 0;
 }
