@@ -258,7 +258,6 @@ static int input_iter(cirrus_db *db, const struct pick *p, struct iter **out)
 
 /* Fold state for the horizon version of one key (see merge_inputs). */
 struct fold {
-    int active;
     uint64_t seq; /* the horizon version's seq: the result keeps it */
     struct resolver r;
     struct buf ikey, val, enc;
@@ -270,7 +269,6 @@ static int flush_fold(const struct pick *p, struct sst_output *o, struct fold *f
 {
     int kind, rc;
     int64_t expiry;
-    f->active = 0;
     /* final when a base was found or nothing older can exist below */
     int final = f->r.based || p->bottommost;
     if ((rc = resolver_result(&f->r, final, ukey, ulen, &kind, &f->val, &expiry)) < 0)
@@ -287,6 +285,28 @@ static int flush_fold(const struct pick *p, struct sst_output *o, struct fold *f
     return sst_output_add(o, f->ikey.data, f->ikey.len, f->enc.data, f->enc.len);
 }
 
+/*
+ * Where merge_inputs is within one user key, whose versions arrive newest
+ * first (H: the retention horizon; T: the seq of a range delete at or below
+ * H covering the key, 0 if none):
+ *
+ *   state     version                     action                  next
+ *   ABOVE     seq > H                     keep                    ABOVE
+ *             seq <= H, merge or TTL put  start a fold at it      FOLDING
+ *             seq <= H, delete, and       drop (hides nothing)    BELOW
+ *               nothing below the output
+ *             seq <= H, otherwise         keep (a read at H       BELOW
+ *                                         sees it)
+ *   FOLDING   any                         add to the fold         FOLDING
+ *   BELOW     any                         drop (no allowed read   BELOW
+ *                                         sees it)
+ * Before the table: a version with seq < T is dropped (deleted for every
+ * allowed read), and one with the seq of the previous version (an older
+ * file of the same commit) is skipped. A new user key emits an open fold
+ * and starts in ABOVE.
+ */
+enum key_state { KEY_ABOVE, KEY_FOLDING, KEY_BELOW };
+
 /* Merges the inputs into new files of out_level, listed in e. */
 static int merge_inputs(cirrus_db *db, const struct pick *p, const struct version *ver,
                         uint64_t horizon, struct entry *e)
@@ -295,10 +315,10 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, const struct versio
     struct buf last = {0};
     struct iter *it = NULL;
     struct fold f = {0};
-    int have_last = 0, at_horizon = 0, rc;
+    enum key_state st = KEY_ABOVE;
+    int have_last = 0, rc;
     uint64_t n = 0, last_seq = 0, tomb = 0;
-    int64_t now = now_ms();
-    resolver_init(&f.r, db->opts.merge_operator, now);
+    resolver_init(&f.r, db->opts.merge_operator, now_ms());
     if ((rc = sst_output_new_level(&o, db->os, &db->opts, (uint32_t)p->out_level,
                                    &db->cp.compacted_bytes, e)) < 0 ||
         (rc = input_iter(db, p, &it)) < 0)
@@ -313,51 +333,50 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, const struct versio
             rc = err_set(CIRRUS_ECLOSED, "compaction stopped: the handle is closing");
             goto done;
         }
-        int new_key = !have_last || ukey_compare(k, ulen, last.data, last.len) != 0;
-        if (new_key) {
-            if (f.active && (rc = flush_fold(p, o, &f, last.data, last.len)) < 0)
+        if (!have_last || ukey_compare(k, ulen, last.data, last.len) != 0) {
+            if (st == KEY_FOLDING && (rc = flush_fold(p, o, &f, last.data, last.len)) < 0)
                 goto done;
             buf_reset(&last);
             if ((rc = buf_append(&last, k, ulen)) < 0)
                 goto done;
             have_last = 1;
-            at_horizon = 0;
-            /* a range delete at or below the horizon hides what is older
-             * than it from every read still allowed */
+            st = KEY_ABOVE;
             tomb = version_range_del_seq(ver, k, ulen, horizon);
         } else if (seq == last_seq) {
-            continue; /* same seq from an older file of the same commit */
+            continue;
         }
         last_seq = seq;
         if (seq < tomb)
             continue;
-        if (seq <= horizon) {
-            if (at_horizon) {
-                /* older than what a read at the horizon sees: only a merge
-                 * operand at the horizon still needs it */
-                if (f.active && (rc = resolver_add(&f.r, kind, v, vlen)) < 0)
-                    goto done;
-                continue;
-            }
-            at_horizon = 1;
+        switch (st) {
+        case KEY_BELOW:
+            continue;
+        case KEY_FOLDING:
+            if ((rc = resolver_add(&f.r, kind, v, vlen)) < 0)
+                goto done;
+            continue;
+        case KEY_ABOVE:
+            if (seq > horizon)
+                break;
             if (kind == KIND_MERGE || kind == KIND_PUT_TTL) {
-                /* resolve the horizon version from what lies below it */
-                f.active = 1;
+                st = KEY_FOLDING;
                 f.seq = seq;
                 resolver_reset(&f.r);
                 if ((rc = resolver_add(&f.r, kind, v, vlen)) < 0)
                     goto done;
                 continue;
             }
+            st = KEY_BELOW;
             if (kind == KIND_DELETE && p->bottommost)
-                continue; /* hides nothing any more */
+                continue;
+            break;
         }
         if ((rc = sst_output_add(o, k, klen, v, vlen)) < 0)
             goto done;
     }
     if ((rc = iter_status(it)) < 0)
         goto done;
-    if (f.active && (rc = flush_fold(p, o, &f, last.data, last.len)) < 0)
+    if (st == KEY_FOLDING && (rc = flush_fold(p, o, &f, last.data, last.len)) < 0)
         goto done;
     rc = sst_output_finish(o);
 done:
