@@ -69,8 +69,8 @@ struct cirrus_db {
      * (no lock) until cirrus_close has joined the threads */
     cirrus_options opts;
     struct objstore *os;         /* outermost: the disk cache when enabled */
-    struct objstore *os_counted; /* the counting layer under it (borrowed) */
-    struct metastore *ms;        /* a counting layer over the backend */
+    struct objstore *os_backend; /* under the cache (borrowed): cirrus_stats reads its counts */
+    struct metastore *ms;        /* the backend, or a fault: wrapper of it */
     struct block_cache *bcache;  /* NULL when disabled */
     struct commitlog log;        /* names only; the calls are thread-safe */
     char writer_id[128];
