@@ -4,9 +4,10 @@
  * with latencies drawn to match published S3 and DynamoDB figures, counting
  * every request to price it.
  *
- * How the stores are wrapped: objstore_open() and metastore_open() wrap what
- * they open when CIRRUS_FAULT_OBJSTORE / CIRRUS_FAULT_METASTORE hold a spec
- * (util/fault.h), so the harness sets them around cirrus_open().
+ * How the stores are wrapped: the harness opens the database through
+ * fault: URLs, "fault:DIR?SPEC" and "fault:sqlite:DIR/meta.sqlite3?SPEC"
+ * (or the real-local URLs wrapped the same way), with the profile's specs
+ * (util/fault.h).
  *
  * How requests are counted: cirrus.h offers no way to reach a db's stores
  * and so their fault_*_stats(). The harness links with
@@ -122,8 +123,8 @@ static void since(struct counters *d, const struct counters *a)
 
 struct profile {
     const char *name;
-    const char *os_spec; /* CIRRUS_FAULT_OBJSTORE */
-    const char *ms_spec; /* CIRRUS_FAULT_METASTORE */
+    const char *os_spec; /* of the object store's fault: URL */
+    const char *ms_spec; /* of the metadata store's */
     double get_p50_ms;   /* one object-store round trip */
     double mb_per_s;     /* per-request transfer rate, MB/s (0: none) */
     int real;            /* real servers: URLs from the environment */
@@ -217,21 +218,25 @@ struct cloud {
     uint64_t n_keys; /* keys 0..n_keys-1 written by the put phase */
 };
 
+/* Opens c's database with both stores wrapped in the profile's faults: the
+ * fault: URL of a location is that location's database (the embedded
+ * default's metadata store is named, since a wrapper of it is wanted). */
 static int open_db(struct cloud *c, cirrus_db **db, int compaction)
 {
     cirrus_options o = CIRRUS_OPTIONS_INIT;
+    char url[sizeof(c->url) + 512], meta[sizeof(c->meta_url) + sizeof(c->url) + 512];
     int rc;
     o.write_buffer_size = (size_t)c->cfg->write_buffer;
     o.background_compaction = compaction;
+    snprintf(url, sizeof(url), "fault:%s?%s", c->url, c->p->os_spec);
     if (c->meta_url[0])
-        o.meta_url = c->meta_url;
-    setenv("CIRRUS_FAULT_OBJSTORE", c->p->os_spec, 1);
-    setenv("CIRRUS_FAULT_METASTORE", c->p->ms_spec, 1);
-    rc = cirrus_open(db, c->url, &o);
-    unsetenv("CIRRUS_FAULT_OBJSTORE");
-    unsetenv("CIRRUS_FAULT_METASTORE");
+        snprintf(meta, sizeof(meta), "fault:%s?%s", c->meta_url, c->p->ms_spec);
+    else
+        snprintf(meta, sizeof(meta), "fault:sqlite:%s/meta.sqlite3?%s", c->url, c->p->ms_spec);
+    o.meta_url = meta;
+    rc = cirrus_open(db, url, &o);
     if (rc < 0)
-        fprintf(stderr, "cirrus-bench: cloud open %s: %s (%s)\n", c->url, cirrus_strerror(rc),
+        fprintf(stderr, "cirrus-bench: cloud open %s: %s (%s)\n", url, cirrus_strerror(rc),
                 cirrus_errmsg());
     return rc < 0 ? -1 : 0;
 }

@@ -19,11 +19,10 @@
 #include "db/compactor.h"
 #include "db/dbimpl.h"
 #include "db/manifest.h"
-#include "metastore/fault.h"
 #include "metastore/metastore.h"
-#include "objstore/fault.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
+#include "util/fault_spec.h"
 #include "util/status.h"
 #include "util/sys.h"
 
@@ -50,14 +49,43 @@ static int check_options(const cirrus_options *o)
     return 0;
 }
 
+static int resolve_url(const char *url, const char *meta_url, char **os_url, char **ms_url,
+                       char **name);
+
+/* resolve_url() of "fault:INNER?SPEC" (test machinery, objstore/fault.h):
+ * INNER resolved as if it stood alone (its name, its default metadata
+ * store, the metadata store an s3 INNER needs), and the object store's URL
+ * INNER's canonical spelling wrapped again with SPEC, so that a
+ * fault-wrapped handle opens the database the plain URL names. */
+static int resolve_fault_url(const char *url, const char *meta_url, char **os_url, char **ms_url,
+                             char **name)
+{
+    char *inner = NULL, *spec = NULL, *inner_os = NULL;
+    int rc;
+    if ((rc = fault_spec_split_url(url, &inner, &spec)) < 0 ||
+        (rc = resolve_url(inner, meta_url, &inner_os, ms_url, name)) < 0)
+        goto done;
+    if (!(*os_url = fault_spec_wrapped_url(inner_os, spec))) {
+        free(*ms_url);
+        free(*name);
+        *ms_url = *name = NULL;
+        rc = err_nomem();
+    }
+done:
+    free(inner_os);
+    free(spec);
+    free(inner);
+    return rc;
+}
+
 /*
  * Where the objects and the metadata of `url` live, and the db's name in
  * the metadata store (all three malloc'd), from the URL as the user spelled
  * it. Every spelling of one location gives one name
  * (objstore_canonical_url): s3://B/x, s3://B/x/ and s3://B/x// are one
  * database, never three histories over the same objects, which GC of one
- * would delete from under the others. fault: URLs (test machinery) pass
- * through as given.
+ * would delete from under the others; and fault:s3://B/x?SPEC is that
+ * database too, its requests passing through a fault injector.
  */
 static int resolve_url(const char *url, const char *meta_url, char **os_url, char **ms_url,
                        char **name)
@@ -66,6 +94,8 @@ static int resolve_url(const char *url, const char *meta_url, char **os_url, cha
     *os_url = *ms_url = *name = NULL;
     if (!url || !*url)
         return err_set(CIRRUS_EINVALID, "empty database URL");
+    if (strncmp(url, FAULT_SPEC_SCHEME, strlen(FAULT_SPEC_SCHEME)) == 0)
+        return resolve_fault_url(url, meta_url, os_url, ms_url, name);
     if (strncmp(url, "s3://", 5) == 0) {
         if (!meta_url)
             return err_set(CIRRUS_EINVALID,
@@ -76,19 +106,16 @@ static int resolve_url(const char *url, const char *meta_url, char **os_url, cha
         *ms_url = strdup(meta_url);
         *name = strdup(*os_url + 5);
     } else {
-        if (strncmp(url, "fault:", 6) == 0) {
-            *os_url = strdup(url);
-        } else if (strstr(url, "://") && strncmp(url, "file://", 7) != 0) {
+        if (strstr(url, "://") && strncmp(url, "file://", 7) != 0)
             return err_set(CIRRUS_EINVALID,
                            "%s: unknown URL scheme (use a directory, file:// "
                            "or s3://)",
                            url);
-        } else if ((rc = objstore_canonical_url(url, os_url)) < 0) {
+        if ((rc = objstore_canonical_url(url, os_url)) < 0)
             return rc;
-        }
-        if (*os_url && meta_url) {
+        if (meta_url) {
             *ms_url = strdup(meta_url);
-        } else if (*os_url) {
+        } else {
             size_t n = strlen(*os_url) + 32;
             if ((*ms_url = malloc(n)))
                 snprintf(*ms_url, n, "sqlite:%s/meta.sqlite3", *os_url);
@@ -140,36 +167,21 @@ static void writer_identity(cirrus_db *db)
              (uint32_t)rand_u64());
 }
 
-/* Layers the stores: backend -> counting (a fault wrapper injecting
- * nothing, unless the environment wrapped one already) -> disk cache, and
- * makes the block cache. */
+/* Layers the stores: the backend (a fault wrapper of it when the URL asks
+ * for one) -> the disk cache when enabled, and makes the block cache. Every
+ * store counts the requests made of it (objstore.h); os_backend keeps the
+ * one under the cache, whose counts cirrus_stats reports: the requests
+ * that went to the service, which the cache's hits never reach. */
 static int layer_stores(cirrus_db *db)
 {
-    struct fault_config none;
-    struct fault_stats st;
     struct objstore *os;
-    struct metastore *ms;
     int rc;
-    fault_config_default(&none);
-    if (fault_objstore_stats(db->os, &st) < 0) {
-        rc = fault_objstore_wrap(&os, db->os, &none);
-        db->os = rc == 0 ? os : NULL; /* taken either way */
-        if (rc < 0)
-            return rc;
-    }
-    db->os_counted = db->os;
-    if (fault_metastore_stats(db->ms, &st) < 0) {
-        rc = fault_metastore_wrap(&ms, db->ms, &none);
-        db->ms = rc == 0 ? ms : NULL;
-        if (rc < 0)
-            return rc;
-    }
-    err_clear();
+    db->os_backend = db->os;
     if (db->opts.disk_cache_dir) {
         rc = disk_cache_wrap(&os, db->os, db->opts.disk_cache_dir, db->opts.disk_cache_bytes);
-        db->os = rc == 0 ? os : NULL;
+        db->os = rc == 0 ? os : NULL; /* taken either way */
         if (rc < 0) {
-            db->os_counted = NULL;
+            db->os_backend = NULL;
             return err_prefix(rc, "disk cache %s", db->opts.disk_cache_dir);
         }
     }
@@ -413,24 +425,21 @@ int cirrus_stats_get(cirrus_db *db, cirrus_stats *out)
         out->disk_cache_misses = d.misses;
         out->disk_cache_bytes = d.bytes_used;
     }
-    struct fault_stats f;
-    if (db->os_counted && fault_objstore_stats(db->os_counted, &f) == 0) {
-        out->os_puts = f.calls[FAULT_PUT];
-        out->os_gets = f.calls[FAULT_GET];
-        out->os_heads = f.calls[FAULT_HEAD];
-        out->os_deletes = f.calls[FAULT_DEL];
-        out->os_lists = f.calls[FAULT_LIST];
-        for (int i = 0; i < FAULT_N_OPS; i++) {
-            out->os_bytes_written += f.bytes_up[i];
-            out->os_bytes_read += f.bytes_down[i];
-        }
-    }
-    if (fault_metastore_stats(db->ms, &f) == 0) {
-        out->ms_gets = f.calls[FAULT_MGET];
-        out->ms_writes = f.calls[FAULT_MPUT];
-        out->ms_deletes = f.calls[FAULT_MDEL];
-        out->ms_queries = f.calls[FAULT_MQUERY];
-    }
+    struct objstore_stats o;
+    objstore_stats(db->os_backend, &o);
+    out->os_puts = o.puts;
+    out->os_gets = o.gets;
+    out->os_heads = o.heads;
+    out->os_deletes = o.deletes;
+    out->os_lists = o.lists;
+    out->os_bytes_written = o.bytes_written;
+    out->os_bytes_read = o.bytes_read;
+    struct metastore_stats m;
+    metastore_stats(db->ms, &m);
+    out->ms_gets = m.gets;
+    out->ms_writes = m.puts;
+    out->ms_deletes = m.deletes;
+    out->ms_queries = m.queries;
     err_clear();
     return 0;
 }

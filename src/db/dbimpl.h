@@ -176,8 +176,9 @@ struct compactor {
 struct cirrus_db {
     cirrus_options opts SET_AT_OPEN;
     struct objstore *os SET_AT_OPEN;         /* outermost: the disk cache when enabled */
-    struct objstore *os_counted SET_AT_OPEN; /* the counting layer under it (borrowed) */
-    struct metastore *ms SET_AT_OPEN;        /* a counting layer over the backend */
+    struct objstore *os_backend SET_AT_OPEN; /* under the cache (borrowed): cirrus_stats
+                                              * reads its counts */
+    struct metastore *ms SET_AT_OPEN;        /* the backend, or a fault: wrapper of it */
     struct block_cache *bcache SET_AT_OPEN;  /* NULL when disabled */
     struct commitlog log SET_AT_OPEN;        /* names only; its calls are thread-safe */
     char writer_id[128] SET_AT_OPEN;

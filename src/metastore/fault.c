@@ -23,10 +23,6 @@ struct fault_ms {
 
 static const struct metastore_ops fault_ops;
 
-/* Set while a fault: URL opens its inner store, so the environment does not
- * wrap that store a second time. */
-static _Thread_local int opening_inner;
-
 static struct fault_ms *F(struct metastore *ms)
 {
     return (struct fault_ms *)ms;
@@ -161,7 +157,7 @@ int fault_metastore_wrap(struct metastore **out, struct metastore *inner,
                          const struct fault_config *cfg)
 {
     struct fault_ms *f = calloc(1, sizeof(*f));
-    if (!f || (f->base.url = fault_spec_wrapped_url(inner->url)) == NULL) {
+    if (!f || (f->base.url = fault_spec_wrapped_url(inner->url, NULL)) == NULL) {
         free(f);
         metastore_close(inner);
         return err_nomem();
@@ -198,29 +194,12 @@ int fault_metastore_open_url(struct metastore **out, const char *url, int create
     char *inner_url = NULL;
     if ((rc = fault_spec_parse_url(url, &inner_url, &cfg)) < 0)
         goto done;
-    opening_inner++;
-    rc = metastore_open(&inner, inner_url, create);
-    opening_inner--;
-    if (rc < 0)
+    if ((rc = metastore_open(&inner, inner_url, create)) < 0)
         goto done;
     rc = fault_metastore_wrap(out, inner, &cfg);
 done:
     free(inner_url);
     return rc;
-}
-
-int fault_metastore_wrap_env(struct metastore **ms)
-{
-    struct fault_config cfg;
-    int rc;
-    if (opening_inner || (rc = fault_spec_from_env("CIRRUS_FAULT_METASTORE", &cfg)) == 0)
-        return 0;
-    if (rc < 0) {
-        metastore_close(*ms);
-        *ms = NULL;
-        return rc;
-    }
-    return fault_metastore_wrap(ms, *ms, &cfg);
 }
 
 static const struct metastore_ops fault_ops = {

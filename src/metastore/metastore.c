@@ -32,9 +32,6 @@ int metastore_open(struct metastore **out, const char *url, int create)
         rc = err_set(CIRRUS_EINVALID,
                      "metastore %s: unknown URL (want sqlite:PATH or dynamodb://TABLE)", url);
     }
-    /* CIRRUS_FAULT / CIRRUS_FAULT_METASTORE wrap what was opened (fault.h) */
-    if (rc == 0 && strncmp(url, "fault:", 6) != 0)
-        rc = fault_metastore_wrap_env(out);
     return rc;
 }
 

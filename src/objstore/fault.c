@@ -24,10 +24,6 @@ struct fault_os {
 
 static const struct objstore_ops fault_ops;
 
-/* Set while a fault: URL opens its inner store, so the environment does not
- * wrap that store a second time. */
-static _Thread_local int opening_inner;
-
 static struct fault_os *F(struct objstore *os)
 {
     return (struct fault_os *)os;
@@ -153,7 +149,7 @@ int fault_objstore_wrap(struct objstore **out, struct objstore *inner,
                         const struct fault_config *cfg)
 {
     struct fault_os *f = calloc(1, sizeof(*f));
-    if (!f || (f->base.url = fault_spec_wrapped_url(inner->url)) == NULL) {
+    if (!f || (f->base.url = fault_spec_wrapped_url(inner->url, NULL)) == NULL) {
         free(f);
         objstore_close(inner);
         return err_nomem();
@@ -189,29 +185,12 @@ int fault_objstore_open_url(struct objstore **out, const char *url, int create)
     char *inner_url = NULL;
     if ((rc = fault_spec_parse_url(url, &inner_url, &cfg)) < 0)
         goto done;
-    opening_inner++;
-    rc = objstore_open(&inner, inner_url, create);
-    opening_inner--;
-    if (rc < 0)
+    if ((rc = objstore_open(&inner, inner_url, create)) < 0)
         goto done;
     rc = fault_objstore_wrap(out, inner, &cfg);
 done:
     free(inner_url);
     return rc;
-}
-
-int fault_objstore_wrap_env(struct objstore **os)
-{
-    struct fault_config cfg;
-    int rc;
-    if (opening_inner || (rc = fault_spec_from_env("CIRRUS_FAULT_OBJSTORE", &cfg)) == 0)
-        return 0;
-    if (rc < 0) {
-        objstore_close(*os);
-        *os = NULL;
-        return rc;
-    }
-    return fault_objstore_wrap(os, *os, &cfg);
 }
 
 static const struct objstore_ops fault_ops = {

@@ -39,9 +39,6 @@ int objstore_open(struct objstore **out, const char *url, int create)
     } else {
         rc = fs_objstore_open(out, url, url, create);
     }
-    /* CIRRUS_FAULT / CIRRUS_FAULT_OBJSTORE wrap what was opened (fault.h) */
-    if (rc == 0 && strncmp(url, "fault:", 6) != 0)
-        rc = fault_objstore_wrap_env(out);
     return rc;
 }
 

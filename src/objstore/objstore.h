@@ -17,11 +17,21 @@
  * Any failure sets the thread's error message naming the object, the
  * operation and the cause.
  *
- * Backends: fs (fs.c), s3 (s3.c), fault (fault.c, wraps another store).
+ * Every store counts the requests made of it (objstore_stats()): the
+ * objstore_* calls below bump the counters of the store they are called on
+ * before they dispatch to its backend, so a store layered over another (the
+ * disk cache, a fault wrapper) counts what reached it and the store under
+ * it counts what reached that one. The counters are relaxed atomics: a
+ * store is called from many threads, and a reader wants totals, not an
+ * order among them.
+ *
+ * Backends: fs (fs.c), s3 (s3.c), fault (fault.c, wraps another store; only
+ * a "fault:" URL or fault_objstore_wrap() makes one).
  */
 #ifndef CIRRUS_OBJSTORE_H
 #define CIRRUS_OBJSTORE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,15 +61,34 @@ struct objstore_ops {
     void (*close)(struct objstore *os);
 };
 
+/* The requests made of one store since it was opened: every call counts,
+ * failed ones too (a request that failed was still made). */
+struct objstore_stats {
+    /* calls (a get_all is a get) */
+    uint64_t puts, gets, heads, deletes, lists;
+    uint64_t bytes_written; /* bytes handed to put() */
+    uint64_t bytes_read;    /* bytes get() and get_all() returned */
+};
+
+/* The counters behind objstore_stats(). Only the objstore_* calls below
+ * touch them; zero, as the calloc of a backend's struct leaves them, is
+ * the state of a new store. */
+struct objstore_counters {
+    _Atomic uint64_t puts, gets, heads, deletes, lists, bytes_written, bytes_read;
+};
+
 struct objstore {
     const struct objstore_ops *ops;
-    char *url; /* as opened, for messages (no secrets) */
+    char *url;                  /* as opened, for messages (no secrets) */
+    struct objstore_counters n; /* requests made of this store */
 };
 
 /*
  * Opens the store named by url:
  *   DIR, file://DIR      fs backend rooted at DIR (created if create != 0)
  *   s3://BUCKET[/PREFIX] s3 backend (endpoint and credentials from AWS_* env)
+ *   fault:INNER?SPEC     the store INNER names, wrapped by the fault injector
+ *                        (objstore/fault.h): the one way to inject faults
  * Returns 0, CIRRUS_EINVALID (unknown scheme, bad URL), CIRRUS_ENOTFOUND (no
  * such directory/bucket and !create), CIRRUS_EIO, CIRRUS_ENOMEM.
  */
@@ -78,33 +107,68 @@ int objstore_open(struct objstore **out, const char *url, int create);
  */
 int objstore_canonical_url(const char *url, char **out);
 
+/* Adds n to one of a store's counters (the calls below, before they
+ * dispatch). */
+static inline void objstore_count(_Atomic uint64_t *counter, uint64_t n)
+{
+    atomic_fetch_add_explicit(counter, n, memory_order_relaxed);
+}
+
 static inline int objstore_put(struct objstore *os, const char *name, const void *data, size_t len)
 {
+    objstore_count(&os->n.puts, 1);
+    objstore_count(&os->n.bytes_written, len);
     return os->ops->put(os, name, data, len);
 }
 static inline int objstore_get(struct objstore *os, const char *name, uint64_t off, size_t len,
                                void *dst, size_t *got_out)
 {
-    return os->ops->get(os, name, off, len, dst, got_out);
+    objstore_count(&os->n.gets, 1);
+    int rc = os->ops->get(os, name, off, len, dst, got_out);
+    if (rc == 0)
+        objstore_count(&os->n.bytes_read, *got_out);
+    return rc;
 }
 static inline int objstore_get_all(struct objstore *os, const char *name, uint8_t **data_out,
                                    size_t *len_out)
 {
-    return os->ops->get_all(os, name, data_out, len_out);
+    objstore_count(&os->n.gets, 1);
+    int rc = os->ops->get_all(os, name, data_out, len_out);
+    if (rc == 0)
+        objstore_count(&os->n.bytes_read, *len_out);
+    return rc;
 }
 static inline int objstore_head(struct objstore *os, const char *name, uint64_t *size_out)
 {
+    objstore_count(&os->n.heads, 1);
     return os->ops->head(os, name, size_out);
 }
 static inline int objstore_del(struct objstore *os, const char *name)
 {
+    objstore_count(&os->n.deletes, 1);
     return os->ops->del(os, name);
 }
 static inline int objstore_list(struct objstore *os, const char *prefix,
                                 int (*fn)(const struct objstore_entry *e, void *arg), void *arg)
 {
+    objstore_count(&os->n.lists, 1);
     return os->ops->list(os, prefix, fn, arg);
 }
+
+/* The requests made of os so far (borrowed; any thread, any time while os
+ * is open). Each counter is read once, not all at one instant: a call in
+ * flight may be in some totals and not yet in others. */
+static inline void objstore_stats(struct objstore *os, struct objstore_stats *out)
+{
+    out->puts = atomic_load_explicit(&os->n.puts, memory_order_relaxed);
+    out->gets = atomic_load_explicit(&os->n.gets, memory_order_relaxed);
+    out->heads = atomic_load_explicit(&os->n.heads, memory_order_relaxed);
+    out->deletes = atomic_load_explicit(&os->n.deletes, memory_order_relaxed);
+    out->lists = atomic_load_explicit(&os->n.lists, memory_order_relaxed);
+    out->bytes_written = atomic_load_explicit(&os->n.bytes_written, memory_order_relaxed);
+    out->bytes_read = atomic_load_explicit(&os->n.bytes_read, memory_order_relaxed);
+}
+
 /* Accepts NULL. */
 void objstore_close(struct objstore *os);
 

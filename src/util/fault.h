@@ -11,7 +11,8 @@
  * `applied`, as a real timeout leaves the outcome unknown). Besides rates:
  * fail the next N calls (e.g. with CIRRUS_EAUTH, a rejected credential).
  *
- * Spec strings (CIRRUS_FAULT and fault: URLs), comma-separated key=value:
+ * Spec strings (the SPEC of fault:INNER?SPEC URLs, util/fault_spec.h),
+ * comma-separated key=value:
  *   seed=N               random seed (default: random)
  *   latency=P50:P99      ms, every operation  (latency.OP=P50:P99 for one)
  *   error=RATE           0..1, every operation (error.OP=RATE for one)
@@ -23,7 +24,7 @@
  *                        auth, timeout, notfound, busy
  * OP is one of put get head del list (object store), mget mput mdel query
  * (metadata store), or read / write (every read or write operation).
- * Example: CIRRUS_FAULT=latency=15:80,latency.put=40:200,error.put=0.01
+ * Example: fault:DIR?latency=15:80,latency.put=40:200,error.put=0.01
  *
  * Fault sweeps and crash points (SQLite's I/O-error tests as the model): the
  * calls of every wrapper whose spec has one of the items below are numbered
@@ -52,8 +53,9 @@
  * forked child inherits its parent's: reset them); fault_group_reset()
  * restarts one, fault_group_get() reads it and which call was injected,
  * fault_group_trace() the operation of every call (e.g. to crash after
- * writes only). Example: CIRRUS_FAULT=crash_after=17 stops a CLI right
- * after its 17th store call.
+ * writes only). Example: --db fault:DIR?crash_after=17 --meta
+ * fault:sqlite:DIR/meta.sqlite3?crash_after=17 stops a CLI right after its
+ * 17th store call.
  *
  * Thread-safe: a struct fault_injector is shared by every thread of a
  * wrapped store; group counters are process-wide (a fixed table of 16

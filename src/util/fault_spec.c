@@ -1,6 +1,5 @@
 /*
- * fault_spec.c - fault specs from URLs and the environment (see
- * fault_spec.h).
+ * fault_spec.c - fault: URLs (see fault_spec.h).
  */
 #include "util/fault_spec.h"
 
@@ -10,52 +9,58 @@
 
 #include "util/status.h"
 
-#define PREFIX "fault:"
-
-int fault_spec_parse_url(const char *url, char **inner_out, struct fault_config *cfg)
+int fault_spec_split_url(const char *url, char **inner_out, char **spec_out)
 {
     int rc = 0;
-    char *inner = NULL, *q;
-    *inner_out = NULL;
-    if (strncmp(url, PREFIX, strlen(PREFIX)) == 0)
-        url += strlen(PREFIX);
+    char *inner = NULL, *spec = NULL, *q;
+    *inner_out = *spec_out = NULL;
+    if (strncmp(url, FAULT_SPEC_SCHEME, strlen(FAULT_SPEC_SCHEME)) == 0)
+        url += strlen(FAULT_SPEC_SCHEME);
     if (!(inner = strdup(url))) {
         rc = err_nomem();
         goto done;
     }
-    fault_config_default(cfg);
-    if ((q = strrchr(inner, '?')) != NULL) {
-        *q = '\0';
-        if ((rc = fault_config_parse(cfg, q + 1)) < 0)
-            goto done;
+    if ((q = strrchr(inner, '?')) != NULL)
+        *q++ = '\0';
+    if (!(spec = strdup(q ? q : ""))) {
+        rc = err_nomem();
+        goto done;
     }
     *inner_out = inner;
-    inner = NULL;
+    *spec_out = spec;
+    inner = spec = NULL;
 done:
+    free(spec);
     free(inner);
     return rc;
 }
 
-int fault_spec_from_env(const char *var, struct fault_config *cfg)
+int fault_spec_parse_url(const char *url, char **inner_out, struct fault_config *cfg)
 {
     int rc;
-    const char *spec = getenv(var);
-    if (!spec || !*spec)
-        spec = getenv("CIRRUS_FAULT");
-    if (!spec || !*spec)
-        return 0;
+    char *inner = NULL, *spec = NULL;
+    *inner_out = NULL;
+    if ((rc = fault_spec_split_url(url, &inner, &spec)) < 0)
+        goto done;
     fault_config_default(cfg);
     if ((rc = fault_config_parse(cfg, spec)) < 0)
-        return rc;
-    return 1;
+        goto done;
+    *inner_out = inner;
+    inner = NULL;
+done:
+    free(spec);
+    free(inner);
+    return rc;
 }
 
-char *fault_spec_wrapped_url(const char *inner_url)
+char *fault_spec_wrapped_url(const char *inner_url, const char *spec)
 {
     const char *inner = inner_url ? inner_url : "";
-    size_t n = strlen(PREFIX) + strlen(inner) + 1;
+    int has_spec = spec && *spec;
+    size_t n = strlen(FAULT_SPEC_SCHEME) + strlen(inner) + (has_spec ? 1 + strlen(spec) : 0) + 1;
     char *url = malloc(n);
     if (url)
-        snprintf(url, n, "%s%s", PREFIX, inner);
+        snprintf(url, n, "%s%s%s%s", FAULT_SPEC_SCHEME, inner, has_spec ? "?" : "",
+                 has_spec ? spec : "");
     return url;
 }

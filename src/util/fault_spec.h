@@ -1,9 +1,10 @@
 /*
- * fault_spec.h - where a fault-injecting store wrapper finds what to inject:
- * a "fault:INNER?SPEC" URL, or the CIRRUS_FAULT* environment variables.
- * Shared by objstore/fault.c and metastore/fault.c, so that both read URLs
- * and the environment the same way and report the same errors. The SPEC
- * syntax is in util/fault.h.
+ * fault_spec.h - the "fault:INNER?SPEC" URLs that name a fault-injecting
+ * store wrapper: the one way a test opts into fault injection (the library
+ * reads no switch for it from the environment). Shared by objstore/fault.c
+ * and metastore/fault.c, so that both read URLs the same way and report the
+ * same errors, and by db.c, which resolves the location INNER names. The
+ * SPEC syntax is in util/fault.h.
  *
  * Calls: util only.
  */
@@ -12,26 +13,29 @@
 
 #include "util/fault.h"
 
+/* The scheme of a fault-injecting wrapper's URL. */
+#define FAULT_SPEC_SCHEME "fault:"
+
 /*
- * Splits "fault:INNER?SPEC" (the "fault:" prefix is optional): *inner_out is
- * INNER (malloc'd, caller frees), *cfg the default config with SPEC applied
- * (the last '?' starts SPEC; without one, nothing is injected).
- * Returns 0, CIRRUS_ENOMEM, or CIRRUS_EINVALID naming the bad spec item;
- * on error *inner_out is NULL.
+ * Splits "fault:INNER?SPEC" (the "fault:" prefix is optional) into INNER
+ * and SPEC: the last '?' starts SPEC; without one SPEC is "". Both are
+ * malloc'd (caller frees). Returns 0 or CIRRUS_ENOMEM; on error both are
+ * NULL.
+ */
+int fault_spec_split_url(const char *url, char **inner_out, char **spec_out);
+
+/*
+ * Splits url as fault_spec_split_url() does: *inner_out is INNER (malloc'd,
+ * caller frees), *cfg the default config with SPEC applied (nothing is
+ * injected when SPEC is empty). Returns 0, CIRRUS_ENOMEM, or
+ * CIRRUS_EINVALID naming the bad spec item; on error *inner_out is NULL.
  */
 int fault_spec_parse_url(const char *url, char **inner_out, struct fault_config *cfg);
 
-/*
- * The spec the environment sets for one kind of store: env variable `var`
- * (e.g. "CIRRUS_FAULT_OBJSTORE"), else CIRRUS_FAULT; an empty value counts
- * as unset. Returns 1 with *cfg the default config plus that spec, 0 when
- * neither variable is set, or CIRRUS_EINVALID (CIRRUS_ENOMEM) when the spec
- * does not parse.
- */
-int fault_spec_from_env(const char *var, struct fault_config *cfg);
-
-/* "fault:" followed by inner_url (NULL reads as ""): the URL of a wrapper.
- * malloc'd, caller frees; NULL when out of memory. */
-char *fault_spec_wrapped_url(const char *inner_url);
+/* "fault:" followed by inner_url (NULL reads as ""), then "?" and spec
+ * unless spec is NULL or "": the inverse of fault_spec_split_url(), and
+ * (spec NULL) the URL a wrapper names itself by in messages. malloc'd,
+ * caller frees; NULL when out of memory. */
+char *fault_spec_wrapped_url(const char *inner_url, const char *spec);
 
 #endif

@@ -4,16 +4,19 @@
 # exit 3 means nothing was committed. (A failed commit stays buffered in the
 # library; the close used to commit it after the command had exited 3, so a
 # retried `incr` counted twice.) Each mode of the fault stores: the call
-# fails, times out, or is applied and reported failed.
+# fails, times out, or is applied and reported failed. Both stores are
+# opened through fault: URLs with one spec, so their calls are numbered
+# together (util/fault.h) and call N is whichever store's Nth call it is.
 source "${BASH_SOURCE%/*}/lib.sh"
-unset CIRRUS_FAULT CIRRUS_FAULT_OBJSTORE CIRRUS_FAULT_METASTORE
 no_leak_check
 n_ok=0 n_err=0
 for mode in error timeout applied; do
     for n in $(seq 1 16); do
         D=$T/$mode-$n
+        spec=fail_at=$n,fail_mode=$mode
         set +e
-        CIRRUS_FAULT=fail_at=$n,fail_mode=$mode "$CIRRUS_BIN" --db "$D" incr ctr 5 >"$T/out" 2>"$T/err"
+        "$CIRRUS_BIN" --db "fault:$D?$spec" --meta "fault:sqlite:$D/meta.sqlite3?$spec" \
+            incr ctr 5 >"$T/out" 2>"$T/err"
         rc=$?
         set -e
         writes=$("$CIRRUS_BIN" --db "$D" log | grep -c $'\twrite\t' || true)

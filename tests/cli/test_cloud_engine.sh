@@ -2,11 +2,12 @@
 # The whole engine on the cloud pair: every core CLI command on
 # --db s3://BUCKET/PREFIX --meta dynamodb://TABLE against s3rver and dynalite
 # (scripts/with-cloud-servers), checked from outside with curl; three
-# spellings of one prefix are one db, and GC through one keeps it; two writer
-# processes at once (every commit exactly once, seqs dense); the DynamoDB
-# server and then the S3 server killed and restarted in the middle of a write
-# loop (clear errors, no crash, every acknowledged commit kept); and refused
-# credentials (injected 403s: the local servers accept any), an unknown
+# spellings of one prefix are one db (and a fault: URL wrapping one of them),
+# and GC through one keeps it; two writer processes at once (every commit
+# exactly once, seqs dense); the DynamoDB server and then the S3 server
+# killed and restarted in the middle of a write loop (clear errors, no
+# crash, every acknowledged commit kept); and refused credentials (403s
+# injected through fault: URLs: the local servers accept any), an unknown
 # bucket and an unreachable endpoint, each one line on stderr, exit 3,
 # nothing written.
 set -euo pipefail
@@ -20,7 +21,7 @@ B=$CIRRUS_BIN
 work=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-cloud-engine-XXXXXX")
 trap "rm -rf \"$work\"" EXIT
 export CIRRUS_AWS_MAX_RETRY_MS=2000 CIRRUS_AWS_TIMEOUT_MS=5000
-unset CIRRUS_DB CIRRUS_META CIRRUS_FAULT CIRRUS_FAULT_OBJSTORE CIRRUS_FAULT_METASTORE
+unset CIRRUS_DB CIRRUS_META
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 expect_eq() { [ "$1" = "$2" ] || fail "$3: got [$1], want [$2]"; }
@@ -94,6 +95,8 @@ echo "== one database per prefix, however it is spelled (issue 9)"
 expect_eq "$(c spell put k one)" 1 "put through s3://B/spell"
 expect_eq "$(c spell/ put k two)" 2 "s3://B/spell/ is the same db"
 expect_eq "$(c spell// get k)" two "s3://B/spell// is the same db"
+expect_eq "$("$B" --db "fault:s3://$CIRRUS_TEST_BUCKET/spell/?seed=1" \
+  --meta "dynamodb://$CIRRUS_TEST_TABLE" get k)" two "fault:s3://B/spell/?SPEC is the same db"
 c spell/ gc --grace 0 >/dev/null
 expect_eq "$(c spell get k)" two "get after gc through another spelling"
 expect_eq "$(c spell get k --at 1)" one "the first commit survives gc"
@@ -199,11 +202,14 @@ objs_before=$(count_objects "$db/")
 items_before=$(count_items "$db")
 head_before=$(c $db head)
 set +e
-CIRRUS_FAULT_OBJSTORE=fail_next=1000000,fail_rc=auth c $db put x 1 >/dev/null 2>"$work/err"
+refuse=fail_next=1000000,fail_rc=auth
+"$B" --db "fault:s3://$CIRRUS_TEST_BUCKET/$db?$refuse" --meta "dynamodb://$CIRRUS_TEST_TABLE" \
+  put x 1 >/dev/null 2>"$work/err"
 st=$?; set -e
 one_clear_line "403 from s3" "denied|403" $st "$work/err"
 set +e
-CIRRUS_FAULT_METASTORE=fail_next=1000000,fail_rc=auth c $db put x 1 >/dev/null 2>"$work/err"
+"$B" --db "s3://$CIRRUS_TEST_BUCKET/$db" --meta "fault:dynamodb://$CIRRUS_TEST_TABLE?$refuse" \
+  put x 1 >/dev/null 2>"$work/err"
 st=$?; set -e
 one_clear_line "403 from dynamodb" "denied|403" $st "$work/err"
 set +e

@@ -3,9 +3,10 @@
  * test_fault.c - the fault wrappers (objstore/fault.h, metastore/fault.h,
  * util/fault.h): spec parsing, the latency distribution, injected errors
  * that apply nothing, timeouts that did or did not apply a write, fail-next
- * for rejected credentials, counters, the fault: URL / CIRRUS_FAULT ways
- * in, and the sweep items: the Nth call of a group failed in each mode, and
- * crash points before and after a call.
+ * for rejected credentials, counters (the wrapper's and every store's own),
+ * the fault: URL as the one way in (the environment wraps nothing), and
+ * the sweep items: the Nth call of a group failed in each mode, and crash
+ * points before and after a call.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,9 +33,6 @@ static char tmp[256];
 static int setup(void **state)
 {
     (void)state;
-    unsetenv("CIRRUS_FAULT");
-    unsetenv("CIRRUS_FAULT_OBJSTORE");
-    unsetenv("CIRRUS_FAULT_METASTORE");
     return conf_mkdtemp(tmp, sizeof(tmp), "fault");
 }
 
@@ -408,37 +406,116 @@ static void metastore_counters(void **state)
     metastore_close(ms);
 }
 
-/* CIRRUS_FAULT wraps every store; a fault: URL is not wrapped twice. */
-static void the_environment_wraps_stores(void **state)
+/* A fault: URL is the one way in: the environment variables that once
+ * wrapped every store are not read; a URL's spec applies to the store it
+ * opens, which is wrapped once; a bad spec is refused. */
+static void only_fault_urls_inject(void **state)
+{
+    (void)state;
+    char url[512], want[512];
+    struct objstore *os = NULL;
+    struct metastore *ms = NULL;
+    setenv("CIRRUS_FAULT", "fail_next=1,fail_rc=auth", 1);
+    setenv("CIRRUS_FAULT_OBJSTORE", "error=1", 1);
+    setenv("CIRRUS_FAULT_METASTORE", "error=7", 1);
+    snprintf(url, sizeof(url), "%s/plain", tmp);
+    assert_int_equal(objstore_open(&os, url, 1), 0);
+    assert_string_equal(os->ops->kind, "fs");
+    assert_int_equal(objstore_put(os, "x", "1", 1), 0);
+    objstore_close(os);
+    snprintf(url, sizeof(url), "sqlite:%s/plain.db", tmp);
+    assert_int_equal(metastore_open(&ms, url, 1), 0);
+    assert_string_equal(ms->ops->kind, "sqlite");
+    assert_int_equal(metastore_put_if_absent(ms, "p", "s", "v", 1), 0);
+    metastore_close(ms);
+    unsetenv("CIRRUS_FAULT");
+    unsetenv("CIRRUS_FAULT_OBJSTORE");
+    unsetenv("CIRRUS_FAULT_METASTORE");
+
+    snprintf(url, sizeof(url), "fault:%s/plain?fail_next=1,fail_rc=auth", tmp);
+    assert_int_equal(objstore_open(&os, url, 1), 0);
+    snprintf(want, sizeof(want), "fault:%s/plain", tmp);
+    assert_string_equal(os->url, want); /* wrapped once, the spec not shown */
+    assert_int_equal(objstore_put(os, "y", "1", 1), CIRRUS_EAUTH);
+    assert_int_equal(objstore_put(os, "y", "1", 1), 0);
+    objstore_close(os);
+
+    snprintf(url, sizeof(url), "fault:sqlite:%s/plain.db?error=1", tmp);
+    assert_int_equal(metastore_open(&ms, url, 1), 0);
+    assert_int_equal(metastore_put_if_absent(ms, "p", "t", "v", 1), CIRRUS_EIO);
+    metastore_close(ms);
+    snprintf(url, sizeof(url), "fault:sqlite:%s/plain.db?error=7", tmp);
+    assert_int_equal(metastore_open(&ms, url, 1), CIRRUS_EINVALID);
+    assert_non_null(strstr(cirrus_errmsg(), "error=7"));
+}
+
+static int count_listed(const struct objstore_entry *e, void *arg)
+{
+    (void)e;
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* Every store counts the requests made of it (objstore_stats,
+ * metastore_stats): a wrapper counts every call it was given, injected
+ * failures too; the store under it only the calls that reached it. */
+static void every_store_counts_its_own_requests(void **state)
 {
     (void)state;
     char url[512];
-    struct objstore *os = NULL;
-    struct metastore *ms = NULL;
-    snprintf(url, sizeof(url), "%s/envstore", tmp);
-    setenv("CIRRUS_FAULT", "fail_next=1,fail_rc=auth", 1);
-    assert_int_equal(objstore_open(&os, url, 1), 0);
-    assert_string_equal(os->ops->kind, "fault");
-    assert_int_equal(objstore_put(os, "x", "1", 1), CIRRUS_EAUTH);
-    assert_int_equal(objstore_put(os, "x", "1", 1), 0);
+    struct objstore *inner = NULL, *os = NULL;
+    struct objstore_stats o;
+    struct fault_config cfg;
+    uint8_t buf[8];
+    size_t got;
+    snprintf(url, sizeof(url), "%s/counted", tmp);
+    assert_int_equal(objstore_open(&inner, url, 1), 0);
+    fault_config_default(&cfg);
+    assert_int_equal(fault_config_parse(&cfg, "fail_next=1"), 0);
+    assert_int_equal(fault_objstore_wrap(&os, inner, &cfg), 0);     /* takes inner; we peek */
+    assert_int_equal(objstore_put(os, "a", "1234", 4), CIRRUS_EIO); /* injected: not sent */
+    assert_int_equal(objstore_put(os, "a", "1234", 4), 0);
+    assert_int_equal(objstore_get(os, "a", 1, 8, buf, &got), 0);
+    uint8_t *all = NULL;
+    assert_int_equal(objstore_get_all(os, "a", &all, &got), 0);
+    free(all);
+    uint64_t size;
+    assert_int_equal(objstore_head(os, "b", &size), CIRRUS_ENOTFOUND);
+    assert_int_equal(objstore_del(os, "a"), 0);
+    int listed = 0;
+    assert_int_equal(objstore_list(os, "", count_listed, &listed), 0);
+    assert_int_equal(listed, 0);
+    objstore_stats(os, &o);
+    assert_int_equal(o.puts, 2);
+    assert_int_equal(o.bytes_written, 8);
+    assert_int_equal(o.gets, 2); /* a get_all is a get */
+    assert_int_equal(o.bytes_read, 3 + 4);
+    assert_true(o.heads == 1 && o.deletes == 1 && o.lists == 1);
+    objstore_stats(inner, &o);
+    assert_int_equal(o.puts, 1);
+    assert_int_equal(o.bytes_written, 4);
+    assert_true(o.gets == 2 && o.heads == 1 && o.deletes == 1 && o.lists == 1);
     objstore_close(os);
 
-    snprintf(url, sizeof(url), "fault:%s/envstore?latency=0:0", tmp);
-    assert_int_equal(objstore_open(&os, url, 1), 0);
-    assert_null(strstr(os->url, "fault:fault:"));
-    assert_int_equal(objstore_put(os, "y", "1", 1), 0); /* env's fail_next not applied */
-    objstore_close(os);
-
-    setenv("CIRRUS_FAULT_METASTORE", "error=1", 1);
-    snprintf(url, sizeof(url), "sqlite:%s/env.db", tmp);
-    assert_int_equal(metastore_open(&ms, url, 1), 0);
-    assert_int_equal(metastore_put_if_absent(ms, "p", "s", "v", 1), CIRRUS_EIO);
+    struct metastore *ms = open_ms("error.mget=1");
+    struct metastore_stats m;
+    uint8_t *v = NULL;
+    size_t len;
+    uint64_t ver;
+    struct meta_item *items = NULL;
+    size_t n = 0;
+    assert_int_equal(metastore_put_if_absent(ms, "p", "a", "1234", 4), 0);
+    assert_int_equal(metastore_put_if_version(ms, "p", "a", "123456", 6, 1), 0);
+    assert_int_equal(metastore_delete_if_version(ms, "p", "a", 1), CIRRUS_ECONFLICT);
+    assert_int_equal(metastore_get(ms, "p", "a", &v, &len, &ver), CIRRUS_EIO);
+    assert_int_equal(metastore_query(ms, "p", "", NULL, 0, 0, &items, &n), 0);
+    assert_int_equal(n, 1);
+    meta_items_free(items, n);
+    metastore_stats(ms, &m);
+    assert_true(m.gets == 1 && m.puts == 2 && m.deletes == 1 && m.queries == 1);
+    assert_int_equal(m.bytes_written, 10);
+    assert_int_equal(m.bytes_read, 6);
     metastore_close(ms);
-
-    setenv("CIRRUS_FAULT_METASTORE", "error=7", 1);
-    assert_int_equal(metastore_open(&ms, url, 1), CIRRUS_EINVALID);
-    unsetenv("CIRRUS_FAULT");
-    unsetenv("CIRRUS_FAULT_METASTORE");
 }
 
 int main(void)
@@ -451,7 +528,8 @@ int main(void)
         cmocka_unit_test(timeouts_apply_writes_or_not),
         cmocka_unit_test(rates_are_rates_and_seeds_repeat),
         cmocka_unit_test(metastore_counters),
-        cmocka_unit_test(the_environment_wraps_stores),
+        cmocka_unit_test(only_fault_urls_inject),
+        cmocka_unit_test(every_store_counts_its_own_requests),
         cmocka_unit_test(sweep_items_parse),
         cmocka_unit_test(fail_at_fails_the_nth_call_of_the_group),
         cmocka_unit_test(crash_points_exit_before_or_after_the_call),
