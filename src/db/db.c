@@ -194,21 +194,6 @@ static int layer_stores(cirrus_db *db)
 static void *background(void *arg);
 static void free_handle(cirrus_db *db);
 
-int db_closing(cirrus_db *db)
-{
-    pthread_mutex_lock(&db->mu);
-    int c = db->closing;
-    pthread_mutex_unlock(&db->mu);
-    return c;
-}
-
-void db_wake_all(cirrus_db *db)
-{
-    pthread_cond_broadcast(&db->commit_cv);
-    pthread_cond_broadcast(&db->version_cv);
-    pthread_cond_broadcast(&db->work_cv);
-}
-
 /* Tells the background threads to stop and joins them (again: nothing). */
 static void stop_threads(cirrus_db *db)
 {

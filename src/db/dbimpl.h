@@ -206,11 +206,23 @@ struct superversion {
     uint64_t latest; /* the snapshot of a read at the latest (visible_mseq) */
 };
 
-/* db.c */
+/* the handle's own state (closing) */
 /* Wakes every waiter (closing, or a failed handle). Caller holds mu. */
-void db_wake_all(cirrus_db *db);
+static inline void db_wake_all(cirrus_db *db)
+{
+    pthread_cond_broadcast(&db->commit_cv);
+    pthread_cond_broadcast(&db->version_cv);
+    pthread_cond_broadcast(&db->work_cv);
+}
+
 /* Whether the handle is closing. Takes mu. */
-int db_closing(cirrus_db *db);
+static inline int db_closing(cirrus_db *db)
+{
+    pthread_mutex_lock(&db->mu);
+    int c = db->closing;
+    pthread_mutex_unlock(&db->mu);
+    return c;
+}
 
 /* versions.c */
 int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems);
