@@ -5,7 +5,31 @@
 #ifndef CIRRUS_DB_COMPACTOR_H
 #define CIRRUS_DB_COMPACTOR_H
 
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
 #include "cirrus.h"
+#include "db/locks.h"
+#include "util/buf.h"
+
+/* compactor.c: who compacts and collects garbage. */
+struct compactor {
+    /* one compaction or GC at a time per handle; taken with no other lock
+     * held, held across commits */
+    pthread_mutex_t mu;
+    /* atomic because writers read it without cp.mu (the write stop waits
+     * only while this handle compacts) */
+    atomic_int lease_held GUARDED_BY(cp.mu) ATOMIC(relaxed reads by writers);
+    int64_t lease_renew_at_ms GUARDED_BY(cp.mu);
+    struct buf ptr[CIRRUS_MAX_LEVELS] GUARDED_BY(cp.mu); /* round-robin position */
+    int64_t next_gc_ms THREAD_OWN(compactor);            /* when the background GC runs next */
+    /* added to under cp.mu, read by cirrus_stats_get without it */
+    _Atomic uint64_t n_compactions ATOMIC(relaxed : a counter);   /* committed here */
+    _Atomic uint64_t compacted_bytes ATOMIC(relaxed : a counter); /* written by them */
+    pthread_t thread SET_AT_OPEN;
+    int started SET_AT_OPEN;
+};
 
 /* Starts the thread unless the handle is read-only or background_compaction
  * is off. Returns 0 or CIRRUS_ENOMEM. */
