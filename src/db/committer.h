@@ -49,10 +49,6 @@ struct committer {
     size_t head_raw_len GUARDED_BY(cm.mu);
     uint64_t head_raw_seq GUARDED_BY(cm.mu);
     uint64_t log_copied GUARDED_BY(cm.mu); /* entries <= this are in the log */
-    /* the background group committer and follower (db.c); neither thread
-     * reads these */
-    pthread_t bg SET_AT_OPEN;
-    int bg_started SET_AT_OPEN;
 };
 
 /* commit.c: catches up with the log (cirrus_refresh, leaving the thread's
@@ -74,6 +70,20 @@ int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, 
               void *arg, uint64_t *seq_out, int *applied_out);
 
 /* flush.c */
+/* Queues memtable mem (id: its id) behind the frozen ones, taking its
+ * reference, and wakes the background committer. Nothing is taken on
+ * error (CIRRUS_ENOMEM). Caller holds mu. */
+int db_enqueue_locked(cirrus_db *db, struct memtable *mem, uint64_t id);
+/* Whether writers should wait for room in the queue. Caller holds mu. */
+int db_queue_full_locked(const cirrus_db *db);
+/* The count of failed flushes so far. Caller holds mu. */
+uint64_t db_flush_errors_locked(const cirrus_db *db);
+/* Whether a commit outcome is unknown. Caller holds mu. */
+int db_ambiguous_locked(const cirrus_db *db);
+/* Waits (on commit_cv) until memtable id is committed: 0; or a flush
+ * failed after the count of failed flushes was `errors`: that flush's
+ * error; or the handle is closing or failed: 1. Caller holds mu. */
+int db_wait_committed_locked(cirrus_db *db, uint64_t id, uint64_t errors);
 /* Writes batch b (in op order, last op per key wins) as L0 files listed in
  * e, without committing. CIRRUS_EINVALID for an empty batch. */
 int db_batch_files(cirrus_db *db, const cirrus_batch *b, struct entry *e);

@@ -201,9 +201,9 @@ static void stop_threads(cirrus_db *db)
     db->closing = 1;
     db_wake_all(db);
     pthread_mutex_unlock(&db->mu);
-    if (db->cm.bg_started)
-        pthread_join(db->cm.bg, NULL);
-    db->cm.bg_started = 0;
+    if (db->bg_started)
+        pthread_join(db->bg, NULL);
+    db->bg_started = 0;
     if (db->log.pk)
         compactor_stop(db);
 }
@@ -214,9 +214,9 @@ static int start_background(cirrus_db *db)
     if (db->opts.read_only ? !db->opts.refresh_interval_ms
                            : !db->opts.flush_interval_ms && !db->opts.refresh_interval_ms)
         return 0;
-    if (pthread_create(&db->cm.bg, NULL, background, db) != 0)
+    if (pthread_create(&db->bg, NULL, background, db) != 0)
         return err_set(CIRRUS_ENOMEM, "cannot start the background thread");
-    db->cm.bg_started = 1;
+    db->bg_started = 1;
     return 0;
 }
 

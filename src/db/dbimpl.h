@@ -86,6 +86,9 @@ struct cirrus_db {
     pthread_cond_t version_cv; /* with mu */
     pthread_cond_t work_cv;    /* with mu */
     int closing GUARDED_BY(mu);
+    /* the background group committer and follower (db.c) */
+    pthread_t bg SET_AT_OPEN;
+    int bg_started SET_AT_OPEN;
     int failed GUARDED_BY(mu); /* a batch was half buffered (out of memory):
                                 * the handle refuses writes and commits */
 

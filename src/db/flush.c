@@ -17,6 +17,51 @@
 #include "util/status.h"
 #include "util/sys.h"
 
+/* Frozen memtables allowed to queue before writers wait (backpressure). */
+#define MAX_IMM 4
+
+int db_enqueue_locked(cirrus_db *db, struct memtable *mem, uint64_t id)
+{
+    struct imm *im = calloc(1, sizeof(*im)), **q;
+    if (!im || !(q = realloc(db->cm.imm, (db->cm.n_imm + 1) * sizeof(*q)))) {
+        free(im);
+        return err_nomem();
+    }
+    db->cm.imm = q;
+    im->mem = mem;
+    im->id = id;
+    q[db->cm.n_imm++] = im;
+    pthread_cond_broadcast(&db->work_cv);
+    return 0;
+}
+
+int db_queue_full_locked(const cirrus_db *db)
+{
+    return db->cm.n_imm >= MAX_IMM;
+}
+
+uint64_t db_flush_errors_locked(const cirrus_db *db)
+{
+    return db->cm.flush_errors;
+}
+
+int db_ambiguous_locked(const cirrus_db *db)
+{
+    return db->cm.ambiguous;
+}
+
+int db_wait_committed_locked(cirrus_db *db, uint64_t id, uint64_t errors)
+{
+    while (db->cm.committed_id < id) {
+        if (db->cm.flush_errors != errors)
+            return err_set(db->cm.flush_rc, "%s", db->cm.flush_msg);
+        if (db->closing || db->failed)
+            return 1;
+        pthread_cond_wait(&db->commit_cv, &db->mu);
+    }
+    return 0;
+}
+
 void db_free_imm(struct imm *im)
 {
     if (!im)

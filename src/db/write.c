@@ -14,8 +14,6 @@
 #include "util/status.h"
 #include "util/sys.h"
 
-/* Frozen memtables allowed to queue before writers wait (backpressure). */
-#define MAX_IMM 4
 /* Write slowdown (throttle_locked): unused allowance a writer may bank
  * while it writes slower than the paced rate, so that bursts of small
  * writes (every writer released by one group commit) never wait; and the
@@ -36,28 +34,21 @@ static int apply_batch(cirrus_db *db, const cirrus_batch *b)
     return batch_apply(b, db->wb.mem, &db->wb.next_mseq);
 }
 
-/* Moves mem to the imm queue. Caller holds write_mu and mu. */
+/* Hands mem to the committer's queue. Caller holds wb.mu and mu. */
 static int freeze_locked(cirrus_db *db)
 {
     struct memtable *fresh = NULL;
-    struct imm *im = NULL, **q;
     int rc;
     if (memtable_count(db->wb.mem) == 0)
         return 0;
     if ((rc = memtable_new(&fresh)) < 0)
         return rc;
-    if (!(im = calloc(1, sizeof(*im))) ||
-        !(q = realloc(db->cm.imm, (db->cm.n_imm + 1) * sizeof(*q)))) {
+    if ((rc = db_enqueue_locked(db, db->wb.mem, db->wb.mem_id)) < 0) {
         memtable_unref(fresh);
-        free(im);
-        return err_nomem();
+        return rc;
     }
-    db->cm.imm = q;
-    im->mem = db->wb.mem;
-    im->id = db->wb.mem_id++;
-    q[db->cm.n_imm++] = im;
+    db->wb.mem_id++;
     db->wb.mem = fresh;
-    pthread_cond_broadcast(&db->work_cv);
     return 0;
 }
 
@@ -87,7 +78,7 @@ static int writable_locked(cirrus_db *db)
     if (db->failed)
         return err_set(CIRRUS_ECLOSED, "the handle failed (out of memory while buffering a "
                                        "batch); reopen the database");
-    if (db->cm.ambiguous)
+    if (db_ambiguous_locked(db))
         return err_set(CIRRUS_EAMBIGUOUS,
                        "an earlier commit's outcome is unknown; cirrus_flush() resolves it");
     return 0;
@@ -195,31 +186,24 @@ static int admit(cirrus_db *db, uint64_t bytes, uint64_t *flush_errors_out)
     if ((rc = writable_locked(db)) < 0)
         goto unlock;
     throttle_locked(db, bytes);
-    while (db->cm.n_imm >= MAX_IMM && db->cm.bg_started && !db->closing && !db->failed)
+    while (db_queue_full_locked(db) && db->bg_started && !db->closing && !db->failed)
         pthread_cond_wait(&db->commit_cv, &db->mu);
     rc = writable_locked(db);
     /* a flush failing from here on may be the one of this write */
-    *flush_errors_out = db->cm.flush_errors;
+    *flush_errors_out = db_flush_errors_locked(db);
 unlock:
     pthread_mutex_unlock(&db->mu);
     return rc;
 }
 
-/* Waits until memtable id is committed, or a flush fails after the count
- * of failed flushes was `errors`, or the handle fails (then nothing more is
- * committed). Caller holds mu. */
+/* Waits until memtable id is committed (db_wait_committed_locked), or the
+ * handle closes or fails (then nothing more is committed). Caller holds mu. */
 static int wait_committed_locked(cirrus_db *db, uint64_t id, uint64_t errors)
 {
-    while (db->cm.committed_id < id) {
-        if (db->cm.flush_errors != errors)
-            return err_set(db->cm.flush_rc, "%s", db->cm.flush_msg);
-        if (db->closing)
-            return err_set(CIRRUS_ECLOSED, "the handle closed before the commit");
-        if (db->failed)
-            return writable_locked(db);
-        pthread_cond_wait(&db->commit_cv, &db->mu);
-    }
-    return 0;
+    int rc = db_wait_committed_locked(db, id, errors);
+    if (rc == 1 && db->closing)
+        return err_set(CIRRUS_ECLOSED, "the handle closed before the commit");
+    return rc == 1 ? writable_locked(db) : rc;
 }
 
 int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_out)
@@ -245,7 +229,7 @@ int cirrus_write(cirrus_db *db, const cirrus_batch *b, int flags, uint64_t *seq_
     if (memtable_bytes(db->wb.mem) >= db->opts.write_buffer_size && (rc = freeze(db)) < 0)
         goto unlock;
     int wait = flags & (CIRRUS_WRITE_WAIT | CIRRUS_WRITE_NOW);
-    int now = (flags & CIRRUS_WRITE_NOW) || (wait && !db->cm.bg_started) ||
+    int now = (flags & CIRRUS_WRITE_NOW) || (wait && !db->bg_started) ||
               (wait && !db->opts.flush_interval_ms);
     if (!wait) {
         if (seq_out)
