@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "db/dbimpl.h"
+#include "db/filename.h"
 #include "db/manifest.h"
 #include "objstore/objstore.h"
 #include "util/status.h"
@@ -169,8 +170,8 @@ static int ensure_logged(cirrus_db *db, uint64_t head)
 static void write_manifest(cirrus_db *db, struct version *v)
 {
     struct buf b = {0};
-    char name[64];
-    manifest_name(name, sizeof(name), v->seq);
+    char name[FILENAME_LEN];
+    filename_manifest(name, v->seq);
     /* Best effort: a missing manifest only makes the next open replay more. */
     if (manifest_encode(&b, v) == 0) {
         int rc = objstore_put(db->os, name, b.data, b.len);

@@ -18,6 +18,7 @@
 #include "db/compaction.h"
 #include "db/compactor.h"
 #include "db/dbimpl.h"
+#include "db/filename.h"
 #include "db/manifest.h"
 #include "metastore/metastore.h"
 #include "objstore/objstore.h"
@@ -139,11 +140,11 @@ static int load_manifest(cirrus_db *db)
     uint64_t seq;
     uint8_t *data = NULL;
     size_t len = 0;
-    char name[64];
+    char name[FILENAME_LEN];
     int rc;
     if ((rc = commitlog_get_pointer(&db->log, &seq)) < 0 || seq == 0)
         return rc;
-    manifest_name(name, sizeof(name), seq);
+    filename_manifest(name, seq);
     if ((rc = objstore_get_all(db->os, name, &data, &len)) < 0)
         /* the pointer names it: gone is damage, not an empty db */
         return err_prefix(rc == CIRRUS_ENOTFOUND ? CIRRUS_ECORRUPT : rc, "reading manifest %s",

@@ -44,17 +44,12 @@ void filename_delta(char out[static FILENAME_LEN],
     snprintf(out, FILENAME_LEN, FILENAME_DELTA_DIR "%s-%" PRIu64, hex, seq);
 }
 
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Exactly n lowercase hex digits at *p (n <= 16) into *out; advances *p. */
 static int take_hex(const char **p, size_t n, uint64_t *out)
 {
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++) {
-        int d = hex_digit((*p)[i]);
+        int d = hex_digit_value((*p)[i]);
         if (d < 0)
             return 0;
         v = v << 4 | (uint64_t)d;

@@ -1,6 +1,5 @@
 #include "db/manifest.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #include "db/filename.h"
@@ -9,13 +8,6 @@
 #include "util/status.h"
 
 #define MANIFEST_MAGIC 0x4e414d43u /* "CMAN" little-endian */
-
-void manifest_name(char *out, size_t out_len, uint64_t seq)
-{
-    char name[FILENAME_LEN];
-    filename_manifest(name, seq);
-    snprintf(out, out_len, "%s", name);
-}
 
 int manifest_encode(struct buf *b, const struct version *v)
 {

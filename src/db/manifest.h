@@ -14,10 +14,6 @@
 
 #define MANIFEST_FORMAT_VERSION 1
 
-/* Object name of the manifest at seq (written into out, >= 40 bytes); the
- * name is filename.h's, this is its spelling for manifest.h's callers. */
-void manifest_name(char *out, size_t out_len, uint64_t seq);
-
 int manifest_encode(struct buf *b, const struct version *v);
 /* Decodes a manifest into a new version; `what` names the object. Returns 0,
  * CIRRUS_ECORRUPT, CIRRUS_EVERSION, CIRRUS_ENOMEM. */

@@ -202,11 +202,6 @@ done:
     return rc;
 }
 
-static int hex_value(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* Appends the descriptor's files to e. `which` numbers it for messages. */
 static int decode_descriptor(cirrus_db *db, const char *desc, size_t which, struct entry *e)
 {
@@ -222,7 +217,7 @@ static int decode_descriptor(cirrus_db *db, const char *desc, size_t which, stru
     if ((rc = buf_reserve(&b, len / 2)) < 0)
         goto done;
     for (size_t i = 0; i < len; i += 2) {
-        int hi = hex_value(desc[n + i]), lo = hex_value(desc[n + i + 1]);
+        int hi = hex_digit_value(desc[n + i]), lo = hex_digit_value(desc[n + i + 1]);
         if (hi < 0 || lo < 0) {
             rc = err_set(CIRRUS_EINVALID, "descriptor %zu: bad character at %zu", which, n + i);
             goto done;

@@ -57,6 +57,11 @@ void sleep_ms(uint32_t ms)
     sleep_ns((uint64_t)ms * 1000000u);
 }
 
+int hex_digit_value(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
 void hex_encode(char *out, const uint8_t *p, size_t n)
 {
     static const char digits[] = "0123456789abcdef";

@@ -20,5 +20,7 @@ void sleep_ms(uint32_t ms);
 void sleep_ns(uint64_t ns);
 /* Lower-case hex of n bytes into out (2n chars + NUL). */
 void hex_encode(char *out, const uint8_t *p, size_t n);
+/* The value of a lower-case hex digit (what hex_encode writes), or -1. */
+int hex_digit_value(char c);
 
 #endif
