@@ -90,7 +90,7 @@ static void keep_head(cirrus_db *db, uint64_t seq, uint8_t *raw, size_t len)
 }
 
 /* Replays up to the head; reports in *found_seq where `watch_id` was
- * committed (0: not seen). Caller holds commit_mu. */
+ * committed (0: not seen). Caller holds cm.mu. */
 static int catch_up_watch(cirrus_db *db, const uint8_t *watch_id, uint64_t *found_seq,
                           int *found_applied)
 {
@@ -229,7 +229,7 @@ static int resolve(cirrus_db *db, const struct entry *e, uint64_t seq, int *appl
  * replayed e->seq while the outcome was unresolved; catch_up_watch() then
  * replays nothing and cannot see it, and committing e again would land it
  * twice. The attempt was conditional on the head being e->seq - 1, so
- * e->seq is the only place it can be. Caller holds commit_mu. Returns 0
+ * e->seq is the only place it can be. Caller holds cm.mu. Returns 0
  * with *found_seq e->seq or 0, or an error (the outcome stays unknown).
  */
 static int landed_before(cirrus_db *db, const struct entry *e, uint64_t *found_seq)

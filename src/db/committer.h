@@ -32,7 +32,7 @@ struct committer {
                                * the order they froze */
     pthread_mutex_t mu;       /* catch-up and commits; commit.c alone */
     /* FIFO of frozen memtables, oldest first; an entry's prepared/entry
-     * fields belong to the flush_mu holder */
+     * fields belong to the cm.flush_mu holder */
     struct imm **imm GUARDED_BY(mu);
     size_t n_imm GUARDED_BY(mu);
     uint64_t committed_id GUARDED_BY(mu); /* memtables with id <= this are committed */
@@ -52,7 +52,7 @@ struct committer {
 };
 
 /* commit.c: catches up with the log (cirrus_refresh, leaving the thread's
- * error message alone on success). Takes commit_mu. */
+ * error message alone on success). Takes cm.mu. */
 int db_refresh(cirrus_db *db, uint64_t *seq_out);
 /* commit.c: commits e (files added/removed, kind) as the next entry; sets
  * e->seq. on_publish (may be NULL) runs under mu in the critical section
@@ -65,7 +65,7 @@ int db_refresh(cirrus_db *db, uint64_t *seq_out);
  * An entry whose new files are older than half the GC grace period, and
  * that cannot have landed (e->maybe_landed == 0), is refused with
  * CIRRUS_ETIMEOUT: rewrite the files and try again.
- * Takes commit_mu. */
+ * Takes cm.mu. */
 int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, void *arg),
               void *arg, uint64_t *seq_out, int *applied_out);
 

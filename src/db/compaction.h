@@ -14,7 +14,7 @@
 
 /* Picks, runs and commits one compaction of the handle's current version.
  * 1 if it did one (or lost a race to another compactor: pick again), 0 if
- * no level needs one, < 0 on error. Caller holds compact_mu and the lease. */
+ * no level needs one, < 0 on error. Caller holds cp.mu and the lease. */
 int compaction_run_once(cirrus_db *db);
 
 /* Bytes by which the levels of v exceed their targets (L0: all of it once

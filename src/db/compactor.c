@@ -3,7 +3,7 @@
  * "compactor" lease, the background thread of the handle that holds it,
  * and the public calls cirrus_compact and cirrus_gc.
  *
- * One compaction or GC at a time per handle (compact_mu, taken with no
+ * One compaction or GC at a time per handle (cp.mu, taken with no
  * other lock held). Across processes the lease makes one compactor the
  * rule; a second one is never unsafe (replay validation makes a compaction
  * whose inputs another removed a no-op, compaction.c), only wasteful.
@@ -30,7 +30,9 @@
 #define COMPACTOR_TICK_MS 1000
 #define GC_PERIOD_MS (10 * 60 * 1000)
 
-int compactor_hold_lease(cirrus_db *db)
+/* Takes or renews the compactor lease; CIRRUS_EBUSY if another holds it.
+ * Caller holds cp.mu. */
+static int compactor_hold_lease(cirrus_db *db)
 {
     int64_t now = now_ms();
     if (db->cp.lease_held && now < db->cp.lease_renew_at_ms)
@@ -42,7 +44,9 @@ int compactor_hold_lease(cirrus_db *db)
     return rc;
 }
 
-int compactor_drop_lease(cirrus_db *db)
+/* Releases the lease if held. Returns 0, or the release's error (the lease
+ * then lapses at its expiry). Caller holds cp.mu. */
+static int compactor_drop_lease(cirrus_db *db)
 {
     int rc = db->cp.lease_held ? db_lease_release(db, LEASE_NAME, db->writer_id) : 0;
     db->cp.lease_held = 0;

@@ -38,11 +38,4 @@ int compactor_start(cirrus_db *db);
  * lease. */
 void compactor_stop(cirrus_db *db);
 
-/* Takes or renews the compactor lease; CIRRUS_EBUSY if another holds it.
- * Caller holds compact_mu. */
-int compactor_hold_lease(cirrus_db *db);
-/* Releases the lease if held. Returns 0, or the release's error (the lease
- * then lapses at its expiry). Caller holds compact_mu. */
-int compactor_drop_lease(cirrus_db *db);
-
 #endif

@@ -10,7 +10,7 @@
 #include "cirrus.h"
 
 /* One GC pass (cirrus_gc's contract), grace_ms < 0 meaning the handle's
- * gc_grace_ms. Caller holds compact_mu and the compactor lease. */
+ * gc_grace_ms. Caller holds cp.mu and the compactor lease. */
 int gc_run(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *item, void *arg),
            void *arg);
 

@@ -140,7 +140,7 @@ static int check_keys(cirrus_db *db, struct version *v, struct memtable *m, uint
     return rc;
 }
 
-/* The entry validator; runs in the committer with commit_mu held. */
+/* The entry validator; runs in the committer with cm.mu held. */
 static int validate(cirrus_db *db, const struct entry *e, void *arg)
 {
     cirrus_txn *t = arg;

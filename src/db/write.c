@@ -26,7 +26,7 @@
 
 /* ---- buffering ------------------------------------------------------------ */
 
-/* Adds every op of b to db->wb.mem. Caller holds write_mu (which guards
+/* Adds every op of b to db->wb.mem. Caller holds wb.mu (which guards
  * next_mseq and lets it read mem), not mu: readers never wait for it. On
  * failure the caller fails the handle (part of the batch may be buffered). */
 static int apply_batch(cirrus_db *db, const cirrus_batch *b)
@@ -52,7 +52,7 @@ static int freeze_locked(cirrus_db *db)
     return 0;
 }
 
-/* freeze_locked for a caller holding write_mu only. */
+/* freeze_locked for a caller holding wb.mu only. */
 static int freeze(cirrus_db *db)
 {
     pthread_mutex_lock(&db->mu);
@@ -177,7 +177,7 @@ void db_write_stall_stats(cirrus_db *db, cirrus_stats *out)
 
 /* Lets a write of `bytes` in: checks the handle takes writes, paces it
  * (throttle_locked) and waits while the frozen memtables queue is full.
- * Takes and drops mu; the caller then buffers the write under write_mu.
+ * Takes and drops mu; the caller then buffers the write under wb.mu.
  * *flush_errors_out: the count of failed flushes as the write was let in. */
 static int admit(cirrus_db *db, uint64_t bytes, uint64_t *flush_errors_out)
 {
@@ -263,7 +263,7 @@ static int write_one(cirrus_db *db, int kind, const void *key, size_t key_len, c
         return err_set(CIRRUS_EINVALID, "write: NULL argument");
     if ((rc = admit(db, key_len + val_len, &errors)) < 0)
         return rc;
-    /* only write_mu: readers taking a superversion under mu do not queue
+    /* only wb.mu: readers taking a superversion under mu do not queue
      * behind a writer that buffers hundreds of thousands of puts a second.
      * A single op cannot be half applied: a failure leaves nothing behind */
     pthread_mutex_lock(&db->wb.mu);
