@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "table/compress.h"
 #include "util/coding.h"
 #include "util/hash.h"
 #include "util/status.h"
@@ -19,6 +20,49 @@ int sst_put_trailer(struct buf *out, size_t off, uint8_t type)
     buf_put_u8(out, type);
     /* covers the stored bytes and the type byte, which now sit together */
     buf_put_fixed32(out, checksum32(out->data + off, out->len - off));
+done:
+    return rc;
+}
+
+int sst_check_handle(const struct block_handle *h, uint64_t file_size, const char *name,
+                     const char *what)
+{
+    int rc = 0;
+    uint64_t limit = file_size - SST_FOOTER_LEN;
+    if (h->size > limit || h->off > limit - h->size || SST_TRAILER_LEN > limit - h->size - h->off)
+        rc = err_set(CIRRUS_ECORRUPT,
+                     "%s: %s block at offset %llu: %llu bytes run past the data (file of %llu "
+                     "bytes)",
+                     name, what, (unsigned long long)h->off, (unsigned long long)h->size,
+                     (unsigned long long)file_size);
+    return rc;
+}
+
+int sst_unwrap_block(const uint8_t **data_out, size_t *len_out, uint8_t **mem_out,
+                     const uint8_t *raw, const struct block_handle *h, const char *name,
+                     const char *what)
+{
+    int rc = 0;
+    uint8_t type = raw[h->size];
+    uint32_t stored = decode_fixed32(raw + h->size + 1);
+    uint32_t computed = checksum32(raw, (size_t)h->size + 1);
+    *mem_out = NULL;
+    if (stored != computed) {
+        rc = err_set(CIRRUS_ECORRUPT,
+                     "%s: %s block at offset %llu: checksum mismatch (stored %08x, computed %08x)",
+                     name, what, (unsigned long long)h->off, stored, computed);
+        goto done;
+    }
+    if (type == COMPRESS_NONE) {
+        *data_out = raw;
+        *len_out = (size_t)h->size;
+        goto done;
+    }
+    if ((rc = decompress_block(type, raw, (size_t)h->size, mem_out, len_out)) < 0) {
+        err_prefix(rc, "%s: %s block at offset %llu", name, what, (unsigned long long)h->off);
+        goto done;
+    }
+    *data_out = *mem_out;
 done:
     return rc;
 }

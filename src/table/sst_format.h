@@ -13,7 +13,7 @@
  * A handle's size counts the stored block bytes, not its trailer; size 0
  * means the block is absent.
  *
- * Calls: util only.
+ * Calls: util, compress.h.
  */
 #ifndef CIRRUS_TABLE_SST_FORMAT_H
 #define CIRRUS_TABLE_SST_FORMAT_H
@@ -45,6 +45,26 @@ struct sst_footer {
 /* Appends the 5-byte trailer for the stored bytes just appended at
  * out->data + off. Returns 0 or CIRRUS_ENOMEM. */
 int sst_put_trailer(struct buf *out, size_t off, uint8_t type);
+
+/* Checks that the block of handle h, trailer included, lies wholly before
+ * the footer of a file of file_size bytes (which must hold a footer),
+ * computed without overflow. Returns 0 or CIRRUS_ECORRUPT naming the object
+ * `name`, the block `what` ("data", "index", ...) and its offset. */
+int sst_check_handle(const struct block_handle *h, uint64_t file_size, const char *name,
+                     const char *what);
+
+/*
+ * The contents of the block of handle h whose stored bytes and trailer are
+ * raw[0, h->size + 5) (borrowed): checks the trailer's checksum and the
+ * compression type and inflates a compressed block. On success *data_out
+ * and *len_out give the contents, which point into raw for an uncompressed
+ * block (*mem_out NULL) and into *mem_out (malloc'd, caller frees) for a
+ * compressed one. Returns 0, CIRRUS_ECORRUPT (message naming the object
+ * `name`, the block `what` and its offset), CIRRUS_ENOMEM.
+ */
+int sst_unwrap_block(const uint8_t **data_out, size_t *len_out, uint8_t **mem_out,
+                     const uint8_t *raw, const struct block_handle *h, const char *name,
+                     const char *what);
 
 /* Index entry value: varint offset, varint size. */
 int sst_put_handle(struct buf *out, const struct block_handle *h);

@@ -22,7 +22,7 @@
  *     read_block() their readahead window as the bytes already fetched,
  *     which keeps their blocks out of the cache.
  *  3. A handle must lie wholly before the footer: off + size + trailer <=
- *     file_size - 64, computed without overflow.
+ *     file_size - 64, computed without overflow (sst_check_handle()).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +31,9 @@
 #include "objstore/objstore.h"
 #include "table/block.h"
 #include "table/bloom.h"
-#include "table/compress.h"
 #include "table/ikey.h"
 #include "table/sst.h"
 #include "table/sst_format.h"
-#include "util/coding.h"
-#include "util/hash.h"
 #include "util/status.h"
 
 #define TAIL_READ ((uint64_t)256 << 10)
@@ -84,19 +81,6 @@ static void block_release(struct block *b)
     if (b->handle)
         block_cache_release(b->cache, b->handle);
     memset(b, 0, sizeof(*b));
-}
-
-static int check_handle(const struct sst_reader *r, const struct block_handle *h, const char *what)
-{
-    int rc = 0;
-    uint64_t limit = r->size - SST_FOOTER_LEN;
-    if (h->size > limit || h->off > limit - h->size || SST_TRAILER_LEN > limit - h->size - h->off)
-        rc = err_set(CIRRUS_ECORRUPT,
-                     "%s: %s block at offset %llu: %llu bytes run past the data (file of %llu "
-                     "bytes)",
-                     r->name, what, (unsigned long long)h->off, (unsigned long long)h->size,
-                     (unsigned long long)r->size);
-    return rc;
 }
 
 /*
@@ -175,9 +159,8 @@ static int read_block(const struct sst_reader *r, const struct block_handle *h, 
 {
     int rc = 0;
     uint8_t *raw = NULL, *inflated = NULL;
-    size_t inflated_len = 0;
     int cacheable = r->cache && !tail;
-    if ((rc = check_handle(r, h, what)) < 0)
+    if ((rc = sst_check_handle(h, r->size, r->name, what)) < 0)
         goto done;
     if (cacheable && cache_lookup(r, h, out))
         goto done;
@@ -187,30 +170,12 @@ static int read_block(const struct sst_reader *r, const struct block_handle *h, 
     }
     if ((rc = fetch(r, h, what, tail, raw)) < 0)
         goto done;
-    uint8_t type = raw[h->size];
-    uint32_t stored = decode_fixed32(raw + h->size + 1);
-    uint32_t computed = checksum32(raw, (size_t)h->size + 1);
-    if (stored != computed) {
-        rc = err_set(CIRRUS_ECORRUPT,
-                     "%s: %s block at offset %llu: checksum mismatch (stored %08x, computed %08x)",
-                     r->name, what, (unsigned long long)h->off, stored, computed);
+    if ((rc = sst_unwrap_block(&out->data, &out->len, &inflated, raw, h, r->name, what)) < 0)
         goto done;
-    }
-    if (type == COMPRESS_NONE) {
-        out->mem = raw;
-        out->data = raw;
-        out->len = (size_t)h->size;
+    /* the contents are in raw itself, or in inflated */
+    out->mem = inflated ? inflated : raw;
+    if (!inflated)
         raw = NULL;
-    } else {
-        if ((rc = decompress_block(type, raw, (size_t)h->size, &inflated, &inflated_len)) < 0) {
-            err_prefix(rc, "%s: %s block at offset %llu", r->name, what,
-                       (unsigned long long)h->off);
-            goto done;
-        }
-        out->mem = inflated;
-        out->data = inflated;
-        out->len = inflated_len;
-    }
     if (cacheable)
         cache_insert(r, h, out);
 done:
@@ -507,7 +472,7 @@ static int read_ahead(struct sst_iter *it, const struct block_handle *h, struct 
 {
     struct sst_reader *r = it->r;
     int rc;
-    if ((rc = check_handle(r, h, "data")) < 0)
+    if ((rc = sst_check_handle(h, r->size, r->name, "data")) < 0)
         return rc;
     uint64_t n = h->size + SST_TRAILER_LEN, limit = r->size - SST_FOOTER_LEN;
     if (!(h->off >= it->ra.off && h->off - it->ra.off <= it->ra.len &&
