@@ -445,6 +445,41 @@ done:
     return rc;
 }
 
+int block_iter_check_restarts(struct block_iter *it)
+{
+    uint32_t j = 0; /* the next restart point to meet */
+    const uint8_t *k;
+    size_t klen;
+    if (it->status < 0 || it->data_len == 0)
+        goto done;
+    if (restart_at(it, 0) != 0) {
+        corrupt(it, "first restart point not at the first entry", restart_at(it, 0));
+        goto done;
+    }
+    it->key.len = 0;
+    it->patched = 0;
+    for (uint32_t off = 0; off < it->data_len; off = it->next) {
+        if (decode_entry(it, off) < 0)
+            goto done;
+        if (j < it->n_restarts && restart_at(it, j) == off) {
+            if (restart_key(it, j, &k, &klen) < 0)
+                goto done;
+            j++;
+        }
+        /* a restart point not met at an entry start is inside this one or
+         * before it (out of order) */
+        if (j < it->n_restarts && restart_at(it, j) < it->next) {
+            corrupt(it, "restart point not at the start of an entry", restart_at(it, j));
+            goto done;
+        }
+    }
+    if (j < it->n_restarts)
+        corrupt(it, "restart point past the entries", restart_at(it, j));
+done:
+    set_invalid(it);
+    return it->status;
+}
+
 void block_iter_clear(struct block_iter *it)
 {
     if (it)

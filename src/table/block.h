@@ -98,6 +98,16 @@ int block_iter_init(struct block_iter *it, const uint8_t *block, size_t len,
 /* Frees what block_iter_init took (the key buffer); not `it` itself. */
 void block_iter_clear(struct block_iter *it);
 
+/*
+ * Checks what a forward scan does not look at but seeks rely on: that the
+ * restart array matches the entries (restart[0] = 0, each offset the start
+ * of an entry that stores its whole key, the offsets increasing). Decodes
+ * every entry. Returns 0 or the iterator's status (CIRRUS_ECORRUPT naming
+ * the block and the offset, or CIRRUS_ENOMEM), and leaves `it`
+ * unpositioned. For verification; readers do not need it.
+ */
+int block_iter_check_restarts(struct block_iter *it);
+
 /* The same as a heap iterator: iter_free() frees it. The block bytes and
  * origin strings are borrowed and must outlive it. Returns 0 or
  * CIRRUS_ENOMEM; a malformed block still yields an iterator (with status

@@ -217,6 +217,66 @@ static void bad_restart_arrays_are_corrupt(void **state)
     iter_free(it);
 }
 
+/* A copy of blk whose restart i holds `off`; checked by
+ * block_iter_check_restarts(). */
+static int check_restarts_with(const uint8_t *blk, size_t len, uint32_t i, uint32_t off)
+{
+    struct block_iter it = {0};
+    uint8_t *copy = malloc(len);
+    assert_non_null(copy);
+    memcpy(copy, blk, len);
+    uint32_t n = decode_fixed32(copy + len - 4);
+    if (i < n)
+        encode_fixed32(copy + len - 4 - 4 * (size_t)n + 4 * (size_t)i, off);
+    assert_int_equal(block_iter_init(&it, copy, len, &origin, 0), 0);
+    int rc = block_iter_check_restarts(&it);
+    assert_false(iter_valid(&it.base));
+    block_iter_clear(&it);
+    free(copy);
+    return rc;
+}
+
+/* What a forward scan never looks at: every restart at an entry that stores
+ * its whole key, the first at 0, in order. */
+static void restart_arrays_are_checked_against_the_entries(void **state)
+{
+    (void)state;
+    static struct kv kvs[40];
+    struct block_builder b;
+    const uint8_t *blk;
+    size_t len;
+    make_kvs(kvs, 40, 42);
+    build(&b, kvs, 40, 4, &blk, &len);
+    struct block_iter it = {0};
+    uint32_t r1 = 0, e5 = 0; /* offsets of entries 4 (restart 1) and 5 */
+    assert_int_equal(decode_fixed32(blk + len - 4), 10);
+    assert_int_equal(block_iter_init(&it, blk, len, &origin, 0), 0);
+    iter_first(&it.base);
+    for (int i = 0; i < 5; i++) {
+        if (i == 4)
+            r1 = it.cur;
+        iter_next(&it.base);
+    }
+    e5 = it.cur;
+    block_iter_clear(&it);
+    assert_int_equal(r1, decode_fixed32(blk + len - 4 - 4 * 10 + 4));
+    assert_int_equal(check_restarts_with(blk, len, 99, 0), 0);
+    /* the first not at 0: entries before it unreachable by a seek */
+    assert_int_equal(check_restarts_with(blk, len, 0, r1), CIRRUS_ECORRUPT);
+    assert_non_null(strstr(cirrus_errmsg(), "first restart point not at the first entry"));
+    /* inside an entry */
+    assert_int_equal(check_restarts_with(blk, len, 1, r1 + 1), CIRRUS_ECORRUPT);
+    assert_non_null(strstr(cirrus_errmsg(), "restart point not at the start of an entry"));
+    /* at an entry that shares a prefix with the one before */
+    assert_int_equal(check_restarts_with(blk, len, 1, e5), CIRRUS_ECORRUPT);
+    assert_non_null(strstr(cirrus_errmsg(), "bad entry at restart point"));
+    /* out of order */
+    assert_int_equal(check_restarts_with(blk, len, 2, r1), CIRRUS_ECORRUPT);
+    /* past the entries */
+    assert_int_equal(check_restarts_with(blk, len, 9, (uint32_t)len), CIRRUS_ECORRUPT);
+    block_builder_free(&b);
+}
+
 /* Walks everything and seeks a few keys; only memory safety is checked
  * (blocks carry no checksum of their own). */
 static void exercise(const uint8_t *blk, size_t len)
@@ -278,6 +338,7 @@ int main(void)
         cmocka_unit_test(empty_block_is_never_valid),
         cmocka_unit_test(global_seq_replaces_seq_zero),
         cmocka_unit_test(bad_restart_arrays_are_corrupt),
+        cmocka_unit_test(restart_arrays_are_checked_against_the_entries),
         cmocka_unit_test(every_flip_and_truncation_is_survived),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
