@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "aws/awsproto.h"
 #include "util/status.h"
@@ -324,6 +325,7 @@ struct xfer {
     struct aws_creds *creds; /* RUNNING/DONE: the triple this attempt signed with */
     int auth_retried;        /* a refresh-and-retry after ExpiredToken was spent */
     int last_tls;            /* the last attempt failed TLS verification */
+    int self_sign;           /* signed here, not by libcurl (needs_own_signature) */
     char errbuf[CURL_ERROR_SIZE];
     char last_cause[CURL_ERROR_SIZE + 64]; /* transport failure text, for messages */
     struct aws_outcome last;
@@ -386,8 +388,27 @@ static int add_header(struct curl_slist **l, const char *line)
     return 0;
 }
 
+/* Whether libcurl would sign r wrongly. libcurl 7.88 sorts the canonical
+ * headers as whole "name:value" lines, so a header whose name is a prefix
+ * of another's (x-amz-copy-source and x-amz-copy-source-range, sent by
+ * UploadPartCopy) comes out of order, and a server that checks signatures
+ * refuses the request with SignatureDoesNotMatch. Such requests are signed
+ * here (awsproto.h, aws_sigv4_authorization). */
+static int needs_own_signature(const struct aws_request *r)
+{
+    for (int i = 0; i < AWS_MAX_HEADERS && r->headers[i]; i++) {
+        const char *colon = strchr(r->headers[i], ':');
+        size_t n = colon ? (size_t)(colon - r->headers[i]) : 0;
+        for (int j = 0; n && j < AWS_MAX_HEADERS && r->headers[j]; j++)
+            if (j != i && strncasecmp(r->headers[j], r->headers[i], n) == 0 &&
+                r->headers[j][n] != ':')
+                return 1;
+    }
+    return 0;
+}
+
 /* Builds the URL once per request (it does not change between attempts;
- * libcurl re-signs each attempt with a fresh date). */
+ * each attempt is signed afresh, with its own date). */
 static int xfer_prepare(struct xfer *x)
 {
     struct aws_request *r = x->r;
@@ -398,7 +419,56 @@ static int xfer_prepare(struct xfer *x)
     snprintf(x->url, n, "%s%s%s%s", base, r->path, r->query && *r->query ? "?" : "",
              r->query ? r->query : "");
     aws_sha256_hex(r->body, r->body ? r->body_len : 0, x->sha);
+    x->self_sign = needs_own_signature(r);
     return 0;
+}
+
+/* Signs one attempt here (x->self_sign): every header line built so far is
+ * signed, then Host, x-amz-date and Authorization are added, so that what
+ * is signed is exactly what is sent. */
+static int xfer_sign(struct xfer *x)
+{
+    const struct aws_config *cfg = &x->c->cfg;
+    const char *lines[AWS_MAX_HEADERS + 4];
+    char date[20], host[256], line[1024];
+    char *auth = NULL;
+    size_t n = 0;
+    int rc;
+    for (struct curl_slist *l = x->hdrs; l && n < AWS_MAX_HEADERS + 4; l = l->next)
+        lines[n++] = l->data;
+    const char *h = strstr(x->url, "://");
+    h = h ? h + 3 : x->url;
+    size_t hlen = strcspn(h, "/?");
+    snprintf(host, sizeof(host), "%.*s", (int)hlen, h);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
+    struct aws_sigv4 s = {.method = x->r->method,
+                          .host = host,
+                          .path = x->r->path,
+                          .query = x->r->query,
+                          .headers = lines,
+                          .n_headers = n,
+                          .payload_sha256 = x->sha,
+                          .amz_date = date,
+                          .region = cfg->region,
+                          .service = cfg->service,
+                          .access_key = x->creds->access_key,
+                          .secret_key = x->creds->secret_key};
+    if ((rc = aws_sigv4_authorization(&s, &auth)) < 0)
+        goto done;
+    snprintf(line, sizeof(line), "Host: %s", host);
+    if ((rc = add_header(&x->hdrs, line)) < 0)
+        goto done;
+    snprintf(line, sizeof(line), "x-amz-date: %s", date);
+    if ((rc = add_header(&x->hdrs, line)) < 0)
+        goto done;
+    snprintf(line, sizeof(line), "Authorization: %s", auth);
+    rc = add_header(&x->hdrs, line);
+done:
+    free(auth);
+    return rc;
 }
 
 /* Builds the header list of one attempt: the session token belongs to the
@@ -431,6 +501,8 @@ static int xfer_headers(struct xfer *x)
     /* libcurl would label a body form-urlencoded; S3 stores the type */
     if (rc == 0 && r->body && !has_header(r, "Content-Type"))
         rc = add_header(&x->hdrs, "Content-Type: application/octet-stream");
+    if (rc == 0 && x->self_sign && x->creds)
+        rc = xfer_sign(x);
     return rc;
 }
 
@@ -477,7 +549,7 @@ static int xfer_start(struct xfer *x, CURLM *m)
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     if (cfg->ca_bundle)
         curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_bundle);
-    if (x->creds) {
+    if (x->creds && !x->self_sign) {
         /* libcurl copies both strings: the triple may be freed after this */
         curl_easy_setopt(e, CURLOPT_AWS_SIGV4, c->sigv4);
         curl_easy_setopt(e, CURLOPT_USERNAME, x->creds->access_key);

@@ -7,10 +7,14 @@
  * reused across requests and threads. Requests are signed by libcurl's
  * SigV4 (CURLOPT_AWS_SIGV4); this layer adds what libcurl 7.88 leaves out:
  * the x-amz-content-sha256 header (hex SHA-256 of the body) and, through
- * awsproto.h, the canonical query string that libcurl signs as written.
+ * awsproto.h, the canonical query string that libcurl signs as written. A
+ * request libcurl would sign wrongly (one header name a prefix of another,
+ * as x-amz-copy-source and x-amz-copy-source-range: libcurl 7.88 sorts
+ * "name:value" lines, not names) is signed by this layer instead
+ * (aws_sigv4_authorization), with the same credentials.
  *
  * Retries: an attempt that fails transiently (connection refused or broken,
- * timeout, 5xx, throttling: SlowDown, ThrottlingException,
+ * timeout, 5xx other than 501 Not Implemented, throttling: SlowDown, ThrottlingException,
  * ProvisionedThroughputExceededException, HTTP 429) is repeated after a
  * full-jitter exponential backoff, until the retry budget (max_retry_ms,
  * default 30 s, env CIRRUS_AWS_MAX_RETRY_MS) would be exceeded; a new

@@ -1,7 +1,9 @@
 #include "aws/awsproto.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -389,6 +391,10 @@ struct aws_outcome aws_classify(enum aws_transport t, long status, const char *c
         o.rc = CIRRUS_EAUTH;
     else if (code_in(code, throttled) || status == 429)
         o = (struct aws_outcome){AWS_RETRY, CIRRUS_EIO, 0};
+    else if (status == 501)
+        /* NotImplemented: the server lacks the operation (s3rver has no
+         * UploadPartCopy); asking again cannot help, and nothing was applied */
+        o.rc = CIRRUS_EIO;
     else if (status >= 500)
         /* A 5xx on a write is ambiguous: the service may have applied it
          * before failing (503 without a throttling code included). */
@@ -419,6 +425,149 @@ void aws_sha256_hex(const void *data, size_t len, char out[65])
     uint8_t md[SHA256_DIGEST_LENGTH];
     SHA256(data ? data : (const void *)"", len, md);
     hex_encode(out, md, sizeof(md));
+}
+
+/* ---- SigV4 ---------------------------------------------------------------- */
+
+/* One canonical header: lower-case name, normalised value (both malloc'd). */
+struct canon_header {
+    char *name;
+    char *value;
+};
+
+static int canon_header_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct canon_header *)a)->name, ((const struct canon_header *)b)->name);
+}
+
+/* Fills h from name [name, name+n) and value: the name lower-cased, the
+ * value without leading or trailing blanks and with inner runs of blanks
+ * made one space. */
+static int canon_header_set(struct canon_header *h, const char *name, size_t n, const char *value)
+{
+    size_t vlen = strlen(value), j = 0;
+    if (!(h->name = malloc(n + 1)) || !(h->value = malloc(vlen + 1)))
+        return err_nomem();
+    for (size_t i = 0; i < n; i++)
+        h->name[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+    h->name[n] = '\0';
+    for (size_t i = 0; i < vlen; i++) {
+        int blank = value[i] == ' ' || value[i] == '\t';
+        if (blank && (j == 0 || h->value[j - 1] == ' '))
+            continue;
+        h->value[j++] = blank ? ' ' : value[i];
+    }
+    while (j > 0 && h->value[j - 1] == ' ')
+        j--;
+    h->value[j] = '\0';
+    return 0;
+}
+
+static int buf_str(struct buf *b, const char *s)
+{
+    return buf_append(b, s, strlen(s));
+}
+
+static void hmac_sha256(const void *key, size_t key_len, const char *msg, uint8_t out[32])
+{
+    unsigned int len = 32;
+    HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)msg, strlen(msg), out, &len);
+}
+
+/* The canonical request of s over its sorted headers h[0..n), and the
+ * signed header names ("host;x-amz-date") into names. */
+static int canonical_request(const struct aws_sigv4 *s, const struct canon_header *h, size_t n,
+                             struct buf *creq, struct buf *names)
+{
+    int rc = 0;
+    rc |= buf_str(creq, s->method) | buf_put_u8(creq, '\n');
+    rc |= buf_str(creq, s->path) | buf_put_u8(creq, '\n');
+    rc |= buf_str(creq, s->query ? s->query : "") | buf_put_u8(creq, '\n');
+    for (size_t i = 0; i < n; i++) {
+        rc |= buf_str(creq, h[i].name) | buf_put_u8(creq, ':');
+        rc |= buf_str(creq, h[i].value) | buf_put_u8(creq, '\n');
+        rc |= (i ? buf_put_u8(names, ';') : 0) | buf_str(names, h[i].name);
+    }
+    rc |= buf_put_u8(names, 0);
+    rc |= buf_put_u8(creq, '\n') | buf_str(creq, (const char *)names->data);
+    rc |= buf_put_u8(creq, '\n') | buf_str(creq, s->payload_sha256) | buf_put_u8(creq, 0);
+    return rc ? err_nomem() : 0;
+}
+
+int aws_sigv4_authorization(const struct aws_sigv4 *s, char **out)
+{
+    int rc = 0;
+    size_t n = s->n_headers + 2;
+    struct canon_header *h = calloc(n, sizeof(*h));
+    struct buf creq = {0}, names = {0};
+    char date[9], scope[256], creq_sha[65], sig[65], *sts = NULL, *key = NULL, *auth = NULL;
+    uint8_t k[32], k2[32];
+    if (!h) {
+        rc = err_nomem();
+        goto done;
+    }
+    if ((rc = canon_header_set(&h[0], "host", 4, s->host)) < 0 ||
+        (rc = canon_header_set(&h[1], "x-amz-date", 10, s->amz_date)) < 0)
+        goto done;
+    for (size_t i = 0; i < s->n_headers; i++) {
+        const char *colon = strchr(s->headers[i], ':');
+        if (!colon) {
+            rc = err_set(CIRRUS_EINVALID, "sigv4: header line without ':': \"%.64s\"",
+                         s->headers[i]);
+            goto done;
+        }
+        if ((rc = canon_header_set(&h[i + 2], s->headers[i], (size_t)(colon - s->headers[i]),
+                                   colon + 1)) < 0)
+            goto done;
+    }
+    qsort(h, n, sizeof(*h), canon_header_cmp);
+    if ((rc = canonical_request(s, h, n, &creq, &names)) < 0)
+        goto done;
+    aws_sha256_hex(creq.data, creq.len - 1, creq_sha);
+    snprintf(date, sizeof(date), "%.8s", s->amz_date);
+    snprintf(scope, sizeof(scope), "%s/%s/%s/aws4_request", date, s->region, s->service);
+    size_t sts_len = strlen(s->amz_date) + strlen(scope) + 100;
+    size_t key_len = strlen(s->secret_key) + 4;
+    if (!(sts = malloc(sts_len)) || !(key = malloc(key_len + 1))) {
+        rc = err_nomem();
+        goto done;
+    }
+    snprintf(sts, sts_len, "AWS4-HMAC-SHA256\n%s\n%s\n%s", s->amz_date, scope, creq_sha);
+    snprintf(key, key_len + 1, "AWS4%s", s->secret_key);
+    /* the signing key: date, region, service, "aws4_request" in turn */
+    hmac_sha256(key, key_len, date, k);
+    hmac_sha256(k, 32, s->region, k2);
+    hmac_sha256(k2, 32, s->service, k);
+    hmac_sha256(k, 32, "aws4_request", k2);
+    hmac_sha256(k2, 32, sts, k);
+    hex_encode(sig, k, 32);
+    size_t auth_len = strlen(s->access_key) + strlen(scope) + names.len + 64 + 100;
+    if (!(auth = malloc(auth_len))) {
+        rc = err_nomem();
+        goto done;
+    }
+    snprintf(auth, auth_len, "AWS4-HMAC-SHA256 Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+             s->access_key, scope, (const char *)names.data, sig);
+    *out = auth;
+    auth = NULL;
+done:
+    if (key) {
+        /* the secret must not stay in freed memory */
+        memset(key, 0, key_len);
+        free(key);
+    }
+    memset(k, 0, sizeof(k));
+    memset(k2, 0, sizeof(k2));
+    for (size_t i = 0; h && i < n; i++) {
+        free(h[i].name);
+        free(h[i].value);
+    }
+    free(h);
+    buf_free(&creq);
+    buf_free(&names);
+    free(sts);
+    free(auth);
+    return rc;
 }
 
 int aws_base64_encode(const void *data, size_t len, char **out)

@@ -1,8 +1,8 @@
 /*
  * awsproto.h - the pure, I/O-free parts of talking to AWS services: URI
  * encoding, canonical query strings, error-body parsing, classification of
- * an outcome (retry or not, which CIRRUS_E* code), retry backoff, SHA-256
- * and base64. Kept apart from the HTTP client so unit tests can pin each
+ * an outcome (retry or not, which CIRRUS_E* code), retry backoff, SigV4
+ * signatures, SHA-256 and base64. Kept apart from the HTTP client so unit tests can pin each
  * rule down without a server.
  *
  * Calls: util, libcrypto.
@@ -83,6 +83,33 @@ struct aws_outcome aws_classify(enum aws_transport t, long status, const char *c
  * [0, min(cap_ms, base_ms * 2^attempt)] using rnd as the random source.
  * attempt counts from 0 (the delay before the second try). */
 uint32_t aws_backoff_ms(unsigned attempt, uint32_t base_ms, uint32_t cap_ms, uint64_t rnd);
+
+/* One request to sign with SigV4 in this layer rather than libcurl's
+ * (aws.c says when). Everything is borrowed. */
+struct aws_sigv4 {
+    const char *method;           /* "PUT", ... */
+    const char *host;             /* the Host header's value: "host[:port]" */
+    const char *path;             /* URI-encoded as sent; S3 signs it as is */
+    const char *query;            /* canonical (aws_query_build) or NULL */
+    const char *const *headers;   /* "Name: value" lines to sign besides host */
+    size_t n_headers;             /* and x-amz-date, which the signer adds */
+    const char *payload_sha256;   /* hex, as sent in x-amz-content-sha256 */
+    const char *amz_date;         /* "YYYYMMDDTHHMMSSZ" (UTC), as sent */
+    const char *region, *service; /* "us-east-1", "s3" */
+    const char *access_key, *secret_key;
+};
+
+/*
+ * The value of the Authorization header for s ("AWS4-HMAC-SHA256
+ * Credential=KEY/DATE/REGION/SERVICE/aws4_request, SignedHeaders=...,
+ * Signature=..."). The canonical headers are host, x-amz-date and
+ * s->headers, names lower-cased and sorted by name alone (libcurl 7.88
+ * sorts whole "name:value" lines, which puts x-amz-copy-source-range before
+ * x-amz-copy-source), values trimmed with inner runs of spaces made one.
+ * *out is malloc'd (caller frees). Returns 0, CIRRUS_EINVALID (a header
+ * line without ':'), CIRRUS_ENOMEM.
+ */
+int aws_sigv4_authorization(const struct aws_sigv4 *s, char **out);
 
 /* Lower-case hex SHA-256 of len bytes into out (65 bytes). */
 void aws_sha256_hex(const void *data, size_t len, char out[65]);
