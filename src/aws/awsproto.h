@@ -87,15 +87,15 @@ uint32_t aws_backoff_ms(unsigned attempt, uint32_t base_ms, uint32_t cap_ms, uin
 /* One request to sign with SigV4 in this layer rather than libcurl's
  * (aws.c says when). Everything is borrowed. */
 struct aws_sigv4 {
-    const char *method;                /* "PUT", ... */
-    const char *host;                  /* the Host header's value: "host[:port]" */
-    const char *path;                  /* URI-encoded as sent; S3 signs it as is */
-    const char *query;                 /* canonical (aws_query_build) or NULL */
-    const char *const *headers;        /* "Name: value" lines to sign besides host */
-    size_t n_headers;                  /* and x-amz-date, which the signer adds */
-    const char *payload_sha256;        /* hex, as sent in x-amz-content-sha256 */
-    const char *amz_date;              /* "YYYYMMDDTHHMMSSZ" (UTC), as sent */
-    const char *region, *service;      /* "us-east-1", "s3" */
+    const char *method;           /* "PUT", ... */
+    const char *host;             /* the Host header's value: "host[:port]" */
+    const char *path;             /* URI-encoded as sent; S3 signs it as is */
+    const char *query;            /* canonical (aws_query_build) or NULL */
+    const char *const *headers;   /* "Name: value" lines to sign besides host */
+    size_t n_headers;             /* and x-amz-date, which the signer adds */
+    const char *payload_sha256;   /* hex, as sent in x-amz-content-sha256 */
+    const char *amz_date;         /* "YYYYMMDDTHHMMSSZ" (UTC), as sent */
+    const char *region, *service; /* "us-east-1", "s3" */
     const char *access_key, *secret_key;
 };
 

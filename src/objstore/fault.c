@@ -29,24 +29,41 @@ static struct fault_os *F(struct objstore *os)
     return (struct fault_os *)os;
 }
 
-static int f_put(struct objstore *os, const char *name, const void *data, size_t len)
+/* One write of the inner store (put, delete, copy), as f_write runs it. */
+struct f_write_op {
+    enum fault_op op; /* FAULT_PUT (put, copy) or FAULT_DEL */
+    const char *name; /* the object written */
+    uint64_t bytes;   /* bytes the write sends (0 for a delete) */
+    int (*apply)(struct objstore *inner, const struct f_write_op *w);
+    const void *data;     /* put: the bytes */
+    struct objstore *src; /* copy: the source store ... */
+    const char *src_name; /* ... and object */
+    uint64_t size;        /* copy: objstore_copy()'s size */
+};
+
+/* A write's fate: passed through (and counted, maybe crashing after it),
+ * failed without reaching the inner store, or applied and then reported as
+ * a timeout, as a lost answer would be. */
+static int f_write(struct fault_os *f, const struct f_write_op *w)
 {
-    struct fault_os *f = F(os);
     int rc;
-    enum fault_action act = fault_begin(&f->fi, FAULT_PUT, 1, "objstore", name, &rc);
+    enum fault_action act = fault_begin(&f->fi, w->op, 1, "objstore", w->name, &rc);
     switch (act) {
     case FAULT_PASS:
     case FAULT_CRASH_AFTER:
-        rc = objstore_put(f->inner, name, data, len);
-        fault_count_bytes(&f->fi, FAULT_PUT, len, 0);
-        fault_after(&f->fi, act, "objstore", FAULT_PUT, name);
+        rc = w->apply(f->inner, w);
+        if (w->bytes)
+            fault_count_bytes(&f->fi, w->op, w->bytes, 0);
+        fault_after(&f->fi, act, "objstore", w->op, w->name);
         break;
     case FAULT_TIMEOUT_APPLY: {
         char msg[512];
-        snprintf(msg, sizeof(msg), "%s (the write was applied)", cirrus_errmsg());
+        snprintf(msg, sizeof(msg), "%s (the %s was applied)", cirrus_errmsg(),
+                 w->op == FAULT_DEL ? "delete" : "write");
         /* applied, then the answer was lost: the caller hears the timeout */
-        objstore_put(f->inner, name, data, len);
-        fault_count_bytes(&f->fi, FAULT_PUT, len, 0);
+        w->apply(f->inner, w);
+        if (w->bytes)
+            fault_count_bytes(&f->fi, w->op, w->bytes, 0);
         rc = err_set(CIRRUS_ETIMEOUT, "%s", msg);
         break;
     }
@@ -54,6 +71,18 @@ static int f_put(struct objstore *os, const char *name, const void *data, size_t
         break;
     }
     return rc;
+}
+
+static int apply_put(struct objstore *inner, const struct f_write_op *w)
+{
+    return objstore_put(inner, w->name, w->data, (size_t)w->bytes);
+}
+
+static int f_put(struct objstore *os, const char *name, const void *data, size_t len)
+{
+    struct f_write_op w = {
+        .op = FAULT_PUT, .name = name, .bytes = len, .apply = apply_put, .data = data};
+    return f_write(F(os), &w);
 }
 
 static int f_get(struct objstore *os, const char *name, uint64_t off, size_t len, void *dst,
@@ -97,28 +126,38 @@ static int f_head(struct objstore *os, const char *name, uint64_t *size_out)
     return rc;
 }
 
+static int apply_del(struct objstore *inner, const struct f_write_op *w)
+{
+    return objstore_del(inner, w->name);
+}
+
 static int f_del(struct objstore *os, const char *name)
 {
-    struct fault_os *f = F(os);
-    int rc;
-    enum fault_action act = fault_begin(&f->fi, FAULT_DEL, 1, "objstore", name, &rc);
-    switch (act) {
-    case FAULT_PASS:
-    case FAULT_CRASH_AFTER:
-        rc = objstore_del(f->inner, name);
-        fault_after(&f->fi, act, "objstore", FAULT_DEL, name);
-        break;
-    case FAULT_TIMEOUT_APPLY: {
-        char msg[512];
-        snprintf(msg, sizeof(msg), "%s (the delete was applied)", cirrus_errmsg());
-        objstore_del(f->inner, name);
-        rc = err_set(CIRRUS_ETIMEOUT, "%s", msg);
-        break;
-    }
-    default:
-        break;
-    }
-    return rc;
+    struct f_write_op w = {.op = FAULT_DEL, .name = name, .apply = apply_del};
+    return f_write(F(os), &w);
+}
+
+static int apply_copy(struct objstore *inner, const struct f_write_op *w)
+{
+    return objstore_copy(inner, w->name, w->src, w->src_name, w->size);
+}
+
+/* A copy into this store is a write of it (a put, to the injector): it
+ * passes the put's fault points, then the inner store copies as it can:
+ * server-side from a plain store its backend can copy from. A fault store
+ * as the source is none the inner one can copy from, so the copy reads it,
+ * through the source's own fault points. */
+static int f_copy_from(struct objstore *os, const char *name, struct objstore *src,
+                       const char *src_name, uint64_t size)
+{
+    struct f_write_op w = {.op = FAULT_PUT,
+                           .name = name,
+                           .bytes = size == OBJSTORE_SIZE_UNKNOWN ? 0 : size,
+                           .apply = apply_copy,
+                           .src = src,
+                           .src_name = src_name,
+                           .size = size};
+    return f_write(F(os), &w);
 }
 
 static int f_list(struct objstore *os, const char *prefix,
@@ -202,4 +241,5 @@ static const struct objstore_ops fault_ops = {
     .del = f_del,
     .list = f_list,
     .close = f_close,
+    .copy_from = f_copy_from,
 };

@@ -45,6 +45,8 @@ struct fs_store {
     char *root; /* absolute, no trailing '/' */
 };
 
+static const struct objstore_ops fs_ops;
+
 /* One listed object, collected before sorting. */
 struct fs_entry {
     char *name;
@@ -175,17 +177,21 @@ static int write_all(int fd, const uint8_t *p, size_t len)
     return rc;
 }
 
-static int fs_put(struct objstore *os, const char *name, const void *data, size_t len)
+/* Writes an object's bytes into the temp file fd (named tmp, for messages):
+ * fs_put's buffer or fs_copy_from's source file. */
+typedef int (*fill_fn)(int fd, const char *op, const char *tmp, void *arg);
+
+/*
+ * Steps 1-3 of the header's durability order for a new object at path
+ * (ROOT/NAME): fill a temp file beside it, fsync, link it to the name
+ * (EEXIST: CIRRUS_EEXISTS, never an overwrite), unlink the temp name, fsync
+ * the directory. op names the call in messages.
+ */
+static int publish_new(struct fs_store *fs, const char *op, const char *path, fill_fn fill,
+                       void *arg)
 {
-    struct fs_store *fs = (struct fs_store *)os;
     int rc = 0, fd = -1, tmp_exists = 0;
-    char *path = NULL, *tmp = NULL, *dir = NULL;
-    if ((rc = fs_check_name("put", name)) < 0)
-        goto done;
-    if (!(path = path_join(fs->root, name))) {
-        rc = err_nomem();
-        goto done;
-    }
+    char *tmp = NULL, *dir = NULL;
     /* the temp file lives in the object's directory: link() cannot cross
      * filesystems, and the directory fsync then covers both names */
     size_t dir_len = (size_t)(strrchr(path, '/') - path);
@@ -201,43 +207,41 @@ static int fs_put(struct objstore *os, const char *name, const void *data, size_
     fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd < 0 && errno == ENOENT) {
         /* first object in this directory: make it, then try once more */
-        if ((rc = mkdir_below("put", tmp, strlen(fs->root))) < 0)
+        if ((rc = mkdir_below(op, tmp, strlen(fs->root))) < 0)
             goto done;
         fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     }
     if (fd < 0) {
-        rc = fs_fail(errno, 0, "put", tmp, "create temp file");
+        rc = fs_fail(errno, 0, op, tmp, "create temp file");
         goto done;
     }
     tmp_exists = 1;
-    if (write_all(fd, data, len) < 0) {
-        rc = fs_fail(errno, 0, "put", tmp, "write");
+    if ((rc = fill(fd, op, tmp, arg)) < 0)
         goto done;
-    }
     if (fsync(fd) < 0) {
-        rc = fs_fail(errno, 0, "put", tmp, "fsync");
+        rc = fs_fail(errno, 0, op, tmp, "fsync");
         goto done;
     }
     int cfd = fd;
     fd = -1;
     if (close(cfd) < 0) {
-        rc = fs_fail(errno, 0, "put", tmp, "close");
+        rc = fs_fail(errno, 0, op, tmp, "close");
         goto done;
     }
     if (link(tmp, path) < 0) {
         if (errno == EEXIST)
-            rc = err_set(CIRRUS_EEXISTS, "fs put %s: object exists already (never overwritten)",
+            rc = err_set(CIRRUS_EEXISTS, "fs %s %s: object exists already (never overwritten)", op,
                          path);
         else
-            rc = fs_fail(errno, 0, "put", path, "link temp file to object name");
+            rc = fs_fail(errno, 0, op, path, "link temp file to object name");
         goto done;
     }
     if (unlink(tmp) < 0) {
-        rc = fs_fail(errno, 0, "put", tmp, "unlink temp file");
+        rc = fs_fail(errno, 0, op, tmp, "unlink temp file");
         goto done;
     }
     tmp_exists = 0;
-    rc = fsync_dir("put", dir);
+    rc = fsync_dir(op, dir);
 done:
     if (fd >= 0)
         close(fd);
@@ -245,6 +249,36 @@ done:
         unlink(tmp);
     free(tmp);
     free(dir);
+    return rc;
+}
+
+struct put_bytes {
+    const void *data;
+    size_t len; /* bytes */
+};
+
+static int fill_from_buffer(int fd, const char *op, const char *tmp, void *arg)
+{
+    const struct put_bytes *b = arg;
+    if (write_all(fd, b->data, b->len) < 0)
+        return fs_fail(errno, 0, op, tmp, "write");
+    return 0;
+}
+
+static int fs_put(struct objstore *os, const char *name, const void *data, size_t len)
+{
+    struct fs_store *fs = (struct fs_store *)os;
+    struct put_bytes b = {data, len};
+    char *path = NULL;
+    int rc;
+    if ((rc = fs_check_name("put", name)) < 0)
+        goto done;
+    if (!(path = path_join(fs->root, name))) {
+        rc = err_nomem();
+        goto done;
+    }
+    rc = publish_new(fs, "put", path, fill_from_buffer, &b);
+done:
     free(path);
     return rc;
 }
@@ -406,6 +440,106 @@ static int fs_del(struct objstore *os, const char *name)
         rc = fs_fail(errno, 0, "delete", path, "unlink");
 done:
     free(path);
+    return rc;
+}
+
+/* ---- copy --------------------------------------------------------------- */
+
+#define COPY_CHUNK ((size_t)1 << 20)
+
+/* The source file of a copy that cannot be a link. */
+struct copy_source {
+    int fd;
+    const char *path; /* for messages */
+    uint64_t size;    /* bytes, as fstat said */
+};
+
+static int fill_from_file(int fd, const char *op, const char *tmp, void *arg)
+{
+    const struct copy_source *src = arg;
+    uint8_t *chunk = malloc(COPY_CHUNK);
+    int rc = 0;
+    uint64_t off = 0;
+    size_t got = 0;
+    if (!chunk)
+        return err_nomem();
+    while (off < src->size) {
+        if ((rc = read_at(src->fd, op, src->path, off, COPY_CHUNK, chunk, &got)) < 0)
+            goto done;
+        if (got == 0) {
+            rc = err_set(CIRRUS_EIO, "fs %s %s: file shrank while read (%llu of %llu bytes)", op,
+                         src->path, (unsigned long long)off, (unsigned long long)src->size);
+            goto done;
+        }
+        if (write_all(fd, chunk, got) < 0) {
+            rc = fs_fail(errno, 0, op, tmp, "write");
+            goto done;
+        }
+        off += got;
+    }
+done:
+    free(chunk);
+    return rc;
+}
+
+/*
+ * fs to fs: objects are immutable, so a hard link is a complete copy that
+ * costs no bytes, and link() refuses an existing name as put's link does.
+ * A linked copy shares the source's inode, so it lists with the source's
+ * mtime. Where no link can be made (another filesystem, or one without hard
+ * links) the source file is copied through a temp file as put writes one.
+ */
+static int fs_copy_from(struct objstore *os, const char *name, struct objstore *src,
+                        const char *src_name, uint64_t size)
+{
+    struct fs_store *fs = (struct fs_store *)os;
+    int rc = 0, fd = -1;
+    char *path = NULL, *src_path = NULL;
+    struct stat st;
+    if (src->ops != &fs_ops)
+        return OBJSTORE_COPY_DECLINED;
+    if ((rc = fs_check_name("copy", name)) < 0 ||
+        (rc = open_object((struct fs_store *)src, "copy", src_name, &fd, &st, &src_path)) < 0)
+        goto done;
+    if (size != OBJSTORE_SIZE_UNKNOWN && (uint64_t)st.st_size != size) {
+        rc = err_set(CIRRUS_ECORRUPT, "fs copy %s: %llu bytes, the caller said %llu", src_path,
+                     (unsigned long long)st.st_size, (unsigned long long)size);
+        goto done;
+    }
+    if (!(path = path_join(fs->root, name))) {
+        rc = err_nomem();
+        goto done;
+    }
+    int linked = link(src_path, path);
+    if (linked < 0 && errno == ENOENT) {
+        /* the first object in its directory: make that, then once more */
+        if ((rc = mkdir_below("copy", path, strlen(fs->root))) < 0)
+            goto done;
+        linked = link(src_path, path);
+    }
+    if (linked == 0) {
+        /* the data is durable since the source's put; the new entry is not */
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        rc = fsync_dir("copy", path);
+        goto done;
+    }
+    if (errno == EEXIST) {
+        rc = err_set(CIRRUS_EEXISTS, "fs copy %s to %s: object exists already (never overwritten)",
+                     src_path, path);
+    } else if (errno == ENOENT) {
+        rc = fs_fail(errno, 1, "copy", src_path, "link (the source vanished)");
+    } else if (errno == EXDEV || errno == EPERM || errno == EMLINK || errno == EOPNOTSUPP) {
+        struct copy_source cs = {fd, src_path, (uint64_t)st.st_size};
+        rc = publish_new(fs, "copy", path, fill_from_file, &cs);
+    } else {
+        rc = fs_fail(errno, 0, "copy", path, "link");
+    }
+done:
+    if (fd >= 0)
+        close(fd);
+    free(path);
+    free(src_path);
     return rc;
 }
 
@@ -588,6 +722,7 @@ static const struct objstore_ops fs_ops = {
     .head = fs_head,
     .del = fs_del,
     .list = fs_list,
+    .copy_from = fs_copy_from,
     .close = fs_close,
 };
 

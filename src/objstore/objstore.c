@@ -42,6 +42,43 @@ int objstore_open(struct objstore **out, const char *url, int create)
     return rc;
 }
 
+int objstore_copy_by_reading(struct objstore *dst, const char *dst_name, struct objstore *src,
+                             const char *src_name, uint64_t size)
+{
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc;
+    if ((rc = objstore_get_all(src, src_name, &data, &len)) < 0) {
+        err_prefix(rc, "copy %s from %s to %s", src_name, src->url, dst->url);
+        goto done;
+    }
+    if (size != OBJSTORE_SIZE_UNKNOWN && len != size) {
+        rc = err_set(CIRRUS_ECORRUPT, "copy %s from %s: %zu bytes, the caller said %llu", src_name,
+                     src->url, len, (unsigned long long)size);
+        goto done;
+    }
+    rc = objstore_put(dst, dst_name, data, len);
+done:
+    free(data);
+    return rc;
+}
+
+int objstore_copy(struct objstore *dst, const char *dst_name, struct objstore *src,
+                  const char *src_name, uint64_t size)
+{
+    int rc;
+    /* a bad name must not cost a read of the whole source first */
+    if ((rc = objstore_check_name(dst_name)) < 0 || (rc = objstore_check_name(src_name)) < 0)
+        return err_prefix(rc, "copy %s to %s", src->url, dst->url);
+    rc = dst->ops->copy_from ? dst->ops->copy_from(dst, dst_name, src, src_name, size)
+                             : OBJSTORE_COPY_DECLINED;
+    if (rc == OBJSTORE_COPY_DECLINED)
+        return objstore_copy_by_reading(dst, dst_name, src, src_name, size);
+    /* counted once the backend took it on: a declined copy made no request */
+    objstore_count(&dst->n.copies, 1);
+    return rc;
+}
+
 void objstore_close(struct objstore *os)
 {
     if (os)

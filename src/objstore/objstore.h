@@ -14,6 +14,13 @@
  *     order of name, each once.
  *  6. Names are relative to the store's root: [A-Za-z0-9._/-], no leading
  *     '/', no "..", at most 512 bytes.
+ *  7. copy() (objstore_copy) is a put of another object's bytes: atomic,
+ *     never over an existing name (as rule 1), the source unchanged. Where
+ *     the destination's backend can, the bytes never pass through this
+ *     process: s3 to s3 on one endpoint with one identity is a server-side
+ *     CopyObject (UploadPartCopy parts above the multipart threshold), fs
+ *     to fs a hard link (or, across filesystems, a file copy); anything
+ *     else reads the source and puts it.
  * Any failure sets the thread's error message naming the object, the
  * operation and the cause.
  *
@@ -21,7 +28,10 @@
  * objstore_* calls below bump the counters of the store they are called on
  * before they dispatch to its backend, so a store layered over another (the
  * disk cache, a fault wrapper) counts what reached it and the store under
- * it counts what reached that one. The counters are relaxed atomics: a
+ * it counts what reached that one. objstore_copy() counts its copy once the
+ * destination's backend took it on (a declined one made no request; the
+ * read and put that replace it count as themselves). The counters are
+ * relaxed atomics: a
  * store is called from many threads, and a reader wants totals, not an
  * order among them.
  *
@@ -36,6 +46,14 @@
 #include <stdint.h>
 
 struct objstore;
+
+/* What a backend's copy_from returns when it cannot copy from that source
+ * itself (another kind of store, another endpoint or identity): it made no
+ * request, and objstore_copy() reads and puts instead. Not an error. */
+#define OBJSTORE_COPY_DECLINED 1
+
+/* objstore_copy()'s size when the caller does not know it. */
+#define OBJSTORE_SIZE_UNKNOWN UINT64_MAX
 
 /* One listed object. `name` is borrowed for the callback's duration. */
 struct objstore_entry {
@@ -59,6 +77,14 @@ struct objstore_ops {
     int (*list)(struct objstore *os, const char *prefix,
                 int (*fn)(const struct objstore_entry *e, void *arg), void *arg);
     void (*close)(struct objstore *os);
+    /* Optional (NULL: always declined; last, so that positional
+     * initializers of the fields above stay valid). Copies object src_name
+     * of src (any store, borrowed) to name in os without reading it here,
+     * as objstore_copy() says; size is as given there. Returns
+     * OBJSTORE_COPY_DECLINED, having made no request, when it cannot do
+     * that from src. */
+    int (*copy_from)(struct objstore *os, const char *name, struct objstore *src,
+                     const char *src_name, uint64_t size);
 };
 
 /* The requests made of one store since it was opened: every call counts,
@@ -66,6 +92,10 @@ struct objstore_ops {
 struct objstore_stats {
     /* calls (a get_all is a get) */
     uint64_t puts, gets, heads, deletes, lists;
+    /* copies this store's backend made itself, into this store (server-side
+     * or by link; a copy that objstore_copy() made by reading and putting
+     * is a get on the source and a put here instead) */
+    uint64_t copies;
     uint64_t bytes_written; /* bytes handed to put() */
     uint64_t bytes_read;    /* bytes get() and get_all() returned */
 };
@@ -74,7 +104,7 @@ struct objstore_stats {
  * touch them; zero, as the calloc of a backend's struct leaves them, is
  * the state of a new store. */
 struct objstore_counters {
-    _Atomic uint64_t puts, gets, heads, deletes, lists, bytes_written, bytes_read;
+    _Atomic uint64_t puts, gets, heads, deletes, lists, copies, bytes_written, bytes_read;
 };
 
 struct objstore {
@@ -155,6 +185,37 @@ static inline int objstore_list(struct objstore *os, const char *prefix,
     return os->ops->list(os, prefix, fn, arg);
 }
 
+/*
+ * Copies object src_name of store src to dst_name in store dst (which may be
+ * src itself). Like objstore_put(): an existing dst_name is never
+ * overwritten (CIRRUS_EEXISTS where the backend can tell, and the old
+ * object stays), and the copy is atomic: dst_name is all of the source or
+ * nothing. size: the source's size in bytes when the caller knows it (a
+ * listing's), else OBJSTORE_SIZE_UNKNOWN; a known size that is wrong is
+ * CIRRUS_ECORRUPT where the copy can tell. Both stores are borrowed and may
+ * be used by other threads meanwhile.
+ *
+ * The server-side paths (rule 7) count one copy on dst plus the heads they
+ * make (of dst: is the name free; of src: its size, when unknown and
+ * needed); the generic path counts a get on src and a put on dst. The
+ * generic path holds the whole object in memory: the interface has no
+ * streaming put, so it copies what put() could write.
+ *
+ * Returns 0, CIRRUS_ENOTFOUND (no such source; the message names it),
+ * CIRRUS_EEXISTS, CIRRUS_EINVALID (a bad name), CIRRUS_ECORRUPT, and what
+ * get() and put() return (CIRRUS_EIO, CIRRUS_ETIMEOUT: the copy may have
+ * been made, CIRRUS_EAUTH, CIRRUS_ENOMEM).
+ */
+int objstore_copy(struct objstore *dst, const char *dst_name, struct objstore *src,
+                  const char *src_name, uint64_t size);
+
+/* objstore_copy()'s generic path, for backends whose own copy found out
+ * mid-way that it cannot (a server without UploadPartCopy): reads src_name
+ * whole from src and puts it as dst_name in dst, counting a get and a put.
+ * Same contract as objstore_copy(). */
+int objstore_copy_by_reading(struct objstore *dst, const char *dst_name, struct objstore *src,
+                             const char *src_name, uint64_t size);
+
 /* The requests made of os so far (borrowed; any thread, any time while os
  * is open). Each counter is read once, not all at one instant: a call in
  * flight may be in some totals and not yet in others. */
@@ -165,6 +226,7 @@ static inline void objstore_stats(struct objstore *os, struct objstore_stats *ou
     out->heads = atomic_load_explicit(&os->n.heads, memory_order_relaxed);
     out->deletes = atomic_load_explicit(&os->n.deletes, memory_order_relaxed);
     out->lists = atomic_load_explicit(&os->n.lists, memory_order_relaxed);
+    out->copies = atomic_load_explicit(&os->n.copies, memory_order_relaxed);
     out->bytes_written = atomic_load_explicit(&os->n.bytes_written, memory_order_relaxed);
     out->bytes_read = atomic_load_explicit(&os->n.bytes_read, memory_order_relaxed);
 }

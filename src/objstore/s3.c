@@ -33,6 +33,15 @@
  *   head     HEAD /KEY                                200, Content-Length
  *   del      DELETE /KEY                              204; 404 is success
  *   list     GET /?list-type=2&prefix=P[&continuation-token=T]
+ *   copy     (from an s3 store on the same endpoint, region and access key;
+ *            any bucket or prefix) HEAD /KEY (free?), then
+ *            PUT /KEY, x-amz-copy-source: /SRCBUCKET/SRCKEY, If-None-Match: *
+ *            (a 200 may carry an <Error>); above the multipart threshold
+ *            (at most 5 GiB, CopyObject's limit) a multipart upload whose
+ *            parts are PUT /KEY?partNumber=N&uploadId=U with
+ *            x-amz-copy-source-range: bytes=A-B (UploadPartCopy, parallel).
+ *            A 501 to UploadPartCopy (s3rver) makes this store read and put
+ *            instead from then on. libcurl cannot sign a part copy (aws.h).
  * KEY is PREFIX/NAME; path-style requests put /BUCKET in front.
  *
  * Calls: aws, util.
@@ -61,6 +70,7 @@ struct s3 {
     size_t part_size;           /* bytes */
     size_t parallel;            /* parts in flight */
     int sort_listings;          /* the server lists out of byte order: sort */
+    atomic_int no_part_copy;    /* the server answered UploadPartCopy with 501 */
 };
 
 static const struct objstore_ops s3_ops;
@@ -148,29 +158,43 @@ static void abort_upload(struct s3 *s, const char *name, const char *path, const
     free(query);
 }
 
-static int put_multipart(struct s3 *s, const char *name, const char *path, const uint8_t *data,
-                         size_t len)
+/* Did a 200 answer carry an <Error> (S3 may report a failed completion or
+ * copy that way)? Then its code and message go into r, and the result is
+ * CIRRUS_EIO naming op and name. */
+static int error_in_body(struct aws_request *r, const char *op, const char *name)
 {
-    int rc = 0;
-    size_t n_parts = (len + s->part_size - 1) / s->part_size;
-    struct aws_request r, *parts = NULL;
-    char **queries = NULL;
-    char *upload_id = NULL, *query = NULL;
-    struct buf xml = {0};
-    struct aws_query q = {0};
-    char saved[1024];
-    uint64_t size;
-    int completing = 0;
+    if (r->resp.len < 7 || !memmem(r->resp.data, r->resp.len, "<Error>", 7))
+        return 0;
+    aws_parse_error((const char *)r->resp.data, r->resp.len, 0, r->code, sizeof(r->code),
+                    r->message, sizeof(r->message));
+    return err_set(CIRRUS_EIO, "s3 %s %s: %s: %s", op, name, r->code, r->message);
+}
 
+/* CIRRUS_EEXISTS if object name is there (a HEAD of it), else 0. Used
+ * where the service may not honour If-None-Match (multipart completion,
+ * radosgw's CopyObject): a check before the write, not a guarantee against
+ * a concurrent writer. op names the call in the message. */
+static int refuse_existing(struct s3 *s, const char *op, const char *name)
+{
+    uint64_t size;
+    int rc = objstore_head(&s->base, name, &size);
+    if (rc == 0)
+        return err_set(CIRRUS_EEXISTS, "s3 %s %s: object exists (never overwritten)", op, name);
+    if (rc == CIRRUS_ENOTFOUND)
+        err_clear();
+    return rc == CIRRUS_ENOTFOUND ? 0 : rc;
+}
+
+/* CreateMultipartUpload of name, after checking the name is free. */
+static int upload_begin(struct s3 *s, const char *op, const char *name, const char *path,
+                        char **upload_id)
+{
+    struct aws_request r;
+    struct aws_query q = {0};
+    char *query = NULL;
+    int rc;
     memset(&r, 0, sizeof(r));
-    /* A multipart completion need not honour If-None-Match everywhere:
-     * refuse a visible existing object up front as well. */
-    rc = s->base.ops->head(&s->base, name, &size);
-    if (rc == 0) {
-        rc = err_set(CIRRUS_EEXISTS, "s3 put %s: object exists", name);
-        goto done;
-    }
-    if (rc != CIRRUS_ENOTFOUND)
+    if ((rc = refuse_existing(s, op, name)) < 0)
         goto done;
     if ((rc = aws_query_add(&q, "uploads", NULL)) < 0 || (rc = build_query(&q, &query)) < 0)
         goto done;
@@ -178,43 +202,33 @@ static int put_multipart(struct s3 *s, const char *name, const char *path, const
     r.query = query;
     r.body = "";
     r.body_len = 0;
-    if ((rc = aws_perform(s->aws, &r)) < 0 || (rc = parse_upload_id(&r, &upload_id)) < 0)
-        goto done;
+    if ((rc = aws_perform(s->aws, &r)) == 0)
+        rc = parse_upload_id(&r, upload_id);
+done:
     aws_request_clear(&r);
+    aws_query_free(&q);
     free(query);
-    query = NULL;
+    return rc;
+}
 
-    parts = calloc(n_parts, sizeof(*parts));
-    queries = calloc(n_parts, sizeof(*queries));
-    if (!parts || !queries) {
-        rc = err_nomem();
-        goto done;
-    }
-    for (size_t i = 0; i < n_parts; i++) {
-        size_t off = i * s->part_size;
-        if ((rc = part_query(upload_id, i + 1, &queries[i])) < 0)
-            goto done;
-        req_init(s, &parts[i], "UploadPart", "PUT", name, path);
-        parts[i].query = queries[i];
-        parts[i].body = data + off;
-        parts[i].body_len = len - off < s->part_size ? len - off : s->part_size;
-        /* re-sending a part replaces it: retries are safe, not ambiguous */
-        parts[i].is_write = 0;
-    }
-    if ((rc = aws_perform_many(s->aws, parts, n_parts, s->parallel)) < 0)
-        goto done;
-
+/* CompleteMultipartUpload of the n parts whose ETags are etags[0..n), with
+ * If-None-Match: *. *ambiguous is set when the completion may have
+ * succeeded although it failed (then the upload must not be aborted). */
+static int upload_complete(struct s3 *s, const char *op, const char *name, const char *path,
+                           const char *upload_id, char (*etags)[256], size_t n, int *ambiguous)
+{
+    struct aws_request r;
+    struct aws_query q = {0};
+    struct buf xml = {0};
+    char *query = NULL, part[400];
+    int rc;
+    memset(&r, 0, sizeof(r));
     rc = buf_append(&xml, "<CompleteMultipartUpload>", 25);
-    for (size_t i = 0; i < n_parts && rc == 0; i++) {
-        char etag[256], part[400];
-        if (aws_response_header(&parts[i], "ETag", etag, sizeof(etag)) < 0) {
-            rc = err_set(CIRRUS_EIO, "s3 UploadPart %s part %zu: no ETag in the answer", name,
-                         i + 1);
-            goto done;
-        }
-        int n = snprintf(part, sizeof(part),
-                         "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>", i + 1, etag);
-        rc = buf_append(&xml, part, (size_t)n);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        int len =
+            snprintf(part, sizeof(part), "<Part><PartNumber>%zu</PartNumber><ETag>%s</ETag></Part>",
+                     i + 1, etags[i]);
+        rc = buf_append(&xml, part, (size_t)len);
     }
     if (rc == 0)
         rc = buf_append(&xml, "</CompleteMultipartUpload>", 26);
@@ -232,35 +246,88 @@ static int put_multipart(struct s3 *s, const char *name, const char *path, const
     r.headers[0] = "If-None-Match: *";
     r.headers[1] = "Content-Type: application/xml";
     rc = aws_perform(s->aws, &r);
-    if (rc == 0 && r.resp.len >= 7 && memmem(r.resp.data, r.resp.len, "<Error>", 7)) {
-        /* S3 may report a failed completion inside a 200 answer */
-        aws_parse_error((const char *)r.resp.data, r.resp.len, 0, r.code, sizeof(r.code), r.message,
-                        sizeof(r.message));
-        rc = err_set(CIRRUS_EIO, "s3 CompleteMultipartUpload %s: %s: %s", name, r.code, r.message);
-    }
+    if (rc == 0)
+        rc = error_in_body(&r, "CompleteMultipartUpload", name);
     if (rc == CIRRUS_ECONFLICT)
-        rc = err_set(CIRRUS_EEXISTS, "s3 put %s: object exists (HTTP %ld)", name, r.status);
-    /* an ambiguous completion must not be aborted: it may have succeeded */
-    completing = rc == CIRRUS_ETIMEOUT;
+        rc = err_set(CIRRUS_EEXISTS, "s3 %s %s: object exists (HTTP %ld)", op, name, r.status);
+    *ambiguous = rc == CIRRUS_ETIMEOUT;
 done:
-    if (rc < 0 && upload_id && !completing) {
-        snprintf(saved, sizeof(saved), "%s", cirrus_errmsg());
-        abort_upload(s, name, path, upload_id);
-        err_set(rc, "%s", saved);
-    }
-    if (parts) {
-        for (size_t i = 0; i < n_parts; i++) {
-            aws_request_clear(&parts[i]);
-            free(queries[i]);
-        }
-    }
-    free(parts);
-    free(queries);
     aws_request_clear(&r);
     aws_query_free(&q);
     buf_free(&xml);
-    free(upload_id);
     free(query);
+    return rc;
+}
+
+/* Aborts upload_id after a failure rc, keeping rc's message. */
+static int upload_abort(struct s3 *s, const char *name, const char *path, const char *upload_id,
+                        int rc)
+{
+    char saved[1024];
+    snprintf(saved, sizeof(saved), "%s", cirrus_errmsg());
+    abort_upload(s, name, path, upload_id);
+    return err_set(rc, "%s", saved);
+}
+
+/* Frees the n part requests of an upload and their queries (either may be
+ * NULL: an upload that failed before they were made). */
+static void parts_free(struct aws_request *parts, char **queries, size_t n)
+{
+    for (size_t i = 0; parts && queries && i < n; i++) {
+        aws_request_clear(&parts[i]);
+        free(queries[i]);
+    }
+    free(parts);
+    free(queries);
+}
+
+static int put_multipart(struct s3 *s, const char *name, const char *path, const uint8_t *data,
+                         size_t len)
+{
+    int rc = 0, ambiguous = 0;
+    size_t n_parts = (len + s->part_size - 1) / s->part_size;
+    struct aws_request *parts = NULL;
+    char **queries = NULL, *upload_id = NULL;
+    char(*etags)[256] = NULL;
+
+    /* A multipart completion need not honour If-None-Match everywhere:
+     * upload_begin refuses a visible existing object up front as well. */
+    if ((rc = upload_begin(s, "put", name, path, &upload_id)) < 0)
+        goto done;
+    parts = calloc(n_parts, sizeof(*parts));
+    queries = calloc(n_parts, sizeof(*queries));
+    etags = calloc(n_parts, sizeof(*etags));
+    if (!parts || !queries || !etags) {
+        rc = err_nomem();
+        goto done;
+    }
+    for (size_t i = 0; i < n_parts; i++) {
+        size_t off = i * s->part_size;
+        if ((rc = part_query(upload_id, i + 1, &queries[i])) < 0)
+            goto done;
+        req_init(s, &parts[i], "UploadPart", "PUT", name, path);
+        parts[i].query = queries[i];
+        parts[i].body = data + off;
+        parts[i].body_len = len - off < s->part_size ? len - off : s->part_size;
+        /* re-sending a part replaces it: retries are safe, not ambiguous */
+        parts[i].is_write = 0;
+    }
+    if ((rc = aws_perform_many(s->aws, parts, n_parts, s->parallel)) < 0)
+        goto done;
+    for (size_t i = 0; i < n_parts; i++) {
+        if (aws_response_header(&parts[i], "ETag", etags[i], sizeof(etags[i])) < 0) {
+            rc = err_set(CIRRUS_EIO, "s3 UploadPart %s part %zu: no ETag in the answer", name,
+                         i + 1);
+            goto done;
+        }
+    }
+    rc = upload_complete(s, "put", name, path, upload_id, etags, n_parts, &ambiguous);
+done:
+    if (rc < 0 && upload_id && !ambiguous)
+        rc = upload_abort(s, name, path, upload_id, rc);
+    parts_free(parts, queries, n_parts);
+    free(etags);
+    free(upload_id);
     return rc;
 }
 
@@ -416,6 +483,231 @@ static int s3_del(struct objstore *os, const char *name)
 done:
     aws_request_clear(&r);
     free(path);
+    return rc;
+}
+
+/* ---- copy --------------------------------------------------------------- */
+
+/* S3's limit for one CopyObject; larger objects are copied in parts. */
+#define COPY_OBJECT_MAX ((uint64_t)5 << 30)
+/* S3's limits on the parts of one upload. */
+#define PARTS_MAX 10000
+#define PART_SIZE_MAX ((uint64_t)5 << 30)
+
+/* Can os copy from src on the service's side? Both s3, one endpoint and
+ * region, and one identity (the access key both sign with now), so that
+ * the destination's credentials may read what the source's could. */
+static int same_service(struct s3 *s, struct objstore *src)
+{
+    if (src->ops != &s3_ops)
+        return 0;
+    const struct aws_config *a = aws_client_config(s->aws);
+    const struct aws_config *b = aws_client_config(S3(src)->aws);
+    if ((a->endpoint || b->endpoint) &&
+        (!a->endpoint || !b->endpoint || strcmp(a->endpoint, b->endpoint) != 0))
+        return 0;
+    if (strcmp(a->region, b->region) != 0)
+        return 0;
+    struct aws_creds *ka = a->creds ? aws_cred_get(a->creds) : NULL;
+    struct aws_creds *kb = b->creds ? aws_cred_get(b->creds) : NULL;
+    int same = (!ka && !kb) || (ka && kb && strcmp(ka->access_key, kb->access_key) == 0);
+    aws_creds_release(ka);
+    aws_creds_release(kb);
+    return same;
+}
+
+/* "x-amz-copy-source: /BUCKET/PREFIX/NAME" for object src_name of src,
+ * URI-encoded as AWS documents it (the key's '/' kept). */
+static int copy_source_header(struct s3 *src, const char *src_name, char **out)
+{
+    static const char h[] = "x-amz-copy-source: /";
+    struct buf b = {0};
+    if (buf_append(&b, h, sizeof(h) - 1) < 0 || aws_uri_encode(&b, src->bucket, 0) < 0 ||
+        buf_put_u8(&b, '/') < 0 || aws_uri_encode(&b, src->prefix, 1) < 0 ||
+        aws_uri_encode(&b, src_name, 1) < 0 || buf_put_u8(&b, 0) < 0) {
+        buf_free(&b);
+        return err_nomem();
+    }
+    *out = (char *)buf_take(&b, NULL);
+    return 0;
+}
+
+/* The message of a copy whose source is missing: it names the source. */
+static int copy_notfound(struct s3 *src, const char *src_name, const char *name,
+                         const struct aws_request *r)
+{
+    return err_set(CIRRUS_ENOTFOUND, "s3 copy %s%s (bucket %s) to %s: no such object (HTTP %ld %s)",
+                   src->prefix, src_name, src->bucket, name, r->status, r->code);
+}
+
+/* One CopyObject (up to 5 GiB). If-None-Match: * where honoured; radosgw
+ * 16 ignores it on a copy, so refuse_existing looks first as well. */
+static int copy_object(struct s3 *s, const char *name, const char *path, const char *source_hdr,
+                       struct s3 *src, const char *src_name)
+{
+    struct aws_request r;
+    int rc;
+    memset(&r, 0, sizeof(r));
+    if ((rc = refuse_existing(s, "copy", name)) < 0)
+        goto done;
+    req_init(s, &r, "CopyObject", "PUT", name, path);
+    r.body = ""; /* a PUT needs its Content-Length, 0 */
+    r.body_len = 0;
+    r.is_write = 1;
+    r.headers[0] = "If-None-Match: *";
+    r.headers[1] = source_hdr;
+    rc = aws_perform(s->aws, &r);
+    if (rc == 0)
+        rc = error_in_body(&r, "CopyObject", name);
+    if (rc == CIRRUS_ECONFLICT)
+        rc = err_set(CIRRUS_EEXISTS, "s3 copy %s: object exists (HTTP %ld %s)", name, r.status,
+                     r.code);
+    else if (rc == CIRRUS_ENOTFOUND)
+        rc = copy_notfound(src, src_name, name, &r);
+done:
+    aws_request_clear(&r);
+    return rc;
+}
+
+/* The ETag of one UploadPartCopy answer (<CopyPartResult><ETag>). */
+static int part_copy_etag(struct aws_request *r, const char *name, size_t part, char *out,
+                          size_t cap)
+{
+    char *etag = NULL;
+    size_t pos = 0;
+    int rc = error_in_body(r, "UploadPartCopy", name);
+    if (rc == 0 && (rc = aws_xml_next((const char *)r->resp.data, r->resp.len, &pos, "ETag",
+                                      &etag)) == CIRRUS_ENOTFOUND)
+        rc =
+            err_set(CIRRUS_EIO, "s3 UploadPartCopy %s part %zu: no ETag in the answer", name, part);
+    if (rc == 0)
+        snprintf(out, cap, "%s", etag);
+    free(etag);
+    return rc;
+}
+
+/* The parts of a multipart copy: part_size, doubled until the object fits
+ * in S3's 10,000 parts. */
+static uint64_t copy_part_size(const struct s3 *s, uint64_t size)
+{
+    uint64_t part = s->part_size;
+    while (part < PART_SIZE_MAX && (size + part - 1) / part > PARTS_MAX)
+        part *= 2;
+    return part;
+}
+
+/*
+ * A multipart copy of size bytes: CreateMultipartUpload, one UploadPartCopy
+ * per range (x-amz-copy-source-range: bytes=A-B, in parallel as put's
+ * parts), CompleteMultipartUpload; aborted on failure unless the
+ * completion's outcome is unknown. *unsupported is set when the server
+ * answered UploadPartCopy with 501 Not Implemented (s3rver): nothing was
+ * made, and the caller copies another way.
+ */
+static int copy_multipart(struct s3 *s, const char *name, const char *path, const char *source_hdr,
+                          struct s3 *src, const char *src_name, uint64_t size, int *unsupported)
+{
+    int rc = 0, ambiguous = 0;
+    uint64_t part = copy_part_size(s, size);
+    size_t n_parts = (size_t)((size + part - 1) / part);
+    struct aws_request *parts = NULL;
+    char **queries = NULL, *upload_id = NULL;
+    char(*ranges)[80] = NULL, (*etags)[256] = NULL;
+
+    if ((rc = upload_begin(s, "copy", name, path, &upload_id)) < 0)
+        goto done;
+    parts = calloc(n_parts, sizeof(*parts));
+    queries = calloc(n_parts, sizeof(*queries));
+    ranges = calloc(n_parts, sizeof(*ranges));
+    etags = calloc(n_parts, sizeof(*etags));
+    if (!parts || !queries || !ranges || !etags) {
+        rc = err_nomem();
+        goto done;
+    }
+    for (size_t i = 0; i < n_parts; i++) {
+        uint64_t first = i * part, last = first + part < size ? first + part - 1 : size - 1;
+        if ((rc = part_query(upload_id, i + 1, &queries[i])) < 0)
+            goto done;
+        snprintf(ranges[i], sizeof(ranges[i]), "x-amz-copy-source-range: bytes=%llu-%llu",
+                 (unsigned long long)first, (unsigned long long)last);
+        req_init(s, &parts[i], "UploadPartCopy", "PUT", name, path);
+        parts[i].query = queries[i];
+        parts[i].body = "";
+        parts[i].body_len = 0;
+        parts[i].headers[0] = source_hdr;
+        parts[i].headers[1] = ranges[i];
+        parts[i].is_write = 0; /* a part copied again replaces itself */
+    }
+    rc = aws_perform_many(s->aws, parts, n_parts, s->parallel);
+    for (size_t i = 0; i < n_parts && rc < 0; i++)
+        if (parts[i].status == 501)
+            *unsupported = 1;
+    if (rc == CIRRUS_ENOTFOUND)
+        rc = copy_notfound(src, src_name, name, &parts[0]);
+    for (size_t i = 0; i < n_parts && rc == 0; i++)
+        rc = part_copy_etag(&parts[i], name, i + 1, etags[i], sizeof(etags[i]));
+    if (rc == 0)
+        rc = upload_complete(s, "copy", name, path, upload_id, etags, n_parts, &ambiguous);
+done:
+    if (rc < 0 && upload_id && !ambiguous)
+        rc = upload_abort(s, name, path, upload_id, rc);
+    parts_free(parts, queries, n_parts);
+    free(ranges);
+    free(etags);
+    free(upload_id);
+    return rc;
+}
+
+/*
+ * s3 to s3 on one service (same_service): CopyObject up to the multipart
+ * threshold (at most 5 GiB), a multipart copy above it. The source's size
+ * comes from a HEAD of it when the caller does not know it or the copy
+ * goes in parts (whose ranges must match the object exactly). A server
+ * without UploadPartCopy gets the generic copy instead, from then on
+ * without asking again.
+ */
+static int s3_copy_from(struct objstore *os, const char *name, struct objstore *src_os,
+                        const char *src_name, uint64_t size)
+{
+    struct s3 *s = S3(os), *src = S3(src_os);
+    uint64_t threshold =
+        s->multipart_threshold < COPY_OBJECT_MAX ? s->multipart_threshold : COPY_OBJECT_MAX;
+    uint64_t actual = size;
+    char *path = NULL, *source_hdr = NULL;
+    int rc = 0, unsupported = 0;
+    if (!same_service(s, src_os) ||
+        (size != OBJSTORE_SIZE_UNKNOWN && size > threshold && atomic_load(&s->no_part_copy)))
+        return OBJSTORE_COPY_DECLINED;
+    if (size == OBJSTORE_SIZE_UNKNOWN || size > threshold) {
+        if ((rc = objstore_head(src_os, src_name, &actual)) < 0)
+            goto done;
+        if (size != OBJSTORE_SIZE_UNKNOWN && actual != size) {
+            rc = err_set(CIRRUS_ECORRUPT, "s3 copy %s%s: %llu bytes, the caller said %llu",
+                         src->prefix, src_name, (unsigned long long)actual,
+                         (unsigned long long)size);
+            goto done;
+        }
+    }
+    if (actual > threshold && atomic_load(&s->no_part_copy)) {
+        rc = objstore_copy_by_reading(os, name, src_os, src_name, actual);
+        goto done;
+    }
+    if ((rc = object_path(s, name, &path)) < 0 ||
+        (rc = copy_source_header(src, src_name, &source_hdr)) < 0)
+        goto done;
+    if (actual <= threshold) {
+        rc = copy_object(s, name, path, source_hdr, src, src_name);
+        goto done;
+    }
+    rc = copy_multipart(s, name, path, source_hdr, src, src_name, actual, &unsupported);
+    if (rc < 0 && unsupported) {
+        atomic_store(&s->no_part_copy, 1);
+        err_clear();
+        rc = objstore_copy_by_reading(os, name, src_os, src_name, actual);
+    }
+done:
+    free(path);
+    free(source_hdr);
     return rc;
 }
 
@@ -809,4 +1101,5 @@ static const struct objstore_ops s3_ops = {
     .del = s3_del,
     .list = s3_list,
     .close = s3_close,
+    .copy_from = s3_copy_from,
 };

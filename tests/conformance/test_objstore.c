@@ -10,6 +10,9 @@
  *   CIRRUS_TEST_OBJSTORE_NOT_ATOMIC=1      the server writes objects in place
  *                                          (s3rver): skip the two tests of
  *                                          atomic puts under concurrency
+ *   CIRRUS_TEST_OBJSTORE_NO_PART_COPY=1    the server lacks UploadPartCopy
+ *                                          (s3rver): a copy in parts is
+ *                                          expected to read and put instead
  *
  * Every test works under its own random prefix and deletes what it wrote,
  * so the suite can run again and again against one shared server.
@@ -35,6 +38,7 @@ static struct {
     struct objstore *os;
     int detects_overwrite;
     int atomic_puts;
+    int part_copies; /* the server copies in parts (UploadPartCopy) */
 } S;
 
 static int suite_setup(void **state)
@@ -45,6 +49,8 @@ static int suite_setup(void **state)
     S.detects_overwrite = !(skip && strcmp(skip, "1") == 0);
     const char *torn = getenv("CIRRUS_TEST_OBJSTORE_NOT_ATOMIC");
     S.atomic_puts = !(torn && strcmp(torn, "1") == 0);
+    const char *no_part_copy = getenv("CIRRUS_TEST_OBJSTORE_NO_PART_COPY");
+    S.part_copies = !(no_part_copy && strcmp(no_part_copy, "1") == 0);
     if (env && env[0]) {
         S.url = env;
     } else {
@@ -507,6 +513,289 @@ static void backends_refuse_bad_names(void **state)
     remove_prefix(prefix);
 }
 
+/* ---- copies (rule 7) ---------------------------------------------------- */
+
+#define COPY_BIG_LEN ((11u << 20) + 777) /* three parts of 5 MiB */
+
+static int is_kind(struct objstore *os, const char *kind)
+{
+    return strcmp(os->ops->kind, kind) == 0;
+}
+
+/* The requests a copy made: dst's and src's counters against a snapshot. */
+struct copy_counts {
+    struct objstore *dst, *src;
+    struct objstore_stats dst0, src0;
+};
+
+static void counts_start(struct copy_counts *c, struct objstore *dst, struct objstore *src)
+{
+    c->dst = dst;
+    c->src = src;
+    objstore_stats(dst, &c->dst0);
+    objstore_stats(src, &c->src0);
+}
+
+/* server_side: the copy was one the destination's backend made (a copy
+ * counted, no get of the source); else the source was read once and put
+ * (by objstore_copy: a put on dst; or under a backend that took the copy
+ * on and then had to read: a fault store, a server without UploadPartCopy;
+ * then the put is counted by the store under it, or by dst too). */
+static void counts_assert(const struct copy_counts *c, int server_side)
+{
+    struct objstore_stats d, s;
+    objstore_stats(c->dst, &d);
+    objstore_stats(c->src, &s);
+    if (server_side) {
+        assert_int_equal(d.copies - c->dst0.copies, 1);
+        assert_int_equal(s.gets - c->src0.gets, 0);
+        assert_int_equal(s.bytes_read - c->src0.bytes_read, 0);
+    } else {
+        assert_int_equal(s.gets - c->src0.gets, 1);
+        assert_true(d.puts - c->dst0.puts + d.copies - c->dst0.copies >= 1);
+    }
+}
+
+/* Server-side within one store: fs and s3 are; a fault store copies into
+ * its inner store from itself, which the inner store cannot copy from. */
+static int copies_itself(struct objstore *os)
+{
+    return is_kind(os, "fs") || is_kind(os, "s3");
+}
+
+/* Opens the store at S.url with the multipart threshold low enough that an
+ * object of COPY_BIG_LEN is copied in parts (s3 only reads these at open). */
+static struct objstore *open_small_threshold(void)
+{
+    struct objstore *os = NULL;
+    setenv("CIRRUS_S3_MULTIPART_THRESHOLD", "6291456", 1);
+    setenv("CIRRUS_S3_PART_SIZE", "5242880", 1);
+    int rc = objstore_open(&os, S.url, 0);
+    unsetenv("CIRRUS_S3_MULTIPART_THRESHOLD");
+    unsetenv("CIRRUS_S3_PART_SIZE");
+    if (rc < 0)
+        fail_msg("objstore_open %s: %s", S.url, cirrus_errmsg());
+    return os;
+}
+
+/* Another store beside S.os: on s3 another prefix of the same bucket (so
+ * copies between the two are server-side), else a fresh directory (*dir
+ * set, for removal). */
+static struct objstore *open_sibling(char *dir, size_t cap)
+{
+    struct objstore *os = NULL;
+    char url[600], u[64];
+    dir[0] = '\0';
+    if (strncmp(S.url, "s3://", 5) == 0) {
+        conf_unique(u, sizeof(u), "copy");
+        snprintf(url, sizeof(url), "%s/%s", S.url, u);
+    } else {
+        assert_int_equal(conf_mkdtemp(dir, cap, "copy"), 0);
+        snprintf(url, sizeof(url), "%s", dir);
+    }
+    if (objstore_open(&os, url, 1) < 0)
+        fail_msg("objstore_open %s: %s", url, cirrus_errmsg());
+    return os;
+}
+
+static void put_random(struct objstore *os, const char *name, uint8_t *data, size_t len)
+{
+    fill_random(data, len);
+    assert_int_equal(objstore_put(os, name, data, len), 0);
+}
+
+static void assert_in_store(struct objstore *os, const char *name, const uint8_t *want, size_t len)
+{
+    struct objstore *saved = S.os;
+    S.os = os;
+    assert_object_is(name, want, len);
+    S.os = saved;
+}
+
+/* Rule 7: a copy is an equal object, made without reading the source
+ * where the backend can (whatever the caller knows of the size). */
+static void copy_makes_an_equal_object(void **state)
+{
+    (void)state;
+    char prefix[128], src[256], dst[256], dst2[256], empty[256], empty_copy[256];
+    uint8_t data[3000];
+    struct copy_counts c;
+    new_prefix(prefix, sizeof(prefix));
+    name_of(src, sizeof(src), prefix, "src");
+    name_of(dst, sizeof(dst), prefix, "sub/dir/dst");
+    name_of(dst2, sizeof(dst2), prefix, "dst2");
+    put_random(S.os, src, data, sizeof(data));
+
+    counts_start(&c, S.os, S.os);
+    assert_int_equal(objstore_copy(S.os, dst, S.os, src, sizeof(data)), 0);
+    counts_assert(&c, copies_itself(S.os));
+    assert_object_is(dst, data, sizeof(data));
+    assert_object_is(src, data, sizeof(data)); /* the source is unchanged */
+
+    counts_start(&c, S.os, S.os);
+    assert_int_equal(objstore_copy(S.os, dst2, S.os, src, OBJSTORE_SIZE_UNKNOWN), 0);
+    counts_assert(&c, copies_itself(S.os));
+    assert_object_is(dst2, data, sizeof(data));
+
+    /* deleting the source leaves the copy */
+    assert_int_equal(objstore_del(S.os, src), 0);
+    assert_object_is(dst, data, sizeof(data));
+
+    name_of(empty, sizeof(empty), prefix, "empty");
+    name_of(empty_copy, sizeof(empty_copy), prefix, "empty-copy");
+    assert_int_equal(objstore_put(S.os, empty, "", 0), 0);
+    assert_int_equal(objstore_copy(S.os, empty_copy, S.os, empty, 0), 0);
+    assert_object_is(empty_copy, NULL, 0);
+    remove_prefix(prefix);
+}
+
+/* Rule 7 above the multipart threshold: a copy in parts (UploadPartCopy on
+ * s3), still without reading the source where the server can. */
+static void copy_in_parts_makes_an_equal_object(void **state)
+{
+    (void)state;
+    char prefix[128], src[256], dst[256], dst2[256];
+    uint8_t *data = malloc(COPY_BIG_LEN);
+    struct objstore *os = open_small_threshold();
+    struct copy_counts c;
+    assert_non_null(data);
+    new_prefix(prefix, sizeof(prefix));
+    name_of(src, sizeof(src), prefix, "big");
+    name_of(dst, sizeof(dst), prefix, "big-copy");
+    name_of(dst2, sizeof(dst2), prefix, "big-copy2");
+    put_random(S.os, src, data, COPY_BIG_LEN);
+
+    int server_side = copies_itself(os) && (S.part_copies || !is_kind(os, "s3"));
+    counts_start(&c, os, os);
+    assert_int_equal(objstore_copy(os, dst, os, src, COPY_BIG_LEN), 0);
+    counts_assert(&c, server_side);
+    assert_object_is(dst, data, COPY_BIG_LEN);
+    /* a second one, size unknown: found out first (a HEAD, not a GET) */
+    counts_start(&c, os, os);
+    assert_int_equal(objstore_copy(os, dst2, os, src, OBJSTORE_SIZE_UNKNOWN), 0);
+    if (server_side)
+        counts_assert(&c, 1);
+    assert_object_is(dst2, data, COPY_BIG_LEN);
+    /* a size that is not the object's is refused, and nothing is made */
+    if (copies_itself(os)) {
+        char wrong[256];
+        uint64_t size;
+        name_of(wrong, sizeof(wrong), prefix, "wrong-size");
+        assert_int_equal(objstore_copy(os, wrong, os, src, COPY_BIG_LEN - 1), CIRRUS_ECORRUPT);
+        assert_int_equal(objstore_head(S.os, wrong, &size), CIRRUS_ENOTFOUND);
+    }
+    objstore_close(os);
+    free(data);
+    remove_prefix(prefix);
+}
+
+/* Rules 1 and 7: a copy onto an existing name is refused, small or in
+ * parts, and the old object stays. */
+static void copy_never_overwrites(void **state)
+{
+    (void)state;
+    char prefix[128], src[256], big[256], dst[256];
+    uint8_t *data = malloc(COPY_BIG_LEN);
+    struct objstore *os = open_small_threshold();
+    assert_non_null(data);
+    new_prefix(prefix, sizeof(prefix));
+    name_of(src, sizeof(src), prefix, "src");
+    name_of(big, sizeof(big), prefix, "big");
+    name_of(dst, sizeof(dst), prefix, "taken");
+    assert_int_equal(objstore_put(S.os, src, "new bytes", 9), 0);
+    put_random(S.os, big, data, COPY_BIG_LEN);
+    assert_int_equal(objstore_put(S.os, dst, "old", 3), 0);
+    int rc = objstore_copy(S.os, dst, S.os, src, 9);
+    if (S.detects_overwrite) {
+        assert_int_equal(rc, CIRRUS_EEXISTS);
+        assert_non_null(strstr(cirrus_errmsg(), dst));
+        assert_object_is(dst, (const uint8_t *)"old", 3);
+        assert_int_equal(objstore_copy(os, dst, os, big, COPY_BIG_LEN), CIRRUS_EEXISTS);
+        assert_object_is(dst, (const uint8_t *)"old", 3);
+        /* onto itself: the name exists */
+        assert_int_equal(objstore_copy(S.os, src, S.os, src, 9), CIRRUS_EEXISTS);
+        assert_object_is(src, (const uint8_t *)"new bytes", 9);
+    } else {
+        assert_true(rc == 0 || rc == CIRRUS_EEXISTS);
+    }
+    objstore_close(os);
+    free(data);
+    remove_prefix(prefix);
+}
+
+/* A missing source is CIRRUS_ENOTFOUND naming it, and makes nothing. */
+static void copy_of_a_missing_object_is_notfound(void **state)
+{
+    (void)state;
+    char prefix[128], src[256], dst[256];
+    uint64_t sizes[] = {OBJSTORE_SIZE_UNKNOWN, 10, COPY_BIG_LEN}, size;
+    struct objstore *os = open_small_threshold();
+    new_prefix(prefix, sizeof(prefix));
+    name_of(src, sizeof(src), prefix, "never-written");
+    name_of(dst, sizeof(dst), prefix, "copy");
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        assert_int_equal(objstore_copy(os, dst, os, src, sizes[i]), CIRRUS_ENOTFOUND);
+        assert_non_null(strstr(cirrus_errmsg(), src));
+        assert_int_equal(objstore_head(S.os, dst, &size), CIRRUS_ENOTFOUND);
+    }
+    /* bad names are refused before anything is read */
+    assert_int_equal(objstore_copy(os, "../x", os, src, 10), CIRRUS_EINVALID);
+    assert_int_equal(objstore_copy(os, dst, os, "/abs", 10), CIRRUS_EINVALID);
+    objstore_close(os);
+}
+
+/* Rule 7 between stores: server-side to another prefix (s3) or directory
+ * (fs); by reading between fs and s3. */
+static void copy_between_stores(void **state)
+{
+    (void)state;
+    char prefix[128], a[256], b[256], c_name[256], dir[256], fsdir[256] = "";
+    uint8_t data[5000];
+    struct copy_counts c;
+    struct objstore *sib = open_sibling(dir, sizeof(dir)), *fs = NULL;
+    new_prefix(prefix, sizeof(prefix));
+    name_of(a, sizeof(a), prefix, "a");
+    name_of(b, sizeof(b), prefix, "b");
+    name_of(c_name, sizeof(c_name), prefix, "c");
+    put_random(S.os, a, data, sizeof(data));
+
+    /* S.os -> the sibling, and back under another name */
+    int server_side = copies_itself(S.os) && is_kind(sib, S.os->ops->kind);
+    counts_start(&c, sib, S.os);
+    assert_int_equal(objstore_copy(sib, a, S.os, a, sizeof(data)), 0);
+    counts_assert(&c, server_side);
+    assert_in_store(sib, a, data, sizeof(data));
+    counts_start(&c, S.os, sib);
+    assert_int_equal(objstore_copy(S.os, b, sib, a, OBJSTORE_SIZE_UNKNOWN), 0);
+    counts_assert(&c, server_side || is_kind(S.os, "fault"));
+    assert_object_is(b, data, sizeof(data));
+
+    if (is_kind(S.os, "s3")) {
+        /* s3 -> fs -> s3: by reading, and equal */
+        assert_int_equal(conf_mkdtemp(fsdir, sizeof(fsdir), "copyfs"), 0);
+        assert_int_equal(objstore_open(&fs, fsdir, 0), 0);
+        counts_start(&c, fs, S.os);
+        assert_int_equal(objstore_copy(fs, a, S.os, a, sizeof(data)), 0);
+        counts_assert(&c, 0);
+        assert_in_store(fs, a, data, sizeof(data));
+        counts_start(&c, S.os, fs);
+        assert_int_equal(objstore_copy(S.os, c_name, fs, a, sizeof(data)), 0);
+        counts_assert(&c, 0);
+        assert_object_is(c_name, data, sizeof(data));
+        objstore_close(fs);
+        conf_rm_rf(fsdir);
+    }
+    struct collected all = {0};
+    assert_int_equal(objstore_list(sib, "", collect, &all), 0);
+    for (size_t i = 0; i < all.n; i++)
+        assert_int_equal(objstore_del(sib, all.names[i]), 0);
+    collected_free(&all);
+    objstore_close(sib);
+    if (dir[0])
+        conf_rm_rf(dir);
+    remove_prefix(prefix);
+}
+
 /* ---- several processes --------------------------------------------------- */
 
 #define RACERS 8
@@ -698,6 +987,11 @@ int main(void)
         cmocka_unit_test(list_returns_many_objects_each_once),
         cmocka_unit_test(object_names_follow_the_rule),
         cmocka_unit_test(backends_refuse_bad_names),
+        cmocka_unit_test(copy_makes_an_equal_object),
+        cmocka_unit_test(copy_in_parts_makes_an_equal_object),
+        cmocka_unit_test(copy_never_overwrites),
+        cmocka_unit_test(copy_of_a_missing_object_is_notfound),
+        cmocka_unit_test(copy_between_stores),
         cmocka_unit_test(racing_puts_from_processes_have_one_winner),
         cmocka_unit_test(readers_never_see_partial_objects),
     };

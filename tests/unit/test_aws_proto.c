@@ -163,6 +163,11 @@ static void outcomes_are_classified(void **state)
     o = aws_classify(AWS_T_OK, 502, "", 0);
     assert_int_equal(o.verdict, AWS_RETRY);
     assert_int_equal(o.maybe_applied, 0);
+    /* but 501: the server lacks the operation, now and later */
+    o = aws_classify(AWS_T_OK, 501, "NotImplemented", 1);
+    assert_int_equal(o.verdict, AWS_DONE);
+    assert_int_equal(o.rc, CIRRUS_EIO);
+    assert_int_equal(o.maybe_applied, 0);
     /* credentials */
     const char *auth[] = {"SignatureDoesNotMatch", "InvalidAccessKeyId",
                           "UnrecognizedClientException", "AccessDenied"};
@@ -253,6 +258,80 @@ static void sha256_and_base64(void **state)
     assert_int_equal(aws_base64_decode("ab!d", &dec, &n), CIRRUS_ECORRUPT);
 }
 
+#define EMPTY_SHA "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+/* The examples of AWS's "Signature Version 4 header-based auth" page. */
+static struct aws_sigv4 example_request(void)
+{
+    struct aws_sigv4 s = {.method = "GET",
+                          .host = "examplebucket.s3.amazonaws.com",
+                          .path = "/test.txt",
+                          .payload_sha256 = EMPTY_SHA,
+                          .amz_date = "20130524T000000Z",
+                          .region = "us-east-1",
+                          .service = "s3",
+                          .access_key = "AKIAIOSFODNN7EXAMPLE",
+                          .secret_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"};
+    return s;
+}
+
+static void sigv4_matches_the_published_examples(void **state)
+{
+    (void)state;
+    char *auth = NULL;
+    /* GET Object, with a Range header */
+    const char *get_headers[] = {"Range: bytes=0-9", "x-amz-content-sha256:" EMPTY_SHA};
+    struct aws_sigv4 s = example_request();
+    s.headers = get_headers;
+    s.n_headers = 2;
+    assert_int_equal(aws_sigv4_authorization(&s, &auth), 0);
+    assert_string_equal(auth, "AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/"
+                              "us-east-1/s3/aws4_request, SignedHeaders=host;range;"
+                              "x-amz-content-sha256;x-amz-date, Signature="
+                              "f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41");
+    free(auth);
+    /* GET Bucket (list objects), with a query string */
+    const char *list_headers[] = {"x-amz-content-sha256: " EMPTY_SHA};
+    s = example_request();
+    s.path = "/";
+    s.query = "max-keys=2&prefix=J";
+    s.headers = list_headers;
+    s.n_headers = 1;
+    assert_int_equal(aws_sigv4_authorization(&s, &auth), 0);
+    assert_non_null(strstr(auth,
+                           "Signature=34b48302e7b5fa45bde8084f4b7868a86f0a534bc59db6670ed5711e"
+                           "f69dc6f7"));
+    free(auth);
+}
+
+/* Headers sort by name alone: x-amz-copy-source before -range (libcurl
+ * 7.88 gets this wrong), whatever case and spacing they are given in. */
+static void sigv4_sorts_headers_by_name_alone(void **state)
+{
+    (void)state;
+    char *a = NULL, *b = NULL;
+    const char *h1[] = {"x-amz-copy-source-range: bytes=0-9", "X-Amz-Copy-Source: /b/k",
+                        "x-amz-content-sha256: " EMPTY_SHA};
+    const char *h2[] = {"x-amz-content-sha256:" EMPTY_SHA, "x-amz-copy-source:/b/k",
+                        "X-AMZ-COPY-SOURCE-RANGE:   bytes=0-9  "};
+    struct aws_sigv4 s = example_request();
+    s.method = "PUT";
+    s.headers = h1;
+    s.n_headers = 3;
+    assert_int_equal(aws_sigv4_authorization(&s, &a), 0);
+    assert_non_null(strstr(a, "SignedHeaders=host;x-amz-content-sha256;x-amz-copy-source;"
+                              "x-amz-copy-source-range;x-amz-date, "));
+    s.headers = h2;
+    assert_int_equal(aws_sigv4_authorization(&s, &b), 0);
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    const char *bad[] = {"no colon here"};
+    s.headers = bad;
+    s.n_headers = 1;
+    assert_int_equal(aws_sigv4_authorization(&s, &a), CIRRUS_EINVALID);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +345,8 @@ int main(void)
         cmocka_unit_test(outcomes_are_classified),
         cmocka_unit_test(backoff_is_full_jitter_within_bounds),
         cmocka_unit_test(sha256_and_base64),
+        cmocka_unit_test(sigv4_matches_the_published_examples),
+        cmocka_unit_test(sigv4_sorts_headers_by_name_alone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

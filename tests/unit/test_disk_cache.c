@@ -95,7 +95,7 @@ static void cs_close(struct objstore *os)
 }
 
 static const struct objstore_ops cs_ops = {
-    "counting", cs_put, cs_get, cs_get_all, cs_head, cs_del, cs_list, cs_close,
+    "counting", cs_put, cs_get, cs_get_all, cs_head, cs_del, cs_list, cs_close, NULL,
 };
 
 static struct cstore *counting(struct objstore *inner)

@@ -290,6 +290,49 @@ static void fail_next_refuses_then_recovers(void **state)
     objstore_close(os);
 }
 
+/* A copy into a fault store is a write of it: it passes the put's fault
+ * points (not applied when failed), then the inner store copies as it can:
+ * from a plain fs store, by a link (no get of the source). */
+static void copies_pass_the_put_fault_points(void **state)
+{
+    (void)state;
+    char url[512];
+    struct objstore *os = open_os("fail_next=1"), *src = NULL;
+    struct objstore_stats o;
+    struct fault_stats st;
+    uint64_t size;
+    snprintf(url, sizeof(url), "%s/copy-src", tmp);
+    assert_int_equal(objstore_open(&src, url, 1), 0);
+    assert_int_equal(objstore_put(src, "a", "abcd", 4), 0);
+    assert_int_equal(objstore_copy(os, "b", src, "a", 4), CIRRUS_EIO);
+    assert_non_null(strstr(cirrus_errmsg(), "injected"));
+    assert_int_equal(objstore_head(os, "b", &size), CIRRUS_ENOTFOUND);
+    assert_int_equal(objstore_copy(os, "b", src, "a", 4), 0);
+    assert_int_equal(objstore_head(os, "b", &size), 0);
+    assert_int_equal(size, 4);
+    assert_int_equal(fault_objstore_stats(os, &st), 0);
+    assert_int_equal(st.calls[FAULT_PUT], 2);
+    assert_int_equal(st.errors[FAULT_PUT], 1);
+    assert_int_equal(st.bytes_up[FAULT_PUT], 4);
+    objstore_stats(os, &o);
+    assert_int_equal(o.copies, 2);
+    assert_int_equal(o.puts, 0);
+    objstore_stats(src, &o);
+    assert_int_equal(o.gets, 0);
+    /* as the source, a fault store is read, through its own fault points */
+    struct fault_config cfg;
+    fault_config_default(&cfg);
+    assert_int_equal(fault_config_parse(&cfg, "fail_next=1"), 0);
+    assert_int_equal(fault_objstore_configure(os, &cfg), 0);
+    assert_int_equal(objstore_copy(src, "c", os, "b", 4), CIRRUS_EIO);
+    assert_int_equal(objstore_head(src, "c", &size), CIRRUS_ENOTFOUND);
+    assert_int_equal(objstore_copy(src, "c", os, "b", 4), 0);
+    objstore_stats(os, &o);
+    assert_int_equal(o.gets, 2);
+    objstore_close(src);
+    objstore_close(os);
+}
+
 /* error rate 1 on one op type only; other types pass. */
 static void error_rates_are_per_operation(void **state)
 {
@@ -524,6 +567,7 @@ int main(void)
         cmocka_unit_test(specs_parse_and_bad_ones_are_named),
         cmocka_unit_test(latency_is_lognormal_with_the_given_percentiles),
         cmocka_unit_test(fail_next_refuses_then_recovers),
+        cmocka_unit_test(copies_pass_the_put_fault_points),
         cmocka_unit_test(error_rates_are_per_operation),
         cmocka_unit_test(timeouts_apply_writes_or_not),
         cmocka_unit_test(rates_are_rates_and_seeds_repeat),

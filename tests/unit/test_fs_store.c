@@ -107,6 +107,67 @@ static void objects_are_files_under_the_root(void **state)
     assert_int_equal(count_tmp_files(f->dir), 0);
 }
 
+/* A copy within one filesystem is a hard link: the same inode, no bytes
+ * written, no temp file; the name is still never overwritten. */
+static void copies_are_links_on_one_filesystem(void **state)
+{
+    struct fixture *f = *state;
+    char a[512], b[512];
+    struct stat sa, sb;
+    assert_int_equal(objstore_put(f->os, "x/a", "hello", 5), 0);
+    assert_int_equal(objstore_copy(f->os, "y/z/b", f->os, "x/a", 5), 0);
+    snprintf(a, sizeof(a), "%s/x/a", f->dir);
+    snprintf(b, sizeof(b), "%s/y/z/b", f->dir);
+    assert_int_equal(stat(a, &sa), 0);
+    assert_int_equal(stat(b, &sb), 0);
+    assert_true(sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev);
+    assert_int_equal(objstore_copy(f->os, "y/z/b", f->os, "x/a", 5), CIRRUS_EEXISTS);
+    assert_non_null(strstr(cirrus_errmsg(), b));
+    assert_int_equal(objstore_copy(f->os, "c", f->os, "x/missing", 5), CIRRUS_ENOTFOUND);
+    assert_non_null(strstr(cirrus_errmsg(), "x/missing"));
+    assert_int_equal(count_tmp_files(f->dir), 0);
+}
+
+/* Across filesystems (/dev/shm is a tmpfs where it exists) no link can be
+ * made: the file is copied through a temp file, as put writes one. */
+static void copies_across_filesystems_copy_the_file(void **state)
+{
+    struct fixture *f = *state;
+    char dir[] = "/dev/shm/cirrus-fs-copy-XXXXXX", path[512];
+    struct objstore *other = NULL;
+    struct stat s1, s2;
+    uint8_t *got = NULL;
+    size_t len = 0, big = (3u << 20) + 5; /* several of the copy's chunks */
+    uint8_t *data = malloc(big);
+    assert_non_null(data);
+    if (!mkdtemp(dir) || stat(dir, &s1) < 0 || stat(f->dir, &s2) < 0 || s1.st_dev == s2.st_dev) {
+        free(data);
+        if (dir[strlen(dir) - 1] != 'X')
+            conf_rm_rf(dir);
+        skip();
+    }
+    for (size_t i = 0; i < big; i++)
+        data[i] = (uint8_t)(i * 31 + 7);
+    assert_int_equal(objstore_open(&other, dir, 0), 0);
+    assert_int_equal(objstore_put(other, "src/big", data, big), 0);
+    assert_int_equal(objstore_copy(f->os, "dst/big", other, "src/big", big), 0);
+    assert_int_equal(objstore_get_all(f->os, "dst/big", &got, &len), 0);
+    assert_int_equal(len, big);
+    assert_memory_equal(got, data, big);
+    free(got);
+    snprintf(path, sizeof(path), "%s/dst/big", f->dir);
+    assert_int_equal(stat(path, &s1), 0);
+    assert_int_equal(s1.st_nlink, 1);
+    assert_int_equal(objstore_copy(f->os, "dst/big", other, "src/big", big), CIRRUS_EEXISTS);
+    assert_int_equal(count_tmp_files(f->dir), 0);
+    struct objstore_stats st;
+    objstore_stats(other, &st);
+    assert_int_equal(st.gets, 0); /* read as a file, not through the store */
+    objstore_close(other);
+    conf_rm_rf(dir);
+    free(data);
+}
+
 /* A put leaves no temp file behind, whether it succeeds or is refused. */
 static void puts_leave_no_temp_files(void **state)
 {
@@ -251,6 +312,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(objects_are_files_under_the_root, setup, teardown),
         cmocka_unit_test_setup_teardown(puts_leave_no_temp_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(copies_are_links_on_one_filesystem, setup, teardown),
+        cmocka_unit_test_setup_teardown(copies_across_filesystems_copy_the_file, setup, teardown),
         cmocka_unit_test_setup_teardown(crash_leftover_temp_files_are_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(only_regular_files_are_objects, setup, teardown),
         cmocka_unit_test_setup_teardown(errors_name_the_path_and_cause, setup, teardown),
