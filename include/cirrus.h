@@ -78,6 +78,8 @@ enum {
     CIRRUS_ECLOSED = -13,   /* the handle is closing or failed for good */
     CIRRUS_EEXPIRED = -14,  /* the data asked for is older than its retention
                              * and gone (changefeed, old seqs) */
+    CIRRUS_EMISMATCH = -15, /* the object store and the metadata store are not
+                             * one database (their identities disagree) */
 };
 
 /* The name of a status code, e.g. "not found". Never NULL. */
@@ -325,6 +327,191 @@ typedef struct cirrus_snapshot cirrus_snapshot;
 CIRRUS_API int cirrus_snapshot_new(cirrus_db *db, uint64_t seq, cirrus_snapshot **out);
 CIRRUS_API uint64_t cirrus_snapshot_seq(const cirrus_snapshot *s);
 CIRRUS_API void cirrus_snapshot_free(cirrus_snapshot *s);
+
+/* ---- checkpoints --------------------------------------------------------
+ *
+ * A checkpoint is a named, durable pin of the version that reads at one
+ * seq: for as long as it exists, every process reads it whole, however far
+ * compaction, GC, log trimming and the changefeed retention have moved on
+ * (its files are kept by every GC). It costs one small metadata item, one
+ * small object and the files it keeps. One that has expired is dropped by
+ * the next GC and can no longer be read.
+ */
+typedef struct cirrus_checkpoint_info {
+    const char *name;   /* borrowed for the callback */
+    uint64_t seq;       /* reads of it are at this seq */
+    int64_t time_ms;    /* commit time of seq, Unix ms */
+    int64_t created_ms; /* when it was created */
+    int64_t expires_ms; /* Unix ms; 0: never */
+} cirrus_checkpoint_info;
+
+/* Creates checkpoint `name` (1..128 bytes of letters, digits, '.', '_',
+ * '-') at seq (CIRRUS_SEQ_LATEST: the newest committed seq; buffered
+ * writes are not in it), expiring after expire_ms (0: never); *seq_out
+ * (may be NULL) gets its seq. Returns 0, CIRRUS_EEXISTS (the name is
+ * taken), CIRRUS_EEXPIRED (seq is older than the MVCC retention keeps),
+ * CIRRUS_EINVALID (bad name, seq beyond the head, a read-only handle),
+ * store errors. */
+CIRRUS_API int cirrus_checkpoint_create(cirrus_db *db, const char *name, uint64_t seq,
+                                        int64_t expire_ms, uint64_t *seq_out);
+/* Calls fn for every checkpoint (expired ones too), in name order; fn
+ * returns nonzero to stop (returned as is). */
+CIRRUS_API int cirrus_checkpoint_list(cirrus_db *db,
+                                      int (*fn)(const cirrus_checkpoint_info *cp, void *arg),
+                                      void *arg);
+/* Deletes a checkpoint: CIRRUS_ENOTFOUND if there is none by that name. */
+CIRRUS_API int cirrus_checkpoint_delete(cirrus_db *db, const char *name);
+/* A snapshot that reads checkpoint `name` (use it as any snapshot; free it
+ * with cirrus_snapshot_free). CIRRUS_ENOTFOUND: no such checkpoint, or it
+ * has expired. */
+CIRRUS_API int cirrus_snapshot_checkpoint(cirrus_db *db, const char *name, cirrus_snapshot **out);
+
+/* ---- clones ----------------------------------------------------------------
+ *
+ * A clone is a new, independent, writable database (its own identity, its
+ * own location and metadata) whose first version is another database's
+ * version at some point, sharing that database's files instead of copying
+ * them: a clone of any size takes a few requests and writes a handful of
+ * small objects (plus, for a point in the past, the few files holding keys
+ * of both sides of it, rewritten). The source keeps every file a clone
+ * uses, through its compactions and GCs, until the clone is detached or
+ * dropped; clones of clones too. Writes to either side never show in the
+ * other.
+ */
+typedef struct cirrus_clone_point {
+    const char *checkpoint; /* the checkpoint's version; else: */
+    uint64_t seq;           /* this seq (CIRRUS_SEQ_LATEST: the head), unless */
+    int64_t time_ms;        /* nonzero: the last seq committed at or before it */
+} cirrus_clone_point;
+
+/* Creates the clone at dst_url (dst_opts as for cirrus_open: its metadata
+ * store; it must hold no database there) of the database at src_url
+ * (whose metadata store is src_meta_url; NULL: a directory's own, or for
+ * s3:// the clone's) at `at` (NULL:
+ * the head), opened into *out (may be NULL: closed). Returns 0,
+ * CIRRUS_EEXISTS (dst holds a database), CIRRUS_EEXPIRED (the point is
+ * outside the source's retention window), CIRRUS_ENOTFOUND (no source, no
+ * such checkpoint), store errors. */
+CIRRUS_API int cirrus_clone(const char *dst_url, const cirrus_options *dst_opts,
+                            const char *src_url, const char *src_meta_url,
+                            const cirrus_clone_point *at, cirrus_db **out);
+/* Deletes the database at url: its objects, its metadata, and its holds on
+ * the databases it shares files with. Refused with CIRRUS_EBUSY while clones
+ * share its files, unless force (they then lose those files). Close every
+ * handle of it first. */
+CIRRUS_API int cirrus_drop(const char *url, const cirrus_options *opts, int force);
+
+/* ---- backups and restore -------------------------------------------------
+ *
+ * A backup is a self-contained copy of one version in any object store
+ * (a directory, s3://BUCKET/PREFIX): its SST files and a backup manifest,
+ * and nothing in a metadata store, so a lost metadata table or a lost
+ * region is survivable. Backups into one URL share files: a file already
+ * there is not copied again, and deleting a backup keeps what the others
+ * need. A backup is listed only once complete; an interrupted one leaves
+ * nothing listed, and running it again copies only what is missing.
+ * Restoring creates a new, independent database (its own identity) whose
+ * first version is the backup's, at the backup's seq.
+ */
+
+/* Where a long copy stands (backup, restore, verify). */
+typedef struct cirrus_progress {
+    uint64_t objects_done, objects_total;
+    uint64_t bytes_done, bytes_total;
+    uint64_t objects_copied, bytes_copied; /* of the done ones, not already there */
+} cirrus_progress;
+
+typedef struct cirrus_copy_options {
+    const char *checkpoint; /* back up this checkpoint (NULL: seq below) */
+    uint64_t seq;           /* the seq to back up; CIRRUS_SEQ_LATEST: the head */
+    int threads;            /* parallel copies; 0: 8 */
+    /* called from the copying threads, one at a time, as objects complete */
+    void (*progress)(const cirrus_progress *p, void *arg);
+    void *progress_arg;
+} cirrus_copy_options;
+
+#define CIRRUS_COPY_OPTIONS_INIT                                                                   \
+    {                                                                                              \
+        NULL, CIRRUS_SEQ_LATEST, 0, NULL, NULL                                                     \
+    }
+
+typedef struct cirrus_backup_info {
+    const char *id;     /* borrowed for the callback */
+    uint64_t seq;       /* the seq it holds */
+    int64_t time_ms;    /* commit time of seq */
+    int64_t created_ms; /* when the backup was made */
+    uint64_t bytes;     /* of its files */
+    uint64_t objects;   /* its files and its manifest */
+    const char *source; /* the location it was taken from */
+} cirrus_backup_info;
+
+/* Backs db up into the store at url (created if missing); *id_out (may be
+ * NULL; free with cirrus_free) is the backup's id, *summary (may be NULL)
+ * what was copied. Returns 0, CIRRUS_EEXPIRED (seq outside the retention
+ * window), CIRRUS_ENOTFOUND (no such checkpoint), store errors. */
+CIRRUS_API int cirrus_backup_create(cirrus_db *db, const char *url, const cirrus_copy_options *o,
+                                    char **id_out, cirrus_progress *summary);
+/* Calls fn for every complete backup at url, oldest first. */
+CIRRUS_API int cirrus_backup_list(const char *url,
+                                  int (*fn)(const cirrus_backup_info *b, void *arg), void *arg);
+/* Deletes backup id at url and every file no other backup there needs;
+ * *summary (may be NULL) counts the objects deleted. CIRRUS_ENOTFOUND: no
+ * such backup. */
+CIRRUS_API int cirrus_backup_delete(const char *url, const char *id, cirrus_progress *summary);
+/* Restores backup id (NULL: the newest) from url as a new database at
+ * dst_url (opts as for cirrus_open; its metadata store must hold no
+ * database of that name), opened into *out (may be NULL: closed). A restore
+ * that was interrupted is finished by running it again. Returns 0,
+ * CIRRUS_EEXISTS (dst holds a database), CIRRUS_ENOTFOUND (no backup),
+ * CIRRUS_ECORRUPT (a damaged backup), store errors. */
+CIRRUS_API int cirrus_restore(const char *dst_url, const cirrus_options *opts, const char *url,
+                              const char *id, const cirrus_copy_options *o, cirrus_db **out,
+                              cirrus_progress *summary);
+
+/* ---- verify ---------------------------------------------------------------- */
+
+typedef struct cirrus_verify_options {
+    int deep;               /* also read every block: checksums, key order, properties */
+    const char *checkpoint; /* only this checkpoint's version (NULL: everything) */
+    void (*progress)(const cirrus_progress *p, void *arg);
+    void *progress_arg;
+} cirrus_verify_options;
+
+#define CIRRUS_VERIFY_OPTIONS_INIT                                                                 \
+    {                                                                                              \
+        0, NULL, NULL, NULL                                                                        \
+    }
+
+typedef struct cirrus_verify_problem {
+    const char *object; /* the object (or item) at fault; borrowed for the callback */
+    const char *what;   /* what is wrong with it */
+} cirrus_verify_problem;
+
+typedef struct cirrus_verify_summary {
+    uint64_t objects, bytes; /* checked */
+    uint64_t problems;
+} cirrus_verify_summary;
+
+/* Checks that every object the database needs is there: the files of the
+ * head version, of every checkpoint and clone hold, the files it shares
+ * with the databases it was cloned from, the newest manifest and the delta
+ * objects of the retained log, each with its recorded size; with deep,
+ * every block of every file too. Calls fn (may be NULL) for each problem.
+ * Returns 0 when all is well, CIRRUS_ECORRUPT when a problem was found,
+ * another error when the check could not be made (the stores unreachable). */
+CIRRUS_API int cirrus_verify(cirrus_db *db, const cirrus_verify_options *o,
+                             void (*fn)(const cirrus_verify_problem *p, void *arg), void *arg,
+                             cirrus_verify_summary *summary);
+/* The same for backup id (NULL: every backup) in the store at url. */
+CIRRUS_API int cirrus_verify_backup(const char *url, const char *id, const cirrus_verify_options *o,
+                                    void (*fn)(const cirrus_verify_problem *p, void *arg),
+                                    void *arg, cirrus_verify_summary *summary);
+
+/* Copies every file db still shares with the databases it was cloned from
+ * into its own location (its version and its checkpoints; o's checkpoint
+ * and seq are not used), then releases the sources' holds: from then on
+ * they may be dropped. Nothing to do for a database that is not a clone. */
+CIRRUS_API int cirrus_detach(cirrus_db *db, const cirrus_copy_options *o, cirrus_progress *summary);
 
 typedef struct cirrus_read_options {
     /* Read through this snapshot (borrowed; of the same handle); NULL = the

@@ -121,6 +121,31 @@ int cli_parse_seconds(struct cli *c, const char *what, const char *s, int64_t *m
     return rc;
 }
 
+int cli_parse_duration(struct cli *c, const char *what, const char *s, int64_t *ms_out)
+{
+    static const struct {
+        char unit;
+        int64_t ms;
+    } units[] = {{'s', 1000}, {'m', 60000}, {'h', 3600000}, {'d', 86400000}};
+    size_t n = strlen(s);
+    char digits[32];
+    uint64_t v;
+    int rc;
+    for (size_t i = 0; n >= 2 && n < sizeof(digits) && i < sizeof(units) / sizeof(units[0]); i++) {
+        if (s[n - 1] != units[i].unit)
+            continue;
+        memcpy(digits, s, n - 1);
+        digits[n - 1] = '\0';
+        if ((rc = cli_parse_u64(c, what, digits, &v)) != CLI_OK)
+            return rc;
+        if (v > (uint64_t)(INT64_MAX / units[i].ms))
+            return cli_usage(c, "%s is too large: '%s'", what, s);
+        *ms_out = (int64_t)v * units[i].ms;
+        return CLI_OK;
+    }
+    return cli_usage(c, "%s needs a duration such as 30s, 15m, 12h or 7d, got '%s'", what, s);
+}
+
 /* "cirrus: CMD: " (just "cirrus: " before a command is known) */
 static void prefix(const struct cli *c)
 {

@@ -75,6 +75,10 @@ int cli_parse_u64(struct cli *c, const char *what, const char *s, uint64_t *out)
  * CLI_USAGE. */
 int cli_parse_seconds(struct cli *c, const char *what, const char *s, int64_t *ms_out);
 
+/* Parses a DURATION: a whole number and a unit, s, m, h or d ("30s",
+ * "15m", "12h", "7d"), into milliseconds. Returns CLI_OK or CLI_USAGE. */
+int cli_parse_duration(struct cli *c, const char *what, const char *s, int64_t *ms_out);
+
 /* Prints "cirrus: CMD: <message>" and the command's usage line to stderr.
  * Returns CLI_USAGE. */
 int cli_usage(struct cli *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -149,6 +153,14 @@ int cmd_epoch(struct cli *c, int argc, char **argv);
 int cmd_stage(struct cli *c, int argc, char **argv);
 int cmd_commit_staged(struct cli *c, int argc, char **argv);
 int cmd_txn(struct cli *c, int argc, char **argv);
+/* cmd_backup.c */
+int cmd_checkpoint(struct cli *c, int argc, char **argv);
+int cmd_clone(struct cli *c, int argc, char **argv);
+int cmd_detach(struct cli *c, int argc, char **argv);
+int cmd_drop(struct cli *c, int argc, char **argv);
+int cmd_backup(struct cli *c, int argc, char **argv);
+int cmd_restore(struct cli *c, int argc, char **argv);
+int cmd_verify(struct cli *c, int argc, char **argv);
 
 /* load --app ID --epoch N: commits b exactly once for (app, epoch) and prints
  * "SEQ" or "SEQ already-applied". Returns an exit code. (cmd_stream.c) */

@@ -141,12 +141,13 @@ done:
     return cli_close(c, db, rc);
 }
 
-/* Where a read looks: --at SEQ or --at-time TIME (neither: the latest). */
+/* Where a read looks: --at SEQ, --at-time TIME or --checkpoint NAME (none:
+ * the latest). */
 struct when {
-    const char *at, *at_time; /* the options as given, or NULL */
-    uint64_t seq;             /* --at, then the seq --at-time names */
-    int64_t ms;               /* --at-time, Unix ms */
-    cirrus_snapshot *snap;    /* where --at / --at-time read, or NULL */
+    const char *at, *at_time, *checkpoint; /* the options as given, or NULL */
+    uint64_t seq;                          /* --at, then the seq --at-time names */
+    int64_t ms;                            /* --at-time, Unix ms */
+    cirrus_snapshot *snap;                 /* where --at / --at-time read, or NULL */
 };
 
 /* Parses --at / --at-time (before the db is opened, so that a usage error
@@ -154,8 +155,8 @@ struct when {
 static int when_parse(struct cli *c, struct when *w)
 {
     int rc = CLI_OK;
-    if (w->at && w->at_time)
-        rc = cli_usage(c, "--at and --at-time cannot be used together");
+    if (!!w->at + !!w->at_time + !!w->checkpoint > 1)
+        rc = cli_usage(c, "--at, --at-time and --checkpoint cannot be used together");
     else if (w->at)
         rc = cli_parse_u64(c, "--at", w->at, &w->seq);
     else if (w->at_time && timeparse_parse(&w->ms, w->at_time) < 0)
@@ -179,19 +180,23 @@ static int when_resolve(struct cli *c, cirrus_db *db, struct when *w)
     /* a time before the first commit is seq 0: the empty database */
     if ((w->at || w->at_time) && (lrc = cirrus_snapshot_new(db, w->seq, &w->snap)) < 0)
         return cli_fail(c, lrc);
+    if (w->checkpoint && (lrc = cirrus_snapshot_checkpoint(db, w->checkpoint, &w->snap)) < 0)
+        return cli_fail(c, lrc);
     return CLI_OK;
 }
 
 int cmd_get(struct cli *c, int argc, char **argv)
 {
     struct when w = {0};
-    struct cli_opt opts[] = {{"--at", &w.at, NULL, 0}, {"--at-time", &w.at_time, NULL, 0}};
+    struct cli_opt opts[] = {{"--at", &w.at, NULL, 0},
+                             {"--at-time", &w.at_time, NULL, 0},
+                             {"--checkpoint", &w.checkpoint, NULL, 0}};
     cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
     cirrus_db *db = NULL;
     void *val = NULL;
     size_t k_len = 0, v_len = 0;
     int n_pos, rc, lrc;
-    if ((rc = cli_parse_args(c, argc, argv, opts, 2, &n_pos)) != CLI_OK ||
+    if ((rc = cli_parse_args(c, argc, argv, opts, 3, &n_pos)) != CLI_OK ||
         (rc = cli_expect_args(c, argv, n_pos, 1, 1, "KEY")) != CLI_OK ||
         (rc = cli_decode_arg(c, "KEY", argv[0], &k_len)) != CLI_OK ||
         (rc = when_parse(c, &w)) != CLI_OK || (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK ||
@@ -224,13 +229,19 @@ static int mget_line(const void *key, size_t k_len, const void *val, size_t v_le
 
 int cmd_mget(struct cli *c, int argc, char **argv)
 {
+    struct when w = {0};
+    struct cli_opt opts[] = {{"--at", &w.at, NULL, 0},
+                             {"--at-time", &w.at_time, NULL, 0},
+                             {"--checkpoint", &w.checkpoint, NULL, 0}};
+    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
     cirrus_db *db = NULL;
     size_t *lens = NULL, *v_lens = NULL;
     const void **keys = NULL;
     void **vals = NULL;
     int *rcs = NULL, n_pos = 0, rc, lrc;
-    if ((rc = cli_parse_args(c, argc, argv, NULL, 0, &n_pos)) != CLI_OK ||
-        (rc = cli_expect_args(c, argv, n_pos, 1, n_pos, "KEY")) != CLI_OK)
+    if ((rc = cli_parse_args(c, argc, argv, opts, 3, &n_pos)) != CLI_OK ||
+        (rc = cli_expect_args(c, argv, n_pos, 1, n_pos, "KEY")) != CLI_OK ||
+        (rc = when_parse(c, &w)) != CLI_OK)
         goto done;
     keys = calloc((size_t)n_pos, sizeof(*keys));
     lens = calloc((size_t)n_pos, sizeof(*lens));
@@ -245,9 +256,11 @@ int cmd_mget(struct cli *c, int argc, char **argv)
         keys[i] = argv[i];
         rc = cli_decode_arg(c, "KEY", argv[i], &lens[i]);
     }
-    if (rc != CLI_OK || (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
+    if (rc != CLI_OK || (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK ||
+        (rc = when_resolve(c, db, &w)) != CLI_OK)
         goto done;
-    lrc = cirrus_multi_get(db, NULL, (size_t)n_pos, keys, lens, vals, v_lens, rcs);
+    ro.snapshot = w.snap;
+    lrc = cirrus_multi_get(db, &ro, (size_t)n_pos, keys, lens, vals, v_lens, rcs);
     for (int i = 0; i < n_pos && lrc == 0; i++)
         if (rcs[i] < 0 && rcs[i] != CIRRUS_ENOTFOUND)
             lrc = rcs[i];
@@ -265,6 +278,7 @@ done:
     free(v_lens);
     free(lens);
     free(keys);
+    cirrus_snapshot_free(w.snap);
     return cli_close(c, db, rc);
 }
 
@@ -287,9 +301,10 @@ static int scan_parse(struct cli *c, int argc, char **argv, struct scan_args *a)
         {"--limit", &a->limit, NULL, 0},
         {"--at", &a->when.at, NULL, 0},
         {"--at-time", &a->when.at_time, NULL, 0},
+        {"--checkpoint", &a->when.checkpoint, NULL, 0},
     };
     int n_pos, rc;
-    if ((rc = cli_parse_args(c, argc, argv, opts, 7, &n_pos)) != CLI_OK ||
+    if ((rc = cli_parse_args(c, argc, argv, opts, 8, &n_pos)) != CLI_OK ||
         (rc = cli_expect_args(c, argv, n_pos, 0, 0, "")) != CLI_OK ||
         (a->limit && (rc = cli_parse_u64(c, "--limit", a->limit, &a->max)) != CLI_OK) ||
         (rc = when_parse(c, &a->when)) != CLI_OK ||

@@ -44,12 +44,14 @@ static const struct command commands[] = {
      "commit a counter add (signed 64-bit; get shows the sum); print its seq"},
     {"del-range", cmd_del_range, "FROM TO",
      "delete every key in [FROM, TO) in one commit; print its seq"},
-    {"get", cmd_get, "KEY [--at SEQ | --at-time TIME]",
+    {"get", cmd_get, "KEY [--at SEQ | --at-time TIME | --checkpoint NAME]",
      "print VALUE; absent: exit 1, \"not found\" on stderr. A SEQ beyond the head\n"
      "      or a TIME in the future is an error (exit 3)"},
-    {"mget", cmd_mget, "KEY...", "one line per key: KEY<TAB>VALUE, or KEY alone if absent"},
+    {"mget", cmd_mget, "KEY... [--at SEQ | --at-time TIME | --checkpoint NAME]",
+     "one line per key: KEY<TAB>VALUE, or KEY alone if absent"},
     {"scan", cmd_scan,
-     "[--prefix P] [--from K] [--to K] [--reverse] [--limit N] [--at SEQ | --at-time TIME]",
+     "[--prefix P] [--from K] [--to K] [--reverse] [--limit N]\n"
+     "      [--at SEQ | --at-time TIME | --checkpoint NAME]",
      "KEY<TAB>VALUE lines in key order (--from inclusive, --to exclusive)"},
     {"load", cmd_load, "[--app ID --epoch N] [FILE|-]",
      "commit KEY<TAB>VALUE lines (default stdin) as ONE atomic commit; print its seq.\n"
@@ -88,6 +90,37 @@ static const struct command commands[] = {
      "delete unreferenced objects (grace default 1 h, retention 24 h); print\n"
      "      \"deleted NAME SIZE\" or \"kept NAME SIZE WHY\" per object, then\n"
      "      \"total: deleted N (B bytes), kept M (K bytes)\"; another compactor: exit 3"},
+    {"checkpoint", cmd_checkpoint,
+     "create NAME [--at SEQ | --at-time TIME] [--expire DURATION] | list [--json] |\n"
+     "      delete NAME",
+     "a named, durable pin of the version at SEQ (default: the head), readable with\n"
+     "      --checkpoint NAME whatever compaction and GC do meanwhile; create prints its\n"
+     "      seq; list prints NAME<TAB>SEQ<TAB>TIME<TAB>EXPIRES (or -); an expired one is\n"
+     "      dropped by gc. DURATION: 30s, 15m, 12h, 7d. A SEQ older than the retention\n"
+     "      window: exit 3; delete of a missing one: exit 1"},
+    {"clone", cmd_clone, "SRC [--src-meta URL] [--checkpoint NAME | --at SEQ | --at-time TIME]",
+     "make the db at --db a new, writable clone of SRC at that point (default: its\n"
+     "      head), sharing SRC's files instead of copying them; print its first seq.\n"
+     "      --at-time is the point-in-time restore (inside SRC's retention window)"},
+    {"detach", cmd_detach, "",
+     "copy every file this clone still shares with its sources into its own\n"
+     "      location, and release their hold on them"},
+    {"drop", cmd_drop, "[--force]",
+     "delete the db: its objects, its metadata and its holds on its sources;\n"
+     "      refused while clones share its files, unless --force"},
+    {"backup", cmd_backup,
+     "create --to URL [--checkpoint NAME | --at SEQ] [--json] | list --from URL\n"
+     "      [--json] | delete --from URL ID",
+     "self-contained copies of a version in any object store (directory, s3://),\n"
+     "      incremental: create prints the backup's id; list prints\n"
+     "      ID<TAB>SEQ<TAB>TIME<TAB>BYTES<TAB>OBJECTS; delete keeps what other backups need"},
+    {"restore", cmd_restore, "--from URL [--backup ID] [--json]",
+     "restore a backup (default: the newest) as a new db at --db; rerun to finish\n"
+     "      an interrupted restore"},
+    {"verify", cmd_verify, "[--deep] [--checkpoint NAME] [--backup URL [--id ID]] [--json]",
+     "check that every object the db (or a backup) needs is there with its size;\n"
+     "      --deep reads every block. Prints OBJECT<TAB>PROBLEM lines and a summary;\n"
+     "      exit 3 when a problem is found"},
     {"demo", cmd_demo, "", "a short guided run of the engine on the db at --db"},
     {"version", NULL, "", "print \"cirrus VERSION\" (also --version)"},
     {"help", NULL, "[COMMAND]", "this text, or one command's usage"},

@@ -62,8 +62,8 @@ int cirrus_changes_open(cirrus_changes **out, cirrus_db *db, uint64_t from_seq)
     if ((rc = commitlog_get_head(&db->log, &c->head, &raw, &len)) < 0 ||
         (rc = commitlog_oldest(&db->log, c->head, &oldest)) < 0)
         goto done;
-    if (oldest == 0)
-        oldest = 1;
+    if (oldest <= db->log.base_seq)
+        oldest = db->log.base_seq + 1; /* the first entry of this db */
     if (from_seq == 0)
         from_seq = oldest;
     if (from_seq < oldest) {

@@ -120,7 +120,7 @@ static int catch_up_watch(cirrus_db *db, const uint8_t *watch_id, uint64_t *foun
         publish(db, r.v, NULL, NULL);
         r.v = NULL;
     }
-    if (head > 0 && head >= db->cm.head_raw_seq) {
+    if (raw && head >= db->cm.head_raw_seq) {
         keep_head(db, head, raw, len);
         raw = NULL;
     }
@@ -152,7 +152,7 @@ static int ensure_logged(cirrus_db *db, uint64_t head)
     uint8_t *raw = NULL;
     size_t len = 0;
     int rc;
-    if (head == 0 || db->cm.log_copied >= head)
+    if (head <= db->log.base_seq || db->cm.log_copied >= head)
         return 0;
     rc = commitlog_get_log(&db->log, head, &raw, &len);
     free(raw);

@@ -50,14 +50,14 @@ int commitlog_get_head(struct commitlog *cl, uint64_t *seq_out, uint8_t **raw_ou
     uint64_t version = 0;
     int rc = metastore_get(cl->ms, cl->pk, HEAD_SK, raw_out, len_out, &version);
     if (rc == CIRRUS_ENOTFOUND) {
-        *seq_out = 0;
+        *seq_out = cl->base_seq;
         *raw_out = NULL;
         *len_out = 0;
         return 0;
     }
     if (rc < 0)
         return err_prefix(rc, "reading the commit head");
-    *seq_out = version;
+    *seq_out = cl->base_seq + version;
     return 0;
 }
 
@@ -220,10 +220,15 @@ done:
 int commitlog_cas_head(struct commitlog *cl, uint64_t expected_seq, const uint8_t *raw, size_t len)
 {
     int rc;
-    if (expected_seq == 0)
+    if (expected_seq < cl->base_seq)
+        return err_set(CIRRUS_ECORRUPT,
+                       "committing seq %" PRIu64 " below the database's first seq %" PRIu64,
+                       expected_seq + 1, cl->base_seq);
+    if (expected_seq == cl->base_seq)
         rc = metastore_put_if_absent(cl->ms, cl->pk, HEAD_SK, raw, len);
     else
-        rc = metastore_put_if_version(cl->ms, cl->pk, HEAD_SK, raw, len, expected_seq);
+        rc = metastore_put_if_version(cl->ms, cl->pk, HEAD_SK, raw, len,
+                                      expected_seq - cl->base_seq);
     if (rc < 0 && rc != CIRRUS_ECONFLICT)
         return err_prefix(rc, "committing seq %" PRIu64, expected_seq + 1);
     return rc;

@@ -2,14 +2,16 @@
  * commitlog.h - the commit log in the metadata store: the source of truth.
  *
  * Items (pk, sk) of database D:
- *   (D, "head")           value: entry of seq H;  version: H
+ *   (D, "head")           value: entry of seq H;  version: H - B
  *   (D/log, "%020llu" S)  value: entry of seq S, for S < H (until trimmed)
  *   (D, "manifest")       value: fixed64 seq of the newest manifest object
  *
  * Protocol (DESIGN.md, "The commit log is the source of truth"):
  *  1. Committing seq H+1 is ONE conditional write to the head: put_if_version
- *     (expected H), or put_if_absent for the first commit. The head's item
- *     version is its seq, so the condition "seq = H" is the version check.
+ *     (expected H - B), or put_if_absent for the first commit. The head's
+ *     item version is its seq minus the db's base seq B (0 but for clones
+ *     and restores, whose first version is a manifest at seq B: identity.h),
+ *     so the condition "seq = H" is the version check.
  *  2. Before moving the head from H, the committer makes sure entry H is in
  *     the log (put_if_absent; idempotent). So every entry below the head is
  *     in the log, whoever crashed where.
@@ -35,13 +37,14 @@ struct commitlog {
     struct objstore *os;  /* borrowed */
     char *pk;             /* D */
     char *log_pk;         /* D/log */
+    uint64_t base_seq;    /* B: the seq of the db's first version (identity.h) */
 };
 
 int commitlog_init(struct commitlog *cl, struct metastore *ms, struct objstore *os,
                    const char *db_name);
 void commitlog_clear(struct commitlog *cl);
 
-/* The head's seq and raw item value (malloc'd; NULL and seq 0 when the
+/* The head's seq and raw item value (malloc'd; NULL and seq B when the
  * database has no commit yet). */
 int commitlog_get_head(struct commitlog *cl, uint64_t *seq_out, uint8_t **raw_out, size_t *len_out);
 /* Log item `seq` (CIRRUS_ENOTFOUND if absent). */

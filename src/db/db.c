@@ -142,8 +142,12 @@ static int load_manifest(cirrus_db *db)
     size_t len = 0;
     char name[FILENAME_LEN];
     int rc;
-    if ((rc = commitlog_get_pointer(&db->log, &seq)) < 0 || seq == 0)
+    if ((rc = commitlog_get_pointer(&db->log, &seq)) < 0)
         return rc;
+    if (seq < db->log.base_seq)
+        seq = db->log.base_seq; /* a clone's or restore's first version */
+    if (seq == 0)
+        return 0;
     filename_manifest(name, seq);
     if ((rc = objstore_get_all(db->os, name, &data, &len)) < 0)
         /* the pointer names it: gone is damage, not an empty db */
@@ -221,15 +225,12 @@ static int start_background(cirrus_db *db)
     return 0;
 }
 
-int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
+int db_open_stores(cirrus_db **out, const char *url, const cirrus_options *opts)
 {
     cirrus_options defaults = CIRRUS_OPTIONS_INIT;
     cirrus_db *db = NULL;
     char *os_url = NULL, *ms_url = NULL, *name = NULL;
     int rc;
-    err_clear();
-    if (!out)
-        return err_set(CIRRUS_EINVALID, "cirrus_open: out is NULL");
     if (!opts)
         opts = &defaults;
     if ((rc = check_options(opts)) < 0)
@@ -267,27 +268,56 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
     db->wb.next_mseq = SEQ_COMMITTED_MAX + 1;
     atomic_init(&db->wb.visible_mseq, SEQ_COMMITTED_MAX);
     db->opts.disk_cache_dir = NULL;
-    if ((rc = load_manifest(db)) < 0)
-        goto done;
-    if ((rc = db_refresh(db, NULL)) < 0)
-        goto done;
-    if (!create && db->vs.current->seq == 0) {
-        rc = err_set(CIRRUS_ENOTFOUND, "%s: no database here", url);
-        goto done;
-    }
-    if ((rc = start_background(db)) < 0 || (rc = compactor_start(db)) < 0)
-        goto done;
     *out = db;
     db = NULL;
 done:
-    if (db) {
-        stop_threads(db); /* they read opts */
-        free_handle(db);  /* nothing to flush: a half-open handle */
-    }
+    if (db)
+        free_handle(db); /* no thread started yet */
     free(os_url);
     free(ms_url);
     free(name);
     return rc;
+}
+
+int db_open_finish(cirrus_db *db)
+{
+    int rc;
+    if ((rc = parents_open(db)) < 0 || (rc = load_manifest(db)) < 0 ||
+        (rc = db_refresh(db, NULL)) < 0)
+        return rc;
+    if ((rc = start_background(db)) < 0 || (rc = compactor_start(db)) < 0)
+        return rc;
+    return 0;
+}
+
+void db_open_abort(cirrus_db *db)
+{
+    if (!db)
+        return;
+    stop_threads(db); /* they read opts */
+    free_handle(db);  /* nothing to flush: a half-open handle */
+}
+
+int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
+{
+    cirrus_options defaults = CIRRUS_OPTIONS_INIT;
+    cirrus_db *db = NULL;
+    int rc;
+    err_clear();
+    if (!out)
+        return err_set(CIRRUS_EINVALID, "cirrus_open: out is NULL");
+    if (!opts)
+        opts = &defaults;
+    if ((rc = db_open_stores(&db, url, opts)) < 0)
+        return rc;
+    int create = opts->create_if_missing && !opts->read_only;
+    if ((rc = identity_check(db, url, opts->meta_url, create)) < 0 ||
+        (rc = db_open_finish(db)) < 0) {
+        db_open_abort(db);
+        return rc;
+    }
+    *out = db;
+    return 0;
 }
 
 int cirrus_close(cirrus_db *db)
@@ -311,6 +341,7 @@ static void free_handle(cirrus_db *db)
     memtable_unref(db->wb.mem);
     version_unref(db->vs.current);
     free(db->cm.head_raw);
+    identity_clear(&db->ident);
     for (int l = 0; l < CIRRUS_MAX_LEVELS; l++)
         buf_free(&db->cp.ptr[l]);
     commitlog_clear(&db->log);

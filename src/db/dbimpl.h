@@ -65,6 +65,7 @@
 #include "db/committer.h"
 #include "db/compactor.h"
 #include "db/entry.h"
+#include "db/identity.h"
 #include "db/memtable.h"
 #include "db/version.h"
 #include "db/versions.h"
@@ -80,6 +81,8 @@ struct cirrus_db {
     struct block_cache *bcache SET_AT_OPEN;  /* NULL when disabled */
     struct commitlog log SET_AT_OPEN;        /* names only; its calls are thread-safe */
     char writer_id[128] SET_AT_OPEN;
+    struct identity ident SET_AT_OPEN; /* zeroed for a read-only handle of a
+                                        * db from before identities */
 
     pthread_mutex_t mu;        /* the published state (see each field) */
     pthread_cond_t commit_cv;  /* with mu (see above) */
@@ -115,6 +118,27 @@ static inline int db_closing(cirrus_db *db)
     pthread_mutex_unlock(&db->mu);
     return c;
 }
+
+/* db.c: cirrus_open in steps, for the calls that create a database in a
+ * location of their own (clone, restore): the handle with its stores and
+ * nothing loaded; then, once db->ident is set, loading and starting it;
+ * or freeing a handle that did not finish. */
+int db_open_stores(cirrus_db **out, const char *url, const cirrus_options *opts);
+int db_open_finish(cirrus_db *db);
+void db_open_abort(cirrus_db *db);
+/* backup.c: makes the handle from db_open_stores a new database whose first
+ * version is v (its files in place): writes manifest/<v->seq>, the identity
+ * with base seq v->seq, and finishes the open. */
+int db_create_from(cirrus_db *db, const struct version *v);
+
+/* clone.c: a clone's reads of the files it shares go to the stores of the
+ * databases it was cloned from (db->os becomes a routed store over them);
+ * nothing for a database that is not a clone. Before the manifest is read. */
+int parents_open(cirrus_db *db);
+
+struct pin;
+/* pins.c: checkpoint `name`'s pin and version (a reference). */
+int db_checkpoint_version(cirrus_db *db, const char *name, struct pin *p, struct version **v_out);
 
 /* read.c: the value of key at snap in sv, merges and expiry resolved
  * (cirrus_get's contract). */

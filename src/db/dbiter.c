@@ -456,8 +456,7 @@ int cirrus_iter_new(cirrus_iter **out, cirrus_db *db, const cirrus_read_options 
     if (!(it = calloc(1, sizeof(*it))))
         return err_nomem();
     it->db = db;
-    if ((rc = set_bounds(it, ro)) < 0 || (rc = db_read_seq(db, ro, &it->snap)) < 0 ||
-        (rc = db_acquire_at(db, it->snap, &it->sv, &it->snap)) < 0)
+    if ((rc = set_bounds(it, ro)) < 0 || (rc = db_acquire_read(db, ro, &it->sv, &it->snap)) < 0)
         goto done;
     if ((rc = build_children(it, &children, &n)) < 0)
         goto done;

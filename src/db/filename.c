@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "db/entry.h"
@@ -29,6 +30,27 @@ void filename_sst(char out[static FILENAME_LEN], int64_t time_ms, uint64_t uniqu
         time_ms = FILENAME_MAX_TIME_MS;
     snprintf(out, FILENAME_LEN, FILENAME_SST_DIR "%012" PRIx64 "-%016" PRIx64 ".sst",
              (uint64_t)time_ms, unique);
+}
+
+void filename_pin(char out[static FILENAME_LEN], int64_t time_ms, uint64_t unique)
+{
+    if (time_ms < 0)
+        time_ms = 0;
+    if (time_ms > FILENAME_MAX_TIME_MS)
+        time_ms = FILENAME_MAX_TIME_MS;
+    snprintf(out, FILENAME_LEN, FILENAME_PIN_DIR "%012" PRIx64 "-%016" PRIx64, (uint64_t)time_ms,
+             unique);
+}
+
+char *filename_parent(const uint8_t db_id[static FILENAME_DB_ID_LEN], const char *inner)
+{
+    char hex[2 * FILENAME_DB_ID_LEN + 1];
+    hex_encode(hex, db_id, FILENAME_DB_ID_LEN);
+    size_t n = strlen(FILENAME_PARENT_DIR) + sizeof(hex) + strlen(inner) + 1;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, FILENAME_PARENT_DIR "%s/%s", hex, inner);
+    return out;
 }
 
 void filename_manifest(char out[static FILENAME_LEN], uint64_t seq)
@@ -101,6 +123,33 @@ static int parse_sst(const char *p, struct filename *f)
     return 1;
 }
 
+static int parse_pin(const char *p, struct filename *f)
+{
+    uint64_t t;
+    if (!take_hex(&p, SST_TIME_DIGITS, &t) || !take(&p, "-") ||
+        !take_hex(&p, SST_UNIQUE_DIGITS, &f->unique) || *p)
+        return 0;
+    f->time_ms = (int64_t)t;
+    return 1;
+}
+
+static int parse_parent(const char *p, struct filename *f)
+{
+    struct filename inner;
+    for (size_t i = 0; i < FILENAME_DB_ID_LEN; i++) {
+        uint64_t byte;
+        if (!take_hex(&p, 2, &byte))
+            return 0;
+        f->db_id[i] = (uint8_t)byte;
+    }
+    if (!take(&p, "/") || !filename_parse(p, &inner) || inner.kind != FILENAME_SST)
+        return 0;
+    f->inner = p;
+    f->time_ms = inner.time_ms;
+    f->unique = inner.unique;
+    return 1;
+}
+
 static int parse_delta(const char *p, struct filename *f)
 {
     for (size_t i = 0; i < FILENAME_COMMIT_ID_LEN; i++) {
@@ -126,6 +175,12 @@ int filename_parse(const char *name, struct filename *out)
     } else if (take(&p, FILENAME_DELTA_DIR)) {
         out->kind = FILENAME_DELTA;
         ok = parse_delta(p, out);
+    } else if (take(&p, FILENAME_PIN_DIR)) {
+        out->kind = FILENAME_PIN;
+        ok = parse_pin(p, out);
+    } else if (take(&p, FILENAME_PARENT_DIR)) {
+        out->kind = FILENAME_PARENT;
+        ok = parse_parent(p, out);
     }
     if (!ok)
         memset(out, 0, sizeof(*out));

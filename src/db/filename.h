@@ -13,6 +13,12 @@
  *                      so that names list in seq order
  *   delta/<C>-<S>      the delta object of the entry with commit id C
  *                      (32 hex digits) at seq S (decimal, no leading zeros)
+ *   pin/<T>-<R>        the version a pin (a checkpoint, a clone's hold on
+ *                      its source) keeps, as a manifest; T and R as in SST
+ *                      names
+ *   parent/<I>/<name>  in a clone's file lists only, never stored under its
+ *                      root: object <name> (an sst/ name) of the database
+ *                      with identity I (32 hex digits) the clone shares
  *
  * Invariants:
  *  1. filename_parse() accepts exactly the strings the builders produce:
@@ -39,6 +45,9 @@
 #define FILENAME_SST_DIR "sst/"
 #define FILENAME_MANIFEST_DIR "manifest/"
 #define FILENAME_DELTA_DIR "delta/"
+#define FILENAME_PIN_DIR "pin/"
+#define FILENAME_PARENT_DIR "parent/"
+#define FILENAME_DB_ID_LEN 16 /* = IDENTITY_ID_LEN (identity.h) */
 
 #define FILENAME_COMMIT_ID_LEN 16 /* = COMMIT_ID_LEN (entry.h) */
 /* SST names have room for 12 hex digits of time: until the year 10889. */
@@ -48,15 +57,20 @@ enum filename_kind {
     FILENAME_SST = 1,
     FILENAME_MANIFEST,
     FILENAME_DELTA,
+    FILENAME_PIN,
+    FILENAME_PARENT,
 };
 
 /* A name taken apart. Only the fields of its kind are set; the rest are 0. */
 struct filename {
     enum filename_kind kind;
-    int64_t time_ms; /* SST: write time, Unix ms, 0..FILENAME_MAX_TIME_MS */
-    uint64_t unique; /* SST: the random part */
+    int64_t time_ms; /* SST, PIN: write time, Unix ms, 0..FILENAME_MAX_TIME_MS */
+    uint64_t unique; /* SST, PIN: the random part */
     uint64_t seq;    /* MANIFEST: the seq it snapshots; DELTA: its entry's seq */
     uint8_t commit_id[FILENAME_COMMIT_ID_LEN]; /* DELTA: its entry's commit id */
+    uint8_t db_id[FILENAME_DB_ID_LEN];         /* PARENT: the database that holds it */
+    const char *inner;                         /* PARENT: the name in that database (points into the
+                                                * parsed string), an SST name */
 };
 
 /* The name of an SST file written at time_ms (clamped to
@@ -67,6 +81,12 @@ void filename_manifest(char out[static FILENAME_LEN], uint64_t seq);
 /* The name of the delta object of the entry (commit_id, seq). */
 void filename_delta(char out[static FILENAME_LEN],
                     const uint8_t commit_id[static FILENAME_COMMIT_ID_LEN], uint64_t seq);
+
+/* The name of a pin manifest written at time_ms with random part unique. */
+void filename_pin(char out[static FILENAME_LEN], int64_t time_ms, uint64_t unique);
+/* The name by which a clone refers to object `inner` of database db_id
+ * (malloc'd; NULL when out of memory). */
+char *filename_parent(const uint8_t db_id[static FILENAME_DB_ID_LEN], const char *inner);
 
 /* Takes name (borrowed) apart: 1 if it is a name the builders above make,
  * with *out filled; 0 if it is not ours (*out zeroed). */

@@ -13,6 +13,10 @@
  *  - delta/: its entry is trimmed from the log, or the entry of its seq is a
  *    different commit (an attempt that lost), and it is older than the
  *    grace period.
+ *  - pin/: no pin names it (an expired pin is dropped here first), and it
+ *    is older than the grace period and than 10 minutes (its pin may be on
+ *    its way, whatever the grace);
+ *    every file a pin manifest lists is kept (pins.h)
  *  - anything else under those folders: never (its name is not one
  *    filename.h builds, so nothing can be known of it).
  * An object's age is the time in its name for sst/ (unreferenced files have
@@ -35,6 +39,7 @@
 #include "db/filename.h"
 #include "db/gc.h"
 #include "db/history.h"
+#include "db/pins.h"
 #include "metastore/metastore.h"
 #include "objstore/objstore.h"
 #include "util/status.h"
@@ -167,7 +172,7 @@ static int referenced(cirrus_db *db, struct version *v, uint64_t grace_from, uin
         from = oldest - 1; /* trimmed entries removed nothing still in grace */
     if (from + 1 < head)
         rc = commitlog_scan(&db->log, from + 1, head, note_entry, &r);
-    if (rc == 0 && head > 0 && head > from)
+    if (rc == 0 && raw && head > from)
         rc = note_entry(head, raw, len, &r);
     *head_out = head;
 done:
@@ -211,6 +216,51 @@ static int delta_in_use(cirrus_db *db, const char *name, uint64_t seq, uint64_t 
     free(raw);
     return in_use;
 }
+
+/* What the pins keep: their manifests and every file those list. Read
+ * after the live set (pins.h explains why); expired checkpoints are
+ * dropped first. A pin manifest that cannot be read stops GC: what it
+ * keeps is unknown. */
+static int pinned(cirrus_db *db, int64_t now, struct names *keep, struct names *manifests)
+{
+    struct pin *pins = NULL;
+    size_t n = 0;
+    int rc;
+    if ((rc = pins_list(db, "", &pins, &n)) < 0)
+        return err_prefix(rc, "gc");
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        struct version *v = NULL;
+        if (pins[i].expires_ms && pins[i].expires_ms <= now) {
+            rc = metastore_delete_if_version(db->ms, db->log.pk, pins[i].sk, pins[i].version);
+            if (rc == 0) {
+                objstore_del(db->os, pins[i].manifest); /* best effort: GC takes it else */
+                continue;                               /* dropped: what it kept is garbage now */
+            }
+            if (rc != CIRRUS_ECONFLICT)
+                return err_prefix(rc, "gc: dropping expired %s", pins[i].sk);
+            rc = 0; /* changed meanwhile: keep it this time */
+        }
+        if ((rc = names_add(manifests, pins[i].manifest)) < 0 ||
+            (rc = pin_load(db->os, &pins[i], &v)) < 0)
+            break;
+        for (int l = 0; l < CIRRUS_MAX_LEVELS && rc == 0; l++)
+            for (size_t j = 0; j < v->n_files[l] && rc == 0; j++)
+                rc = names_add(keep, v->files[l][j]->meta.name);
+        version_unref(v);
+    }
+    pins_free(pins, n);
+    if (rc < 0)
+        return err_prefix(rc, "gc: reading the pins");
+    if (keep->n)
+        qsort(keep->v, keep->n, sizeof(*keep->v), cmp_str);
+    if (manifests->n)
+        qsort(manifests->v, manifests->n, sizeof(*manifests->v), cmp_str);
+    return 0;
+}
+
+/* The least age of a pin manifest GC deletes (pins.h: it exists before the
+ * item that names it). */
+#define PIN_MANIFEST_MIN_AGE_MS (10 * 60 * 1000)
 
 struct gc_run {
     cirrus_db *db;
@@ -270,14 +320,15 @@ int gc_run(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *ite
     struct superversion sv = {0};
     uint64_t recent_from = 0, feed_from = 0, pointer = 0, trim_from = 0, trimmed_below = 0,
              seen_head = 0;
-    struct names late = {0};
+    struct names late = {0}, pin_files = {0}, pin_manifests = {0};
     struct recent r = {db, &late, 0, 0};
     int before;
     int rc;
     /* 1. list first (see the header comment) */
     if ((rc = objstore_list(db->os, FILENAME_SST_DIR, collect, &objs)) < 0 ||
         (rc = objstore_list(db->os, FILENAME_MANIFEST_DIR, collect, &objs)) < 0 ||
-        (rc = objstore_list(db->os, FILENAME_DELTA_DIR, collect, &objs)) < 0) {
+        (rc = objstore_list(db->os, FILENAME_DELTA_DIR, collect, &objs)) < 0 ||
+        (rc = objstore_list(db->os, FILENAME_PIN_DIR, collect, &objs)) < 0) {
         rc = err_prefix(rc, "gc: listing objects");
         goto done;
     }
@@ -287,7 +338,8 @@ int gc_run(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *ite
         (rc = db_seq_at_time(db, g.now - db->opts.changefeed_retention_ms, &feed_from, &before)) <
             0 ||
         (rc = referenced(db, sv.v, recent_from, feed_from, &keep, &seen_head)) < 0 ||
-        (rc = commitlog_get_pointer(&db->log, &pointer)) < 0)
+        (rc = commitlog_get_pointer(&db->log, &pointer)) < 0 ||
+        (rc = pinned(db, g.now, &pin_files, &pin_manifests)) < 0)
         goto done;
     /* 3. trim the log below the newest manifest, keeping what time travel
      * and the grace period need */
@@ -333,8 +385,20 @@ int gc_run(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *ite
         if (parsed.kind == FILENAME_SST) {
             if (names_has(&keep, o->name) || names_has(&late, o->name))
                 rc = decide(&g, o, 0, "referenced");
+            else if (names_has(&pin_files, o->name))
+                rc = decide(&g, o, 0, "pinned");
             else
                 rc = decide(&g, o, old, old ? "unreferenced" : "in grace period");
+        } else if (parsed.kind == FILENAME_PIN) {
+            /* written just before its pin's item: never taken young, even
+             * with a grace of 0, or the pin would name a deleted manifest */
+            int used = names_has(&pin_manifests, o->name);
+            old = g.now - parsed.time_ms >=
+                  (g.grace > PIN_MANIFEST_MIN_AGE_MS ? g.grace : PIN_MANIFEST_MIN_AGE_MS);
+            rc = decide(&g, o, !used && old,
+                        used  ? "pinned"
+                        : old ? "unreferenced"
+                              : "in grace period");
         } else if (parsed.kind == FILENAME_MANIFEST) {
             int older = parsed.seq < pointer;
             rc = decide(&g, o, older && old,
@@ -353,6 +417,8 @@ done:
     db_release(&sv);
     names_free(&keep);
     names_free(&late);
+    names_free(&pin_files);
+    names_free(&pin_manifests);
     listing_free(&objs);
     return rc;
 }

@@ -50,11 +50,11 @@ int cirrus_log_scan(cirrus_db *db, uint64_t from_seq,
         return rc;
     if (from_seq == 0 && (rc = commitlog_oldest(&db->log, head, &from_seq)) < 0)
         goto done;
-    if (from_seq == 0)
-        from_seq = 1;
+    if (from_seq <= db->log.base_seq)
+        from_seq = db->log.base_seq + 1; /* the first entry of this db */
     if (from_seq < head && (rc = commitlog_scan(&db->log, from_seq, head, report_entry, &c)) != 0)
         goto done;
-    if (from_seq <= head && head > 0)
+    if (from_seq <= head && raw)
         rc = report_entry(head, raw, len, &c);
 done:
     free(raw);
@@ -101,7 +101,15 @@ int db_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out, int *befor
     /* Commit times never decrease with seq (commit.c), so the answer is the
      * boundary of a binary search: lo's time <= time_ms < (lo+1)'s time.
      * Only the retained part of the log can be searched. */
-    lo = oldest > 0 ? oldest - 1 : 0;
+    if (oldest <= db->log.base_seq)
+        oldest = db->log.base_seq + 1; /* a clone's or restore's first entry */
+    if (oldest > head) {
+        /* no entry yet past the base version */
+        *before_log = db->log.base_seq > 0;
+        *seq_out = head;
+        goto done;
+    }
+    lo = oldest - 1;
     hi = head;
     if (oldest > 1) {
         if ((rc = entry_time(db, oldest, head, raw, len, &t)) < 0)
@@ -123,6 +131,24 @@ int db_seq_at_time(cirrus_db *db, int64_t time_ms, uint64_t *seq_out, int *befor
     }
     *seq_out = lo;
 done:
+    free(raw);
+    return rc;
+}
+
+int db_commit_time(cirrus_db *db, uint64_t seq, int64_t *time_out)
+{
+    uint8_t *raw = NULL;
+    size_t len = 0;
+    uint64_t head;
+    int rc;
+    if ((rc = commitlog_get_head(&db->log, &head, &raw, &len)) < 0)
+        return rc;
+    if (seq == db->log.base_seq && seq > 0)
+        *time_out = db->ident.base_time_ms; /* the first version's */
+    else if (seq <= db->log.base_seq || seq > head)
+        rc = err_set(CIRRUS_ENOTFOUND, "seq %" PRIu64 " is not an entry of this database", seq);
+    else
+        rc = entry_time(db, seq, head, raw, len, time_out);
     free(raw);
     return rc;
 }

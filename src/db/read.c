@@ -185,14 +185,17 @@ int db_get_at(cirrus_db *db, uint64_t seq, const void *key, size_t key_len, void
 int cirrus_get(cirrus_db *db, const cirrus_read_options *ro, const void *key, size_t key_len,
                void **val_out, size_t *val_len_out)
 {
+    struct superversion sv;
     uint64_t seq;
     int rc;
     err_clear();
     if (!db || !val_out || !val_len_out || (!key && key_len))
         return err_set(CIRRUS_EINVALID, "cirrus_get: NULL argument");
-    if ((rc = db_read_seq(db, ro, &seq)) < 0)
+    if ((rc = db_acquire_read(db, ro, &sv, &seq)) < 0)
         return rc;
-    return db_get_at(db, seq, key, key_len, val_out, val_len_out);
+    rc = db_get_in(db, &sv, seq, key, key_len, val_out, val_len_out);
+    db_release(&sv);
+    return rc;
 }
 
 /* Newest seq of key in one file (0 if absent). */
@@ -264,7 +267,7 @@ int cirrus_multi_get(cirrus_db *db, const cirrus_read_options *ro, size_t n_keys
     err_clear();
     if (!db || (n_keys && (!keys || !key_lens || !vals_out || !val_lens_out || !rcs_out)))
         return err_set(CIRRUS_EINVALID, "cirrus_multi_get: NULL argument");
-    if ((rc = db_read_seq(db, ro, &snap)) < 0 || (rc = db_acquire_at(db, snap, &sv, &snap)) < 0)
+    if ((rc = db_acquire_read(db, ro, &sv, &snap)) < 0)
         return rc;
     /* one superversion: every key is read at the same snapshot */
     for (size_t i = 0; i < n_keys; i++) {

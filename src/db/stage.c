@@ -360,7 +360,7 @@ static int check_staged(cirrus_db *db, const struct entry *e)
         return rc;
     if (from + 1 < head)
         rc = commitlog_scan(&db->log, from + 1, head, find_committed, &a);
-    if (rc == 0 && head > from && head > 0)
+    if (rc == 0 && head > from && raw)
         rc = find_committed(head, raw, len, &a);
     free(raw);
     if (rc < 0)

@@ -540,3 +540,35 @@ int level_iter_new(struct iter **out, struct live_file *const *files, size_t n, 
     *out = &li->base;
     return 0;
 }
+
+int version_renamed(const struct version *v, version_rename_fn rename, void *arg,
+                    struct version **out)
+{
+    struct version *nv;
+    char buf[1024];
+    int rc = version_new(&nv);
+    if (rc < 0)
+        return rc;
+    nv->seq = v->seq;
+    nv->time_ms = v->time_ms;
+    nv->min_readable_seq = v->min_readable_seq;
+    for (int l = 0; l < CIRRUS_MAX_LEVELS && rc == 0; l++)
+        for (size_t i = 0; i < v->n_files[l] && rc == 0; i++) {
+            struct file_meta m = v->files[l][i]->meta;
+            if (!(m.name = (char *)rename(m.name, buf, sizeof(buf), arg)))
+                rc = err_nomem();
+            else
+                rc = version_add_file(nv, &m, v->files[l][i]->ord);
+        }
+    for (size_t i = 0; i < v->n_ranges && rc == 0; i++)
+        rc = version_add_range(nv, &v->ranges[i]);
+    for (size_t i = 0; i < v->n_apps && rc == 0; i++)
+        rc = version_set_app(nv, v->apps[i].app, v->apps[i].epoch, v->apps[i].seq);
+    if (rc < 0) {
+        version_unref(nv);
+        return rc;
+    }
+    version_sort(nv);
+    *out = nv;
+    return 0;
+}

@@ -79,6 +79,15 @@ int version_add_file(struct version *v, const struct file_meta *f, uint32_t ord)
 /* Restores invariant 1 after version_add_file calls. */
 void version_sort(struct version *v);
 
+/* What version_renamed calls for each file name: the name the copy gets
+ * (name itself, a string that outlives the call, or buf filled), or NULL
+ * when out of memory. */
+typedef const char *(*version_rename_fn)(const char *name, char *buf, size_t cap, void *arg);
+/* A copy of v (seq, time, horizon, files, range tombstones, epochs) whose
+ * files are named by rename (clones, backups). */
+int version_renamed(const struct version *v, version_rename_fn rename, void *arg,
+                    struct version **out);
+
 uint64_t version_total_files(const struct version *v);
 /* The live file of v named name (borrowed), or NULL. */
 struct live_file *version_find_file(const struct version *v, const char *name);

@@ -23,6 +23,9 @@ struct cirrus_snapshot {
     cirrus_db *db;
     uint64_t seq;
     struct cirrus_snapshot *prev, *next; /* db->vs.snapshots; guarded by db->mu */
+    /* a checkpoint's version (owned reference), read instead of the
+     * current one; such a snapshot is not linked */
+    struct version *v;
 };
 
 /* CIRRUS_EEXPIRED unless a read at seq may use v: compaction dropped
@@ -102,6 +105,11 @@ void cirrus_snapshot_free(cirrus_snapshot *s)
     if (!s)
         return;
     cirrus_db *db = s->db;
+    if (s->v) {
+        version_unref(s->v);
+        free(s);
+        return;
+    }
     pthread_mutex_lock(&db->mu);
     if (s->prev)
         s->prev->next = s->next;
@@ -147,15 +155,34 @@ void db_snapshots_release_horizon(cirrus_db *db)
     pthread_mutex_unlock(&db->mu);
 }
 
-int db_read_seq(cirrus_db *db, const cirrus_read_options *ro, uint64_t *seq_out)
+int db_acquire_read(cirrus_db *db, const cirrus_read_options *ro, struct superversion *sv,
+                    uint64_t *snap_out)
 {
-    if (!ro || !ro->snapshot) {
-        *seq_out = SEQ_MAX;
-        return 0;
-    }
-    if (ro->snapshot->db != db)
+    const struct cirrus_snapshot *s = ro ? ro->snapshot : NULL;
+    if (!s)
+        return db_acquire_at(db, SEQ_MAX, sv, snap_out);
+    if (s->db != db)
         return err_set(CIRRUS_EINVALID, "the snapshot belongs to another handle");
-    *seq_out = ro->snapshot->seq;
+    if (!s->v)
+        return db_acquire_at(db, s->seq, sv, snap_out);
+    memset(sv, 0, sizeof(*sv));
+    sv->v = s->v;
+    version_ref(sv->v);
+    sv->latest = s->seq;
+    *snap_out = s->seq;
+    return 0;
+}
+
+int db_snapshot_of_version(cirrus_db *db, struct version *v, uint64_t seq, cirrus_snapshot **out)
+{
+    struct cirrus_snapshot *s = calloc(1, sizeof(*s));
+    if (!s)
+        return err_nomem();
+    s->db = db;
+    s->seq = seq;
+    s->v = v;
+    version_ref(v);
+    *out = s;
     return 0;
 }
 

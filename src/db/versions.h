@@ -31,10 +31,15 @@ struct superversion {
 
 int db_acquire(cirrus_db *db, struct superversion *sv, int with_mems);
 void db_release(struct superversion *sv);
-/* The seq a read with ro reads at: its snapshot's, or SEQ_MAX (the latest,
- * with this handle's buffered writes). CIRRUS_EINVALID for a snapshot of
+/* What a read with ro works on: its snapshot's seq (and, for a checkpoint's
+ * snapshot, the checkpoint's version), or the latest with this handle's
+ * buffered writes (db_acquire_at). CIRRUS_EINVALID for a snapshot of
  * another handle. */
-int db_read_seq(cirrus_db *db, const cirrus_read_options *ro, uint64_t *seq_out);
+int db_acquire_read(cirrus_db *db, const cirrus_read_options *ro, struct superversion *sv,
+                    uint64_t *snap_out);
+/* A snapshot of a pinned version (a checkpoint): reads of it use v (a
+ * reference is taken) at seq. Not linked: v holds its own files. */
+int db_snapshot_of_version(cirrus_db *db, struct version *v, uint64_t seq, cirrus_snapshot **out);
 /* db_acquire for a read at seq (SEQ_MAX: the latest, with the memtables),
  * then the horizon check on sv->v, the version the read uses. *snap_out is
  * seq or, at the latest, sv->latest. On success the caller releases sv

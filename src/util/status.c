@@ -90,6 +90,8 @@ const char *cirrus_strerror(int rc)
         return "handle closed";
     case CIRRUS_EEXPIRED:
         return "older than its retention";
+    case CIRRUS_EMISMATCH:
+        return "stores of different databases";
     default:
         return "unknown error";
     }

@@ -161,6 +161,12 @@ struct s3_stub {
     pthread_t thread;
 };
 
+/* The one object the engine reads back at open, the database identity:
+ * kept from its PUT and served to its GETs (404 before). */
+static char stub_identity[1024], stub_identity_path[512];
+static size_t stub_identity_len;
+static int stub_has_identity;
+
 /* Reads one request (headers, then Content-Length bytes of body) and
  * answers it. */
 static void stub_answer(int c)
@@ -178,6 +184,10 @@ static void stub_answer(int c)
     if (!end)
         return;
     size_t body = 0, have = got - (size_t)(end + 4 - buf);
+    char *path_end = strchr(buf, ' ') ? strchr(strchr(buf, ' ') + 1, ' ') : NULL;
+    int identity = path_end && path_end - buf > 9 && strncmp(path_end - 9, "/identity", 9) == 0;
+    int is_put = strncmp(buf, "PUT ", 4) == 0, is_get = strncmp(buf, "GET ", 4) == 0;
+    char *body_start = end + 4;
     for (char *h = strstr(buf, "\r\n"); h && h < end; h = strstr(h + 2, "\r\n")) {
         if (strncasecmp(h + 2, "Content-Length:", 15) == 0)
             body = strtoul(h + 17, NULL, 10);
@@ -185,11 +195,41 @@ static void stub_answer(int c)
             write(c, "HTTP/1.1 100 Continue\r\n\r\n", 25) < 0)
             return;
     }
+    if (identity && is_put && body <= sizeof(stub_identity) && have <= body) {
+        memcpy(stub_identity, body_start, have);
+        while (have < body) {
+            ssize_t n = read(c, stub_identity + have, body - have);
+            if (n <= 0)
+                return;
+            have += (size_t)n;
+        }
+        stub_identity_len = body;
+        stub_has_identity = 1;
+        snprintf(stub_identity_path, sizeof(stub_identity_path), "%.*s", (int)(path_end - buf - 4),
+                 buf + 4);
+    }
     while (have < body) {
         ssize_t n = read(c, buf, sizeof(buf));
         if (n <= 0)
             return;
         have += (size_t)n;
+    }
+    if (identity && is_get) {
+        char head[128];
+        int same = stub_has_identity &&
+                   strlen(stub_identity_path) == (size_t)(path_end - buf - 4) &&
+                   strncmp(stub_identity_path, buf + 4, (size_t)(path_end - buf - 4)) == 0;
+        int n = same ? snprintf(head, sizeof(head),
+                                "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+                                "Connection: close\r\n\r\n",
+                                stub_identity_len)
+                     : snprintf(head, sizeof(head),
+                                "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+                                "Connection: close\r\n\r\n");
+        if (write(c, head, (size_t)n) < 0 ||
+            (same && write(c, stub_identity, stub_identity_len) < 0))
+            return;
+        return;
     }
     const char *ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
     if (write(c, ok, strlen(ok)) < 0)
