@@ -419,6 +419,9 @@ typedef struct cirrus_progress {
     uint64_t objects_done, objects_total;
     uint64_t bytes_done, bytes_total;
     uint64_t objects_copied, bytes_copied; /* of the done ones, not already there */
+    /* in a summary: the copies the destination store made itself (S3
+     * CopyObject / UploadPartCopy, fs hard links), no bytes through us */
+    uint64_t server_side_copies;
 } cirrus_progress;
 
 typedef struct cirrus_copy_options {

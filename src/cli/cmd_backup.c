@@ -215,16 +215,18 @@ static int copy_summary(struct cli *c, int json, const char *what, const char *i
     if (!json) {
         fprintf(stderr,
                 "%s%s%s: %" PRIu64 " of %" PRIu64 " objects copied (%" PRIu64 " of %" PRIu64
-                " bytes) in %.1f s, %.1f MiB/s\n",
+                " bytes; %" PRIu64 " server-side) in %.1f s, %.1f MiB/s\n",
                 what, id ? " " : "", id ? id : "", p->objects_copied, p->objects_total,
-                p->bytes_copied, p->bytes_total, secs, mib_per_s(p->bytes_copied, secs));
+                p->bytes_copied, p->bytes_total, p->server_side_copies, secs,
+                mib_per_s(p->bytes_copied, secs));
         return CLI_OK;
     }
-    json_t *o =
-        json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:f, s:f}", "command", what, "id", id, "objects",
-                  (json_int_t)p->objects_total, "objects_copied", (json_int_t)p->objects_copied,
-                  "bytes", (json_int_t)p->bytes_total, "bytes_copied", (json_int_t)p->bytes_copied,
-                  "seconds", secs, "mib_per_s", mib_per_s(p->bytes_copied, secs));
+    json_t *o = json_pack("{s:s, s:s?, s:I, s:I, s:I, s:I, s:I, s:f, s:f}", "command", what, "id",
+                          id, "objects", (json_int_t)p->objects_total, "objects_copied",
+                          (json_int_t)p->objects_copied, "server_side_copies",
+                          (json_int_t)p->server_side_copies, "bytes", (json_int_t)p->bytes_total,
+                          "bytes_copied", (json_int_t)p->bytes_copied, "seconds", secs, "mib_per_s",
+                          mib_per_s(p->bytes_copied, secs));
     int rc = o && json_dumpf(o, stdout, 0) == 0 && putchar('\n') != EOF
                  ? CLI_OK
                  : cli_failf(c, CLI_ERROR, "writing the summary failed");

@@ -265,6 +265,17 @@ done:
 
 /* ---- create --------------------------------------------------------------- */
 
+/* Adds to *summary (may be NULL) the copies store dst made itself. */
+static int count_server_copies(struct objstore *dst, cirrus_progress *summary)
+{
+    struct objstore_stats st;
+    if (summary) {
+        objstore_stats(dst, &st);
+        summary->server_side_copies = st.copies;
+    }
+    return 0;
+}
+
 /* The name a file has in a backup store: its own, or for a file a clone
  * shares with its source, the name it has there. */
 static const char *stored_name(const char *name)
@@ -382,6 +393,7 @@ int cirrus_backup_create(cirrus_db *db, const char *url, const cirrus_copy_optio
         (rc = version_cut(db, v, b.seq, b.time_ms, bs, &cut, NULL)) < 0 ||
         (rc = plan(db, cut, v, &items, &n, &b.bytes)) < 0 ||
         (rc = copier_run(bs, items, n, o->threads, o->progress, o->progress_arg, summary)) < 0 ||
+        (rc = count_server_copies(bs, summary)) < 0 ||
         (rc = version_renamed(cut, stored_name_of, NULL, &b.v)) < 0)
         goto done;
     memcpy(b.source_id, db->ident.id, IDENTITY_ID_LEN);
@@ -646,6 +658,7 @@ int cirrus_restore(const char *dst_url, const cirrus_options *opts, const char *
             items[i].src = bs;
         if ((rc = copier_run(db->os_backend, items, n, o->threads, o->progress, o->progress_arg,
                              summary)) < 0 ||
+            (rc = count_server_copies(db->os_backend, summary)) < 0 ||
             (rc = db_create_from(db, b.v)) < 0)
             goto done;
     }

@@ -225,7 +225,8 @@ static int mismatch(cirrus_db *db, const char *url, const char *meta_url, const 
                    url, meta_url ? meta_url : db->ms->url, why);
 }
 
-int identity_check(cirrus_db *db, const char *url, const char *meta_url, int create_ok)
+/* One look at both copies (identity_check). */
+static int check_once(cirrus_db *db, const char *url, const char *meta_url, int create_ok)
 {
     uint8_t *item = NULL, *obj = NULL;
     size_t item_len = 0, obj_len = 0;
@@ -308,5 +309,20 @@ done:
         db->log.base_seq = db->ident.base_seq;
     free(item);
     free(obj);
+    return rc;
+}
+
+int identity_check(cirrus_db *db, const char *url, const char *meta_url, int create_ok)
+{
+    /* a creator racing this open (item, object, first commit, one after
+     * another) can look like a mismatch for a moment; a real one stays */
+    int rc = 0;
+    for (int attempt = 0; attempt < 4; attempt++) {
+        if (attempt)
+            sleep_ms(25u << attempt);
+        identity_clear(&db->ident);
+        if ((rc = check_once(db, url, meta_url, create_ok)) != CIRRUS_EMISMATCH)
+            break;
+    }
     return rc;
 }

@@ -544,7 +544,7 @@ int level_iter_new(struct iter **out, struct live_file *const *files, size_t n, 
 int version_renamed(const struct version *v, version_rename_fn rename, void *arg,
                     struct version **out)
 {
-    struct version *nv;
+    struct version *nv = NULL;
     char buf[1024];
     int rc = version_new(&nv);
     if (rc < 0)

@@ -63,7 +63,7 @@ c restored2 restore --from "$S3/frombackup" 2>/dev/null
 cmp -s "$work/src.scan" <(c restored2 scan) || fail "fs->s3 restore"
 
 echo "== clone on s3"
-c clone clone src --checkpoint before >/dev/null 2>&1
+c clone clone "$S3/src" --checkpoint before >/dev/null 2>"$work/err"
 cmp -s "$work/src.scan" <(c clone scan) || fail "the clone reads differently"
 c clone put in-clone 1 >/dev/null
 c src put in-src 1 >/dev/null

@@ -22,6 +22,23 @@ echo "== s3 on radosgw"
 "$CIRRUS_BINDIR/test_objstore"
 echo "== live: signatures, multipart, parallel requests, unknown bucket"
 "$CIRRUS_BINDIR/test_aws_live"
+echo "== backup s3 -> s3 (server-side copies, multipart for the large file), restore"
+work=$(mktemp -d "${TMPDIR:-/tmp}/cirrus-rgw-XXXXXX")
+trap "rm -rf \"$work\"" EXIT
+c() { local db=$1; shift; "$CIRRUS_BINDIR/cirrus" --db "s3://$CIRRUS_TEST_BUCKET/$db" --meta "sqlite:$work/$db.sqlite3" "$@"; }
+python3 -c "
+import os
+for i in range(120000): print(\"k%06d\t%s\" % (i, os.urandom(48).hex()))
+" | c src load >/dev/null
+c src put small 1 >/dev/null
+c src scan >"$work/src.scan"
+export CIRRUS_S3_MULTIPART_THRESHOLD=$((5 << 20))
+c src backup create --to "s3://$CIRRUS_TEST_BUCKET/backups" --json >"$work/b.json"
+grep -q "\"objects_copied\": 2" "$work/b.json" && grep -q "\"server_side_copies\": 2" "$work/b.json" ||
+  { echo "FAIL: not two server-side copies: $(cat "$work/b.json")"; exit 1; }
+c restored restore --from "s3://$CIRRUS_TEST_BUCKET/backups" 2>/dev/null
+c restored scan | cmp -s - "$work/src.scan" || { echo "FAIL: the restored db scans differently"; exit 1; }
+c restored verify --deep >/dev/null
 '
 status=$?
 set -e
