@@ -47,6 +47,8 @@ cmp -s "$T/at-S" "$T/cp" || fail "scan --checkpoint differs from scan --at $S be
 c checkpoint create early --at 1 >/dev/null
 [[ $(c scan --checkpoint early) == $'a\tv1-a' ]] || fail "a checkpoint at seq 1 reads wrong"
 
+c verify --checkpoint before >"$T/out" || fail "verify --checkpoint"
+grep -q '0 problem' "$T/out" || fail "verify --checkpoint: $(cat "$T/out")"
 line=$(c checkpoint list | grep '^before')
 IFS=$'\t' read -r name seq time expires <<<"$line"
 [[ $name == before && $seq == "$S" && $expires == - && $time == 20*Z ]] ||
