@@ -134,30 +134,44 @@ static int check_file(struct verifier *vf, const struct file_meta *f)
 
 int verifier_files(struct verifier *vf, const struct version *v)
 {
-    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++)
-        for (size_t i = 0; i < v->n_files[l]; i++) {
+    const struct file_meta **todo = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    /* the totals first (progress), each file once across calls */
+    for (int l = 0; l < CIRRUS_MAX_LEVELS && rc == 0; l++)
+        for (size_t i = 0; i < v->n_files[l] && rc == 0; i++) {
             const struct file_meta *f = &v->files[l][i]->meta;
-            int rc = seen(vf, f->name);
-            if (rc < 0)
-                return rc;
-            if (rc)
+            int known = seen(vf, f->name);
+            if (known < 0) {
+                rc = known;
+                break;
+            }
+            if (known)
                 continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 64;
+                const struct file_meta **t = realloc(todo, cap * sizeof(*t));
+                if (!t) {
+                    rc = err_nomem();
+                    break;
+                }
+                todo = t;
+            }
+            todo[n++] = f;
             vf->prog.objects_total++;
             vf->prog.bytes_total += f->size;
         }
-    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++)
-        for (size_t i = 0; i < v->n_files[l]; i++) {
-            const struct file_meta *f = &v->files[l][i]->meta;
-            int rc = check_file(vf, f);
-            if (rc < 0)
-                return rc;
-            vf->sum.objects++;
-            vf->prog.objects_done++;
-            vf->prog.bytes_done += f->size;
-            if (vf->o->progress)
-                vf->o->progress(&vf->prog, vf->o->progress_arg);
-        }
-    return 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if ((rc = check_file(vf, todo[i])) < 0)
+            break;
+        vf->sum.objects++;
+        vf->prog.objects_done++;
+        vf->prog.bytes_done += todo[i]->size;
+        if (vf->o->progress)
+            vf->o->progress(&vf->prog, vf->o->progress_arg);
+    }
+    free(todo);
+    return rc;
 }
 
 int verifier_result(struct verifier *vf, const char *what, cirrus_verify_summary *summary)
