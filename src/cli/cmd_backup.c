@@ -246,6 +246,21 @@ static cirrus_options own_options(struct cli *c)
     return o;
 }
 
+/* --threads N: parallel copies, 1..64 (default 8). */
+static int parse_threads(struct cli *c, const char *s, cirrus_copy_options *co)
+{
+    uint64_t n;
+    int rc;
+    if (!s)
+        return CLI_OK;
+    if ((rc = cli_parse_u64(c, "--threads", s, &n)) != CLI_OK)
+        return rc;
+    if (n < 1 || n > 64)
+        return cli_usage(c, "--threads needs 1 to 64, got %s", s);
+    co->threads = (int)n;
+    return CLI_OK;
+}
+
 /* ---- clone, detach, drop -------------------------------------------------- */
 
 int cmd_clone(struct cli *c, int argc, char **argv)
@@ -324,11 +339,12 @@ int cmd_drop(struct cli *c, int argc, char **argv)
 
 static int backup_create(struct cli *c, int argc, char **argv)
 {
-    const char *to = NULL, *checkpoint = NULL, *at = NULL;
+    const char *to = NULL, *checkpoint = NULL, *at = NULL, *threads = NULL;
     int json = 0;
     struct cli_opt opts[] = {{"--to", &to, NULL, 0},
                              {"--checkpoint", &checkpoint, NULL, 0},
                              {"--at", &at, NULL, 0},
+                             {"--threads", &threads, NULL, 0},
                              {"--json", NULL, &json, 0}};
     cirrus_copy_options co = CIRRUS_COPY_OPTIONS_INIT;
     cirrus_progress sum = {0};
@@ -336,8 +352,9 @@ static int backup_create(struct cli *c, int argc, char **argv)
     cirrus_db *db = NULL;
     char *id = NULL;
     int n_pos, rc, lrc;
-    if ((rc = cli_parse_args(c, argc, argv, opts, 4, &n_pos)) != CLI_OK ||
-        (rc = cli_expect_args(c, argv, n_pos, 0, 0, "")) != CLI_OK)
+    if ((rc = cli_parse_args(c, argc, argv, opts, 5, &n_pos)) != CLI_OK ||
+        (rc = cli_expect_args(c, argv, n_pos, 0, 0, "")) != CLI_OK ||
+        (rc = parse_threads(c, threads, &co)) != CLI_OK)
         return rc;
     if (!to)
         return cli_usage(c, "backup create needs --to URL");
@@ -444,16 +461,19 @@ int cmd_backup(struct cli *c, int argc, char **argv)
 
 int cmd_restore(struct cli *c, int argc, char **argv)
 {
-    const char *from = NULL, *id = NULL;
+    const char *from = NULL, *id = NULL, *threads = NULL;
     int json = 0;
-    struct cli_opt opts[] = {
-        {"--from", &from, NULL, 0}, {"--backup", &id, NULL, 0}, {"--json", NULL, &json, 0}};
+    struct cli_opt opts[] = {{"--from", &from, NULL, 0},
+                             {"--backup", &id, NULL, 0},
+                             {"--threads", &threads, NULL, 0},
+                             {"--json", NULL, &json, 0}};
     cirrus_copy_options co = CIRRUS_COPY_OPTIONS_INIT;
     cirrus_progress sum = {0};
     struct watch w;
     int n_pos, rc, lrc;
-    if ((rc = cli_parse_args(c, argc, argv, opts, 3, &n_pos)) != CLI_OK ||
-        (rc = cli_expect_args(c, argv, n_pos, 0, 0, "")) != CLI_OK)
+    if ((rc = cli_parse_args(c, argc, argv, opts, 4, &n_pos)) != CLI_OK ||
+        (rc = cli_expect_args(c, argv, n_pos, 0, 0, "")) != CLI_OK ||
+        (rc = parse_threads(c, threads, &co)) != CLI_OK)
         return rc;
     if (!from)
         return cli_usage(c, "restore needs --from URL");

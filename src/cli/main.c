@@ -109,12 +109,12 @@ static const struct command commands[] = {
      "delete the db: its objects, its metadata and its holds on its sources;\n"
      "      refused while clones share its files, unless --force"},
     {"backup", cmd_backup,
-     "create --to URL [--checkpoint NAME | --at SEQ] [--json] | list --from URL\n"
-     "      [--json] | delete --from URL ID",
+     "create --to URL [--checkpoint NAME | --at SEQ] [--threads N] [--json] |\n"
+     "      list --from URL [--json] | delete --from URL ID",
      "self-contained copies of a version in any object store (directory, s3://),\n"
      "      incremental: create prints the backup's id; list prints\n"
      "      ID<TAB>SEQ<TAB>TIME<TAB>BYTES<TAB>OBJECTS; delete keeps what other backups need"},
-    {"restore", cmd_restore, "--from URL [--backup ID] [--json]",
+    {"restore", cmd_restore, "--from URL [--backup ID] [--threads N] [--json]",
      "restore a backup (default: the newest) as a new db at --db; rerun to finish\n"
      "      an interrupted restore"},
     {"verify", cmd_verify, "[--deep] [--checkpoint NAME] [--backup URL [--id ID]] [--json]",

@@ -57,6 +57,9 @@ c backup delete --from "$B" "$id1" 2>/dev/null
 [[ $(c backup list --from "$B" | cut -f1) == "$id2" ]] || fail "list after delete"
 c verify --backup "$B" --deep >/dev/null || fail "the remaining backup lost files"
 [[ $(rc_of backup delete --from "$B" "$id1") == 1 ]] || fail "deleting a deleted backup"
+[[ $(rc_of backup create --to "$B" --threads 0) == 2 ]] || fail "--threads 0 accepted"
+[[ $(rc_of backup create --to "$B" --at 1 --checkpoint x) == 2 ]] || fail "--at with --checkpoint accepted"
+[[ $(rc_of backup create) == 2 ]] || fail "backup create without --to accepted"
 
 # killed part way: never listed, and a rerun finishes
 for ((i = 0; i < N; i++)); do printf 'k%06d\tgen2-%d\n' $i $i; done | c load >/dev/null
