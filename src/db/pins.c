@@ -158,15 +158,9 @@ int pin_load(struct objstore *os, const struct pin *p, struct version **out)
 static int all_live(const struct version *v, const struct version *w)
 {
     for (int l = 0; l < CIRRUS_MAX_LEVELS; l++)
-        for (size_t i = 0; i < v->n_files[l]; i++) {
-            const char *name = v->files[l][i]->meta.name;
-            int found = 0;
-            for (int m = 0; m < CIRRUS_MAX_LEVELS && !found; m++)
-                for (size_t j = 0; j < w->n_files[m] && !found; j++)
-                    found = strcmp(w->files[m][j]->meta.name, name) == 0;
-            if (!found)
+        for (size_t i = 0; i < v->n_files[l]; i++)
+            if (!version_find_file(w, v->files[l][i]->meta.name))
                 return 0;
-        }
     return 1;
 }
 
