@@ -128,7 +128,32 @@ typedef struct cirrus_merge_operator {
  * read fail with CIRRUS_EINVALID naming the key. */
 CIRRUS_API const cirrus_merge_operator *cirrus_counter_add_operator(void);
 
-#define CIRRUS_OPTIONS_VERSION 1
+/* ---- logging ------------------------------------------------------------ */
+
+/* Message levels, most severe first. */
+enum {
+    CIRRUS_LOG_ERROR = 0, /* an operation failed and nothing retries it */
+    CIRRUS_LOG_WARN = 1,  /* a background failure that will be retried, a fallback */
+    CIRRUS_LOG_INFO = 2,  /* what the background work did (a compaction, a GC) */
+    CIRRUS_LOG_DEBUG = 3, /* every request and decision; never secrets */
+};
+
+/* Receives one message: its level, the subsystem ("compaction", "gc",
+ * "refresh", "lease", "credentials", "s3", ...) and one line of text with
+ * no newline. Called from any thread, possibly at once from several; it
+ * must not call back into cirrus with the same handle. */
+typedef void (*cirrus_log_fn)(int level, const char *subsystem, const char *message, void *arg);
+
+/* The name of a level ("error", "warn", "info", "debug"); NULL for another
+ * value. */
+CIRRUS_API const char *cirrus_log_level_name(int level);
+
+/* Parses a level name (as above, case-insensitive); -1 for another one. */
+CIRRUS_API int cirrus_log_level_parse(const char *name);
+
+/* Version 2 added log_fn, log_arg and log_level; a version 1 struct is
+ * still accepted (its handle logs to stderr at warn). */
+#define CIRRUS_OPTIONS_VERSION 2
 
 typedef struct cirrus_options {
     int version; /* CIRRUS_OPTIONS_VERSION */
@@ -211,6 +236,12 @@ typedef struct cirrus_options {
     uint32_t l0_slowdown_writes_trigger;
     uint32_t l0_stop_writes_trigger;
     uint64_t delayed_write_rate;
+    /* Where messages go: NULL writes "cirrus: LEVEL: SUBSYSTEM: MESSAGE"
+     * lines to stderr. Messages above log_level are not formatted at all.
+     * Default NULL, CIRRUS_LOG_WARN. */
+    cirrus_log_fn log_fn;
+    void *log_arg;
+    int log_level;
 } cirrus_options;
 
 #define CIRRUS_OPTIONS_INIT                                                                        \
@@ -218,7 +249,7 @@ typedef struct cirrus_options {
         CIRRUS_OPTIONS_VERSION, NULL, 100, 100, (size_t)64 << 20, 16 << 10, (uint64_t)64 << 20,    \
             10, CIRRUS_COMPRESSION_LZ4, 64, 1, 0, 1, 3600000, 4, (uint64_t)256 << 20, 10, 3600000, \
             86400000, NULL, (uint64_t)64 << 20, NULL, (uint64_t)1 << 30, 20, 400,                  \
-            (uint64_t)16 << 20                                                                     \
+            (uint64_t)16 << 20, NULL, NULL, CIRRUS_LOG_WARN                                        \
     }
 
 /* ---- opening ----------------------------------------------------------- */

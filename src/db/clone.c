@@ -989,7 +989,8 @@ int cirrus_drop(const char *url, const cirrus_options *opts, int force)
     err_clear();
     if (!opts)
         opts = &dopts;
-    cirrus_options o = *opts;
+    cirrus_options o;
+    options_copy(&o, opts);
     o.create_if_missing = 0;
     if ((rc = db_open_stores(&db, url, &o)) < 0)
         return rc;

@@ -7,6 +7,7 @@
  * exactly as current as the head it read.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,14 +25,17 @@
 #include "objstore/objstore.h"
 #include "table/ikey.h"
 #include "util/fault_spec.h"
+#include "util/log.h"
 #include "util/status.h"
 #include "util/sys.h"
 
 static int check_options(const cirrus_options *o)
 {
-    if (o->version != CIRRUS_OPTIONS_VERSION)
-        return err_set(CIRRUS_EINVALID, "options version %d not supported (this build: %d)",
+    if (o->version != 1 && o->version != CIRRUS_OPTIONS_VERSION)
+        return err_set(CIRRUS_EINVALID, "options version %d not supported (this build: 1 to %d)",
                        o->version, CIRRUS_OPTIONS_VERSION);
+    if (o->version >= 2 && cirrus_log_level_name(o->log_level) == NULL)
+        return err_set(CIRRUS_EINVALID, "log_level %d is not a CIRRUS_LOG_* level", o->log_level);
     if (o->block_size < 256 || o->block_size > (64u << 20))
         return err_set(CIRRUS_EINVALID, "block_size %u out of range [256, 64 MiB]", o->block_size);
     if (o->target_file_size < 4096)
@@ -48,6 +52,19 @@ static int check_options(const cirrus_options *o)
     if (o->mvcc_retention_ms < 0 || o->gc_grace_ms < 0)
         return err_set(CIRRUS_EINVALID, "mvcc_retention_ms and gc_grace_ms must be >= 0");
     return 0;
+}
+
+void options_copy(cirrus_options *dst, const cirrus_options *src)
+{
+    /* a version 1 struct ends before log_fn: read only what it has */
+    if (src->version == 1) {
+        cirrus_options def = CIRRUS_OPTIONS_INIT;
+        *dst = def;
+        memcpy(dst, src, offsetof(cirrus_options, log_fn));
+        dst->version = CIRRUS_OPTIONS_VERSION;
+    } else {
+        *dst = *src;
+    }
 }
 
 static int resolve_url(const char *url, const char *meta_url, char **os_url, char **ms_url,
@@ -241,7 +258,8 @@ int db_open_stores(cirrus_db **out, const char *url, const cirrus_options *opts)
         rc = err_nomem();
         goto done;
     }
-    db->opts = *opts;
+    options_copy(&db->opts, opts);
+    db->logger = logger_from_options(&db->opts);
     db->opts.meta_url = NULL;       /* not owned: never kept */
     db->opts.disk_cache_dir = NULL; /* used during open only */
     pthread_mutex_init(&db->cm.flush_mu, NULL);

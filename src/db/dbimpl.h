@@ -71,6 +71,7 @@
 #include "db/versions.h"
 #include "db/write_buffer.h"
 #include "util/buf.h"
+#include "util/log.h"
 
 struct cirrus_db {
     cirrus_options opts SET_AT_OPEN;
@@ -81,6 +82,7 @@ struct cirrus_db {
     struct block_cache *bcache SET_AT_OPEN;  /* NULL when disabled */
     struct commitlog log SET_AT_OPEN;        /* names only; its calls are thread-safe */
     char writer_id[128] SET_AT_OPEN;
+    struct logger logger SET_AT_OPEN;  /* opts' log_fn; db_log() */
     struct identity ident SET_AT_OPEN; /* zeroed for a read-only handle of a
                                         * db from before identities */
 
@@ -110,6 +112,9 @@ static inline void db_wake_all(cirrus_db *db)
     pthread_cond_broadcast(&db->work_cv);
 }
 
+/* Delivers one message to the handle's logger (cirrus_options.log_fn). */
+#define db_log(db, level, subsystem, ...) log_msg(&(db)->logger, (level), (subsystem), __VA_ARGS__)
+
 /* Whether the handle is closing. Takes mu. */
 static inline int db_closing(cirrus_db *db)
 {
@@ -118,6 +123,10 @@ static inline int db_closing(cirrus_db *db)
     pthread_mutex_unlock(&db->mu);
     return c;
 }
+
+/* db.c: copies the caller's options src (any supported version) as this
+ * build's struct. */
+void options_copy(cirrus_options *dst, const cirrus_options *src);
 
 /* db.c: cirrus_open in steps, for the calls that create a database in a
  * location of their own (clone, restore): the handle with its stores and
