@@ -125,7 +125,8 @@ static int decode(struct backup *b, const uint8_t *data, size_t len, const char 
     if (get_lenbytes(&p, end, &src, &src_len) < 0 || get_varint64(&p, end, &b->seq) < 0 ||
         get_fixed64(&p, end, &t) < 0 || get_fixed64(&p, end, &c) < 0 ||
         get_varint64(&p, end, &b->bytes) < 0 || get_varint64(&p, end, &b->objects) < 0 ||
-        get_lenbytes(&p, end, &man, &man_len) < 0 || p != end || !id_valid(b->id))
+        get_lenbytes(&p, end, &man, &man_len) < 0 || p != end || !id_valid(b->id) ||
+        memchr(src, '\0', src_len))
         return err_set(CIRRUS_ECORRUPT, "%s: malformed backup manifest", what);
     b->time_ms = (int64_t)t;
     b->created_ms = (int64_t)c;

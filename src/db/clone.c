@@ -105,7 +105,8 @@ static int parent_decode(struct parent_ref *out, const uint8_t *data, size_t len
     p += IDENTITY_ID_LEN;
     if (get_lenbytes(&p, end, &loc, &loc_len) < 0 || get_lenbytes(&p, end, &meta, &meta_len) < 0 ||
         get_lenbytes(&p, end, &pin, &pin_len) < 0 || get_u8(&p, end, &kept) < 0 || kept > 1 ||
-        p != end)
+        p != end || memchr(loc, '\0', loc_len) || memchr(meta, '\0', meta_len) ||
+        memchr(pin, '\0', pin_len))
         return err_set(CIRRUS_ECORRUPT, "%s: malformed parent record", what);
     out->kept = kept;
     out->location = strndup((const char *)loc, loc_len);

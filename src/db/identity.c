@@ -61,7 +61,7 @@ int identity_decode(struct identity *out, const uint8_t *data, size_t len, const
     p += IDENTITY_ID_LEN;
     if (get_fixed64(&p, end, &created) < 0 || get_varint64(&p, end, &out->base_seq) < 0 ||
         get_fixed64(&p, end, &base_time) < 0 || get_lenbytes(&p, end, &loc, &loc_len) < 0 ||
-        p != end)
+        p != end || memchr(loc, '\0', loc_len))
         return err_set(CIRRUS_ECORRUPT, "%s: malformed identity", what);
     out->created_ms = (int64_t)created;
     out->base_time_ms = (int64_t)base_time;

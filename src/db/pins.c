@@ -56,7 +56,8 @@ int pin_decode(struct pin *out, const uint8_t *data, size_t len, const char *wha
         get_fixed64(&p, end, &c) < 0 || get_fixed64(&p, end, &x) < 0 ||
         get_lenbytes(&p, end, &man, &man_len) < 0 ||
         get_lenbytes(&p, end, &detail, &detail_len) < 0 || p != end ||
-        man_len >= sizeof(out->manifest))
+        man_len >= sizeof(out->manifest) || memchr(man, '\0', man_len) ||
+        memchr(detail, '\0', detail_len))
         return err_set(CIRRUS_ECORRUPT, "%s: malformed pin", what);
     memcpy(out->manifest, man, man_len);
     out->manifest[man_len] = '\0';

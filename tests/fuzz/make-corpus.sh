@@ -34,7 +34,13 @@ c load --app sink --epoch 3 <<<"$(printf 'x\ty')"
 for i in $(seq 50); do c put "p$((i % 7))" "$i"; done
 c compact
 for i in $(seq 70); do c put "q$((i % 5))" "$i"; done
-mkdir -p "$corpus/fuzz_entry" "$corpus/fuzz_manifest" "$corpus/fuzz_sst"
+c checkpoint create seed --expire 7d
+mkdir -p "$corpus/fuzz_entry" "$corpus/fuzz_manifest" "$corpus/fuzz_sst" "$corpus/fuzz_records"
+# fuzz_records: a selector byte (0 identity, 1 pin), then the record
+{ printf '\x00'; cat "$db/identity"; } >"$corpus/fuzz_records/identity"
+{ printf '\x01'; sqlite3 "$db/meta.sqlite3" \
+    "select hex(value) from items where sk = 'pin/checkpoint/seed'" | xxd -r -p; } \
+  >"$corpus/fuzz_records/pin-checkpoint"
 n=0
 for f in "$db"/sst/*.sst; do
   n=$((n + 1))
