@@ -861,7 +861,11 @@ static int detach_pins(cirrus_db *db, struct rename_map *m, struct objstore *src
         size_t n_items = 0;
         struct buf b = {0};
         struct pin p = pins[i];
-        if ((rc = pin_load(db->os, &pins[i], &v)) < 0)
+        if ((rc = pin_load_listed(db, &pins[i], &v)) == CIRRUS_ENOTFOUND) {
+            rc = 0; /* deleted or replaced since the listing */
+            continue;
+        }
+        if (rc < 0)
             break;
         if ((rc = map_shared(m, v, &items, &n_items, src)) == 0 &&
             (rc = copier_run(db->os, items, n_items, threads, fn, arg, NULL)) == 0 &&

@@ -240,8 +240,13 @@ static int pinned(cirrus_db *db, int64_t now, struct names *keep, struct names *
                 return err_prefix(rc, "gc: dropping expired %s", pins[i].sk);
             rc = 0; /* changed meanwhile: keep it this time */
         }
-        if ((rc = names_add(manifests, pins[i].manifest)) < 0 ||
-            (rc = pin_load(db->os, &pins[i], &v)) < 0)
+        if ((rc = names_add(manifests, pins[i].manifest)) < 0)
+            break;
+        if ((rc = pin_load_listed(db, &pins[i], &v)) == CIRRUS_ENOTFOUND) {
+            rc = 0; /* gone since the listing: a pin made since is safe (pins.h) */
+            continue;
+        }
+        if (rc < 0)
             break;
         for (int l = 0; l < CIRRUS_MAX_LEVELS && rc == 0; l++)
             for (size_t j = 0; j < v->n_files[l] && rc == 0; j++)

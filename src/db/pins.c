@@ -141,18 +141,48 @@ int pin_get(cirrus_db *db, const char *sk, const char *what, struct pin *out)
     return rc;
 }
 
-int pin_load(struct objstore *os, const struct pin *p, struct version **out)
+/* Reads p's manifest; a missing one is CIRRUS_ENOTFOUND, for the caller
+ * to name (the store's message stays set). */
+static int load_manifest(struct objstore *os, const struct pin *p, struct version **out)
 {
     uint8_t *data = NULL;
     size_t len = 0;
     int rc = objstore_get_all(os, p->manifest, &data, &len);
+    if (rc == CIRRUS_ENOTFOUND)
+        return rc;
     if (rc < 0)
-        /* the pin names it: gone is damage */
-        return err_prefix(rc == CIRRUS_ENOTFOUND ? CIRRUS_ECORRUPT : rc,
-                          "reading pin manifest %s of %s", p->manifest, p->sk);
+        return err_prefix(rc, "reading pin manifest %s of %s", p->manifest, p->sk);
     rc = manifest_decode(out, data, len, p->manifest);
     free(data);
     return rc;
+}
+
+int pin_load(struct objstore *os, const struct pin *p, struct version **out)
+{
+    int rc = load_manifest(os, p, out);
+    if (rc == CIRRUS_ENOTFOUND) /* the pin names it: gone is damage */
+        return err_prefix(CIRRUS_ECORRUPT, "reading pin manifest %s of %s", p->manifest, p->sk);
+    return rc;
+}
+
+int pin_load_listed(cirrus_db *db, const struct pin *p, struct version **out)
+{
+    struct pin now;
+    int rc = load_manifest(db->os, p, out), same;
+    if (rc != CIRRUS_ENOTFOUND)
+        return rc;
+    /* Deleting or replacing a pin deletes the manifest the old item named.
+     * Item versions may repeat across a delete and re-create: compare the
+     * manifest names, which never repeat. */
+    if ((rc = pin_get(db, p->sk, p->sk, &now)) == CIRRUS_ENOTFOUND)
+        return err_set(rc, "%s was deleted since it was listed", p->sk);
+    if (rc < 0)
+        return rc;
+    same = strcmp(now.manifest, p->manifest) == 0;
+    pin_clear(&now);
+    if (!same)
+        return err_set(CIRRUS_ENOTFOUND, "%s was replaced since it was listed", p->sk);
+    return err_set(CIRRUS_ECORRUPT, "pin manifest %s of %s is missing", p->manifest, p->sk);
 }
 
 /* Whether every file of v is live in w. */

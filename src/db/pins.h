@@ -60,6 +60,10 @@ int pin_get(struct cirrus_db *db, const char *sk, const char *what, struct pin *
 /* The version a pin keeps, read from its manifest in os (a missing
  * manifest is CIRRUS_ECORRUPT: the item names it). */
 int pin_load(struct objstore *os, const struct pin *p, struct version **out);
+/* pin_load for a pin read in a listing: CIRRUS_ENOTFOUND if the pin was
+ * deleted or replaced since (its manifest goes with it), CIRRUS_ECORRUPT
+ * if the item still names a manifest that is gone. */
+int pin_load_listed(struct cirrus_db *db, const struct pin *p, struct version **out);
 
 /*
  * Pins the version that reads at `seq` (CIRRUS_SEQ_LATEST: the head) as

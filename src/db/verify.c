@@ -230,7 +230,9 @@ static int check_pin(struct verifier *vf, cirrus_db *db, const struct pin *p)
     struct version *v = NULL;
     int rc;
     vf->sum.objects++;
-    if ((rc = pin_load(db->os, p, &v)) < 0) {
+    if ((rc = pin_load_listed(db, p, &v)) == CIRRUS_ENOTFOUND)
+        return 0; /* deleted or replaced since the listing */
+    if (rc < 0) {
         verifier_problem(vf, p->manifest, "%s", cirrus_errmsg());
         return 0;
     }
