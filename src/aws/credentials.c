@@ -136,15 +136,31 @@ static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
     return era * 146097 + (int64_t)doe - 719468;
 }
 
+/* Exactly n ASCII digits at p (sscanf's %d would take signs and spaces,
+ * and fewer digits). */
+static int fixed_digits(const char *p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return 0;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
 int aws_parse_time(const char *s, int64_t *ms_out)
 {
-    int y, mo, d, h, mi, sec, n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec, &n) != 6 ||
-        n < 19)
+    int y, mo, d, h, mi, sec;
+    if (!s || !fixed_digits(s, 4, &y) || s[4] != '-' || !fixed_digits(s + 5, 2, &mo) ||
+        s[7] != '-' || !fixed_digits(s + 8, 2, &d) || !strchr("Tt ", s[10]) || !s[10] ||
+        !fixed_digits(s + 11, 2, &h) || s[13] != ':' || !fixed_digits(s + 14, 2, &mi) ||
+        s[16] != ':' || !fixed_digits(s + 17, 2, &sec))
         return err_set(CIRRUS_EINVALID, "expected an ISO 8601 time, got \"%.40s\"", s ? s : "");
     if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
         return err_set(CIRRUS_EINVALID, "time out of range: \"%.40s\"", s);
-    const char *p = s + n;
+    const char *p = s + 19;
     int64_t frac_ms = 0, scale = 100;
     if (*p == '.') {
         for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
@@ -155,7 +171,8 @@ int aws_parse_time(const char *s, int64_t *ms_out)
         p++;
     } else if (*p == '+' || *p == '-') {
         int oh, om;
-        if (sscanf(p + 1, "%2d:%2d", &oh, &om) != 2)
+        if (!fixed_digits(p + 1, 2, &oh) || p[3] != ':' || !fixed_digits(p + 4, 2, &om) ||
+            oh > 23 || om > 59)
             return err_set(CIRRUS_EINVALID, "bad time zone in \"%.40s\"", s);
         off_s = (int64_t)(oh * 3600 + om * 60) * (*p == '-' ? -1 : 1);
         p += 6;
@@ -255,6 +272,10 @@ int aws_creds_from_sts_xml(struct aws_creds **out, const char *body, size_t len,
     pos = 0;
     if ((rc = aws_xml_next(body, len, &pos, "Expiration", &exp)) < 0)
         goto missing;
+    if (!*ak || !*sk) {
+        rc = CIRRUS_EINVALID;
+        goto missing;
+    }
     if ((rc = aws_parse_time(exp, &exp_ms)) < 0) {
         rc = err_set(CIRRUS_EINVALID, "STS answer: bad <Expiration> \"%.40s\"", exp);
         goto done;
@@ -345,7 +366,8 @@ int aws_profile_parse(struct aws_profile *p, const char *text, size_t len, const
         int indented = *s == ' ' || *s == '\t';
         l = trim(s, eol, &le);
         s = eol + 1;
-        if (l == le || *l == '#' || *l == ';')
+        /* a NUL would cut a value short where it is copied as a C string */
+        if (l == le || *l == '#' || *l == ';' || memchr(l, '\0', (size_t)(le - l)))
             continue;
         if (*l == '[') {
             const char *close = memchr(l, ']', (size_t)(le - l));

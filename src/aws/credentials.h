@@ -95,7 +95,8 @@ void aws_profile_clear(struct aws_profile *p);
  * NULL. config: the text is a config file (sections "[profile NAME]", and
  * "[default]"), else a credentials file ("[NAME]"). Keys are matched
  * case-insensitively; '#' and ';' start comment lines; indented lines
- * (sub-sections such as "s3 =\n  addressing_style = path") are skipped.
+ * (sub-sections such as "s3 =\n  addressing_style = path") and lines with a
+ * NUL byte are skipped.
  * Returns 0 or CIRRUS_ENOMEM. */
 int aws_profile_parse(struct aws_profile *p, const char *text, size_t len, const char *name,
                       int config);

@@ -85,6 +85,62 @@ for t in 2026-11-24T08:20:13.5Z 2026-11-24T09:20:13+01:00 '2026-11-24 08:20:13.1
   printf '%s' "$t" >"$corpus/fuzz_timeparse/$(printf %s "$t" | tr -c 'a-zA-Z0-9' '_')"
 done
 
+# ---- credential sources (first byte: 0 JSON, 4 credential_process JSON,
+# 1 STS XML, 2 credentials file, 6 config file, 3 time), in the shapes AWS
+# documents ----------------------------------------------------------------------
+cr="$corpus/fuzz_credentials"
+mkdir -p "$cr"
+seed() { { printf "\\x$2"; cat; } >"$cr/$1"; }
+seed container-json 00 <<'EOS'
+{"AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG","Token":"IQoJb3JpZ2luX2VjEXAMPLE","Expiration":"2026-12-01T21:00:00Z","RoleArn":"arn:aws:iam::123456789012:role/task"}
+EOS
+seed imds-json 00 <<'EOS'
+{"Code":"Success","LastUpdated":"2026-12-01T15:00:00Z","Type":"AWS-HMAC","AccessKeyId":"ASIAEXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG","Token":"IQoJb3JpZ2luX2VjEXAMPLE","Expiration":"2026-12-01T21:00:00Z"}
+EOS
+seed imds-json-failure 00 <<'EOS'
+{"Code":"AssumeRoleUnauthorizedAccess","Message":"EC2 cannot assume the role","LastUpdated":"2026-12-01T15:00:00Z","SecretAccessKey":"do-not-print-me"}
+EOS
+seed process-json 04 <<'EOS'
+{"Version":1,"AccessKeyId":"AKIAEXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG","SessionToken":"FwoGZXIvYXdzEXAMPLE","Expiration":"2026-12-01T21:00:00.123+01:00"}
+EOS
+seed process-json-bad-version 04 <<'EOS'
+{"Version":2,"AccessKeyId":"AKIAEXAMPLE","SecretAccessKey":"wJalrXUtnFEMI/K7MDENG"}
+EOS
+seed sts-xml 01 <<'EOS'
+<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials><SessionToken>FwoGZXIvYXdzEXAMPLE</SessionToken><SecretAccessKey>wJalrXUtnFEMI/K7MDENG</SecretAccessKey><Expiration>2026-12-01T21:00:00Z</Expiration><AccessKeyId>ASIAEXAMPLE</AccessKeyId></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>
+EOS
+seed sts-xml-error 01 <<'EOS'
+<ErrorResponse><Error><Type>Sender</Type><Code>InvalidIdentityToken</Code><Message>Couldn't retrieve verification key</Message></Error></ErrorResponse>
+EOS
+seed credentials-file 02 <<'EOS'
+prod
+[default]
+aws_access_key_id = AKIADEFAULT
+aws_secret_access_key = secretdefault
+[prod]
+# a comment
+AWS_ACCESS_KEY_ID=AKIAPROD
+  aws_secret_access_key = secretprod	
+aws_session_token = tokenprod
+EOS
+seed config-file 06 <<'EOS'
+prod
+[default]
+region = us-east-1
+[profile prod]
+region = eu-west-1
+credential_process = /usr/bin/get-creds --profile prod
+role_arn = arn:aws:iam::123456789012:role/prod
+web_identity_token_file = /var/run/secrets/token
+s3 =
+  addressing_style = path
+ca_bundle = /etc/ssl/certs/ca.pem
+EOS
+for t in 2026-12-01T21:00:00Z 2026-12-01T21:00:00.123456+05:30 1970-01-01T00:00:00Z \
+  2024-02-29T23:59:59.999-00:00; do
+  printf '\x03%s' "$t" >"$cr/time-$(printf %s "$t" | tr -c 'a-zA-Z0-9' '_')"
+done
+
 [ "${1:-}" = --no-cloud ] && exit 0
 
 # ---- S3 and DynamoDB answers (first byte: the target's choice byte) ------------

@@ -118,12 +118,12 @@ static void times_parse(void **state)
     assert_int_equal(ms, T0);
     assert_int_equal(aws_parse_time("2026-12-01 21:00:00Z", &ms), 0);
     assert_int_equal(ms, T0);
-    const char *bad[] = {"",
-                         "2026-12-01",
-                         "2026-13-01T00:00:00Z",
-                         "2026-12-01T21:00:00Q",
-                         "2026-12-01T21:00:00Zjunk",
-                         "yesterday"};
+    const char *bad[] = {"", "2026-12-01", "2026-13-01T00:00:00Z", "2026-12-01T21:00:00Q",
+                         "2026-12-01T21:00:00Zjunk", "yesterday",
+                         /* short offset: once read past the end of the text */
+                         "2026-12-01T21:00:00+1:0", "2026-12-01T21:00:00+01:00:00",
+                         "2026-12-01T21:00:00+24:00", "2026-12-01T-1:00:00Z",
+                         " 2026-12-01T21:00:00Z", "2026-12-01T21:0:00Z"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(aws_parse_time(bad[i], &ms), CIRRUS_EINVALID);
 }
@@ -233,6 +233,11 @@ static void sts_xml(void **state)
     const char *err =
         "<ErrorResponse><Error><Code>InvalidIdentityToken</Code></Error></ErrorResponse>";
     assert_int_equal(aws_creds_from_sts_xml(&c, err, strlen(err), T0), CIRRUS_EINVALID);
+    assert_null(c);
+    const char *empty = "<Credentials><AccessKeyId></AccessKeyId><SecretAccessKey>s"
+                        "</SecretAccessKey><Expiration>2026-12-01T21:00:00Z</Expiration>"
+                        "</Credentials>";
+    assert_int_equal(aws_creds_from_sts_xml(&c, empty, strlen(empty), T0), CIRRUS_EINVALID);
     assert_null(c);
 }
 
