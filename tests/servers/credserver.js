@@ -22,21 +22,27 @@
 //     contents of --web-token-file: 400 <ErrorResponse> InvalidIdentityToken
 //     -> <AssumeRoleWithWebIdentityResponse> XML with <Credentials>.
 //
-// Every set of credentials handed out is the same --ak/--sk pair (the
-// radosgw user's: radosgw's own STS is not configured by with-radosgw), with
-// an optional --token and an Expiration --ttl seconds ahead, whole seconds as
-// AWS writes them. Each hand-out prints "issued SOURCE N" on stdout, so a test
-// can count refreshes.
+// What is handed out: with --assume-role ARN, a fresh temporary triple
+// (key, secret, session token) from a real STS at --sts-endpoint (radosgw's,
+// which then checks the token on every S3 request), fetched by an AssumeRole
+// signed with --ak/--sk for each hand-out; else the --ak/--sk pair itself
+// with an optional --token. Either way the Expiration is --ttl seconds ahead,
+// whole seconds as AWS writes them, so that clients refresh that often. Each
+// hand-out prints "issued SOURCE N" on stdout, so a test can count refreshes;
+// with --secrets-file, the secret and token of each are appended to it, one a
+// line, so a test can check that none is ever printed.
 //
 // Usage: node credserver.js --port-file F --ak AK --sk SK [--ttl S]
 //          [--token T] [--region R] [--role NAME] [--container-auth A]
 //          [--web-token-file PATH] [--first-ak AK0]
+//          [--assume-role ARN --sts-endpoint URL] [--secrets-file PATH]
 // --first-ak: the first hand-out of each source carries AK0 instead (a key a
 // test's proxy answers with ExpiredToken), later ones the real --ak.
 'use strict';
 const http = require('http');
 const fs = require('fs');
 const crypto = require('crypto');
+const {execFileSync} = require('child_process');
 
 const args = {};
 for (let i = 2; i < process.argv.length; i += 2) args[process.argv[i].replace(/^--/, '')] = process.argv[i + 1];
@@ -50,10 +56,29 @@ function expiration() {
   return new Date(Date.now() + ttl * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+// A temporary triple from the real STS (AssumeRole, SigV4-signed by curl).
+function assumeRole(n) {
+  const form = new URLSearchParams({Action: 'AssumeRole', Version: '2011-06-15',
+    RoleArn: args['assume-role'], RoleSessionName: `cirrus-test-${n}`, DurationSeconds: '900'});
+  const xml = execFileSync('curl', ['-sS', '--max-time', '10', '--aws-sigv4', `aws:amz:${region}:sts`,
+    '--user', `${args.ak}:${args.sk}`, '--data', form.toString(), args['sts-endpoint']]).toString();
+  const field = (tag) => {
+    const m = xml.match(new RegExp(`<${tag}>([^<]*)</${tag}>`));
+    if (!m) throw new Error(`AssumeRole answered without <${tag}>: ${xml.slice(0, 300)}`);
+    return m[1];
+  };
+  return {ak: field('AccessKeyId'), sk: field('SecretAccessKey'), token: field('SessionToken')};
+}
+
+// The triple of one hand-out by `source`.
 function issued(source) {
   counts[source]++;
   process.stdout.write(`issued ${source} ${counts[source]}\n`);
-  return counts[source] === 1 && args['first-ak'] ? args['first-ak'] : args.ak;
+  const c = args['assume-role'] ? assumeRole(counts[source]) :
+                                  {ak: args.ak, sk: args.sk, token: args.token || ''};
+  if (counts[source] === 1 && args['first-ak']) c.ak = args['first-ak'];
+  if (args['secrets-file']) fs.appendFileSync(args['secrets-file'], `${c.sk}\n${c.token}\n`);
+  return c;
 }
 
 function send(res, status, type, body) {
@@ -81,10 +106,10 @@ function imds(req, res, path) {
   const base = '/latest/meta-data/iam/security-credentials/';
   if (path === base) return send(res, 200, 'text/plain', role);
   if (path === base + role) {
-    const ak = issued('imds');
+    const c = issued('imds');
     const doc = {Code: 'Success', LastUpdated: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
-                 Type: 'AWS-HMAC', AccessKeyId: ak, SecretAccessKey: args.sk,
-                 Token: args.token || '', Expiration: expiration()};
+                 Type: 'AWS-HMAC', AccessKeyId: c.ak, SecretAccessKey: c.sk,
+                 Token: c.token, Expiration: expiration()};
     return send(res, 200, 'text/plain', JSON.stringify(doc, null, 2));
   }
   if (path === '/latest/meta-data/placement/region') return send(res, 200, 'text/plain', region);
@@ -95,9 +120,9 @@ function container(req, res) {
   if (args['container-auth'] && req.headers.authorization !== args['container-auth'])
     return send(res, 401, 'application/json',
                 JSON.stringify({code: 'AccessDenied', message: 'invalid Authorization token'}));
-  const ak = issued('container');
+  const c = issued('container');
   return send(res, 200, 'application/json', JSON.stringify({
-    AccessKeyId: ak, SecretAccessKey: args.sk, Token: args.token || '',
+    AccessKeyId: c.ak, SecretAccessKey: c.sk, Token: c.token,
     Expiration: expiration(), RoleArn: `arn:aws:iam::123456789012:role/${role}`}));
 }
 
@@ -116,7 +141,7 @@ function sts(res, q) {
   const want = args['web-token-file'] ? fs.readFileSync(args['web-token-file'], 'utf8').trim() : null;
   if (want !== null && q.get('WebIdentityToken') !== want)
     return stsError(res, 400, 'InvalidIdentityToken', 'Couldn\'t retrieve verification key from your identity provider');
-  const ak = issued('sts');
+  const c = issued('sts');
   const arn = q.get('RoleArn');
   send(res, 200, 'text/xml', `<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleWithWebIdentityResult>
@@ -126,10 +151,10 @@ function sts(res, q) {
       <AssumedRoleId>AROACLKWSDQRAOEXAMPLE:${xmlEscape(q.get('RoleSessionName'))}</AssumedRoleId>
     </AssumedRoleUser>
     <Credentials>
-      <SessionToken>${xmlEscape(args.token || '')}</SessionToken>
-      <SecretAccessKey>${xmlEscape(args.sk)}</SecretAccessKey>
+      <SessionToken>${xmlEscape(c.token)}</SessionToken>
+      <SecretAccessKey>${xmlEscape(c.sk)}</SecretAccessKey>
       <Expiration>${expiration()}</Expiration>
-      <AccessKeyId>${xmlEscape(ak)}</AccessKeyId>
+      <AccessKeyId>${xmlEscape(c.ak)}</AccessKeyId>
     </Credentials>
     <Audience>sts.amazonaws.com</Audience>
   </AssumeRoleWithWebIdentityResult>
