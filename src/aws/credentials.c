@@ -45,15 +45,21 @@ enum kind {
     K_PROCESS,
     K_CONTAINER,
     K_IMDS,
+    K_ASSUME_ROLE,
 };
+
+#define ROLE_CHAIN_MAX 4
 
 struct aws_cred_provider {
     enum kind kind;
     char source[512]; /* for messages; no secret */
     int debug;
     char *ca_bundle;
-    /* web identity */
+    /* web identity; role_arn, session_name and sts_url for AssumeRole too */
     char *role_arn, *session_name, *token_file, *sts_url;
+    /* AssumeRole: signs with base's credentials in region */
+    struct aws_cred_provider *base;
+    char *external_id, *region;
     /* credential_process */
     char *process_cmd;
     /* container */
@@ -347,6 +353,8 @@ static char **field_of(struct aws_profile *p, const char *k, size_t n)
         {"role_session_name", offsetof(struct aws_profile, role_session_name)},
         {"region", offsetof(struct aws_profile, region)},
         {"ca_bundle", offsetof(struct aws_profile, ca_bundle)},
+        {"source_profile", offsetof(struct aws_profile, source_profile)},
+        {"external_id", offsetof(struct aws_profile, external_id)},
     };
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
         if (strlen(keys[i].key) == n && strncasecmp(keys[i].key, k, n) == 0)
@@ -397,6 +405,8 @@ void aws_profile_clear(struct aws_profile *p)
     free(p->role_arn);
     free(p->web_identity_token_file);
     free(p->role_session_name);
+    free(p->source_profile);
+    free(p->external_id);
     free(p->region);
     free(p->ca_bundle);
     free(p->file);
@@ -480,12 +490,17 @@ static int load_one(struct aws_profile *p, const char *path, int config)
 
 int aws_profile_load(struct aws_profile *p)
 {
-    int rc = 0;
     const char *name = getenv("AWS_PROFILE");
+    return aws_profile_load_named(p, name && *name ? name : "default");
+}
+
+int aws_profile_load_named(struct aws_profile *p, const char *name)
+{
+    int rc = 0;
     char *cred = aws_file("AWS_SHARED_CREDENTIALS_FILE", "credentials");
     char *conf = aws_file("AWS_CONFIG_FILE", "config");
     memset(p, 0, sizeof(*p));
-    if ((p->name = strdup(name && *name ? name : "default")) == NULL) {
+    if ((p->name = strdup(name)) == NULL) {
         rc = err_nomem();
         goto done;
     }
@@ -643,6 +658,87 @@ done:
     wipe_free(token);
     if (form.data)
         memset(form.data, 0, form.len);
+    buf_free(&form);
+    if (resp.data)
+        memset(resp.data, 0, resp.len);
+    buf_free(&resp);
+    return rc;
+}
+
+/* STS AssumeRole, SigV4-signed with the base provider's credentials. */
+static int fetch_assume_role(struct aws_cred_provider *p, struct aws_creds **out)
+{
+    int rc = 0;
+    struct aws_creds *bc = aws_cred_get(p->base);
+    struct buf form = {0}, resp = {0};
+    char sha[65], date[20], host[256], host_line[300], date_line[40], tok_line[4096];
+    char *auth = NULL, *auth_line = NULL;
+    long status = 0;
+    const char *ctype = "Content-Type: application/x-www-form-urlencoded; charset=utf-8";
+    if (!bc)
+        return err_set(CIRRUS_EAUTH, "AssumeRole of %s: %s gives no credentials", p->role_arn,
+                       aws_cred_source(p->base));
+    const char *lit = "Action=AssumeRole&Version=2011-06-15&RoleArn=";
+    if (buf_append(&form, lit, strlen(lit)) < 0 || aws_uri_encode(&form, p->role_arn, 0) < 0 ||
+        buf_append(&form, "&RoleSessionName=", 17) < 0 ||
+        aws_uri_encode(&form, p->session_name, 0) < 0 ||
+        (p->external_id && (buf_append(&form, "&ExternalId=", 12) < 0 ||
+                            aws_uri_encode(&form, p->external_id, 0) < 0)) ||
+        buf_put_u8(&form, 0) < 0) {
+        rc = err_nomem();
+        goto done;
+    }
+    aws_sha256_hex(form.data, form.len - 1, sha);
+    const char *h = strstr(p->sts_url, "://");
+    h = h ? h + 3 : p->sts_url;
+    size_t hlen = strcspn(h, "/?");
+    snprintf(host, sizeof(host), "%.*s", (int)hlen, h);
+    const char *path = h[hlen] == '/' ? h + hlen : "/";
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof(date), "%Y%m%dT%H%M%SZ", &tm);
+    const char *signed_lines[] = {ctype, tok_line};
+    if (bc->session_token)
+        snprintf(tok_line, sizeof(tok_line), "x-amz-security-token: %s", bc->session_token);
+    struct aws_sigv4 sg = {.method = "POST",
+                           .host = host,
+                           .path = path,
+                           .query = NULL,
+                           .headers = signed_lines,
+                           .n_headers = bc->session_token ? 2 : 1,
+                           .payload_sha256 = sha,
+                           .amz_date = date,
+                           .region = p->region,
+                           .service = "sts",
+                           .access_key = bc->access_key,
+                           .secret_key = bc->secret_key};
+    if ((rc = aws_sigv4_authorization(&sg, &auth)) < 0)
+        goto done;
+    size_t alen = strlen(auth) + 32;
+    if (!(auth_line = malloc(alen))) {
+        rc = err_nomem();
+        goto done;
+    }
+    snprintf(auth_line, alen, "Authorization: %s", auth);
+    snprintf(host_line, sizeof(host_line), "Host: %s", host);
+    snprintf(date_line, sizeof(date_line), "x-amz-date: %s", date);
+    const char *hdrs[] = {ctype,     "Accept: text/xml", host_line,
+                          date_line, auth_line,          bc->session_token ? tok_line : NULL,
+                          NULL};
+    if ((rc = http_fetch(p, "STS AssumeRole", "POST", p->sts_url, hdrs, (const char *)form.data,
+                         FETCH_TIMEOUT_MS, &status, &resp)) < 0)
+        goto done;
+    if (status != 200) {
+        rc = http_refused("STS AssumeRole", "POST", p->sts_url, status, &resp, 0);
+        goto done;
+    }
+    rc = aws_creds_from_sts_xml(out, (const char *)resp.data, resp.len, now_ms());
+done:
+    aws_creds_release(bc);
+    memset(tok_line, 0, sizeof(tok_line));
+    free(auth);
+    free(auth_line);
     buf_free(&form);
     if (resp.data)
         memset(resp.data, 0, resp.len);
@@ -865,6 +961,9 @@ static int fetch(struct aws_cred_provider *p, struct aws_creds **out)
     case K_IMDS:
         rc = fetch_imds(p, out);
         break;
+    case K_ASSUME_ROLE:
+        rc = fetch_assume_role(p, out);
+        break;
     default:
         return err_set(CIRRUS_EINVALID, "credentials from %s cannot be refreshed", p->source);
     }
@@ -984,7 +1083,7 @@ int aws_cred_refresh(struct aws_cred_provider *p, const struct aws_creds *stale)
 int aws_cred_refreshable(const struct aws_cred_provider *p)
 {
     return p->kind == K_WEB_IDENTITY || p->kind == K_PROCESS || p->kind == K_CONTAINER ||
-           p->kind == K_IMDS;
+           p->kind == K_IMDS || p->kind == K_ASSUME_ROLE;
 }
 
 const char *aws_cred_source(const struct aws_cred_provider *p)
@@ -1056,6 +1155,9 @@ void aws_cred_provider_close(struct aws_cred_provider *p)
         pthread_join(p->thread, NULL);
     }
     aws_creds_release(p->cur);
+    aws_cred_provider_close(p->base);
+    free(p->external_id);
+    free(p->region);
     free(p->ca_bundle);
     free(p->role_arn);
     free(p->session_name);
@@ -1088,6 +1190,112 @@ static int dup_or_null(char **out, const char *s)
     return 0;
 }
 
+/* The STS endpoint, ending in "/": AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL,
+ * else the region's. */
+static void sts_url(char *buf, size_t cap, const char *region)
+{
+    const char *ep = env("AWS_ENDPOINT_URL_STS");
+    if (!ep)
+        ep = env("AWS_ENDPOINT_URL");
+    if (ep)
+        snprintf(buf, cap, "%s", ep);
+    else
+        snprintf(buf, cap, "https://sts.%s.amazonaws.com", region);
+    size_t n = strlen(buf);
+    while (n > 0 && buf[n - 1] == '/')
+        buf[--n] = '\0';
+    if (n + 2 < cap)
+        strcat(buf, "/");
+}
+
+static int start_refresher(struct aws_cred_provider *p);
+
+/* The first fetch of a refreshable source, and its refresher thread. */
+static int begin(struct aws_cred_provider *p)
+{
+    pthread_once(&curl_once, curl_init);
+    int rc = fetch(p, &p->cur);
+    return rc < 0 ? rc : start_refresher(p);
+}
+
+static int choose_profile(struct aws_cred_provider *p, const struct aws_profile *pf,
+                          const struct aws_cred_opts *o, int depth);
+
+/* p assumes pf->role_arn with what pf->source_profile gives (a profile
+ * naming itself gives its own keys, as in the AWS CLI). */
+static int choose_assume_role(struct aws_cred_provider *p, const struct aws_profile *pf,
+                              const struct aws_cred_opts *o, int depth)
+{
+    struct aws_profile src;
+    char url[512], sname[64];
+    int rc;
+    if (depth >= ROLE_CHAIN_MAX)
+        return err_set(CIRRUS_EINVALID, "profile %s: source_profile chain deeper than %d", pf->name,
+                       ROLE_CHAIN_MAX);
+    if ((rc = aws_profile_load_named(&src, pf->source_profile)) < 0)
+        return rc;
+    if (!(p->base = provider_alloc(K_NONE, p->debug)) ||
+        dup_or_null(&p->base->ca_bundle, p->ca_bundle) < 0) {
+        rc = err_nomem();
+        goto done;
+    }
+    if (strcmp(src.name, pf->name) == 0) { /* its own keys */
+        free(src.role_arn);
+        src.role_arn = NULL;
+    }
+    if ((rc = choose_profile(p->base, &src, o, depth + 1)) < 0)
+        goto done;
+    if (p->base->kind == K_NONE) {
+        rc = err_set(CIRRUS_EINVALID, "profile %s: source_profile %s has no credentials", pf->name,
+                     pf->source_profile);
+        goto done;
+    }
+    if (aws_cred_refreshable(p->base) && (rc = begin(p->base)) < 0) {
+        rc = err_prefix(rc, "credentials from %s", p->base->source);
+        goto done;
+    }
+    sts_url(url, sizeof(url), o->region);
+    snprintf(sname, sizeof(sname), "cirrus-%lld", (long long)(now_ms() / 1000));
+    p->kind = K_ASSUME_ROLE;
+    snprintf(p->source, sizeof(p->source), "role %.150s of profile %.60s (STS %.100s, with %.150s)",
+             pf->role_arn, pf->name, url, p->base->source);
+    if ((rc = dup_or_null(&p->role_arn, pf->role_arn)) < 0 ||
+        (rc = dup_or_null(&p->session_name,
+                          pf->role_session_name ? pf->role_session_name : sname)) < 0 ||
+        (rc = dup_or_null(&p->external_id, pf->external_id)) < 0 ||
+        (rc = dup_or_null(&p->region, o->region)) < 0 || (rc = dup_or_null(&p->sts_url, url)) < 0)
+        goto done;
+done:
+    aws_profile_clear(&src);
+    return rc;
+}
+
+/* The profile's own source: a role to assume, keys, a credential_process,
+ * or none (p->kind stays K_NONE). */
+static int choose_profile(struct aws_cred_provider *p, const struct aws_profile *pf,
+                          const struct aws_cred_opts *o, int depth)
+{
+    if (pf->role_arn && pf->source_profile)
+        return choose_assume_role(p, pf, o, depth);
+    if (pf->access_key || pf->secret_key) {
+        if (!pf->access_key || !pf->secret_key)
+            return err_set(CIRRUS_EINVALID,
+                           "profile %s (%s): aws_access_key_id and "
+                           "aws_secret_access_key must both be set",
+                           pf->name, pf->file ? pf->file : "?");
+        p->kind = K_STATIC;
+        snprintf(p->source, sizeof(p->source), "profile %.100s (%.300s)", pf->name,
+                 pf->file ? pf->file : "?");
+        return creds_new(&p->cur, pf->access_key, pf->secret_key, pf->session_token, now_ms(), 0);
+    }
+    if (pf->credential_process) {
+        p->kind = K_PROCESS;
+        snprintf(p->source, sizeof(p->source), "credential_process of profile %.100s", pf->name);
+        return dup_or_null(&p->process_cmd, pf->credential_process);
+    }
+    return 0;
+}
+
 /* Decides which source is configured and fills p's parameters for it.
  * Sets p->kind (K_NONE if nothing) or, for static keys, p->cur. */
 static int choose(struct aws_cred_provider *p, const struct aws_cred_opts *o)
@@ -1117,18 +1325,7 @@ static int choose(struct aws_cred_provider *p, const struct aws_cred_opts *o)
         if (!arn)
             return err_set(CIRRUS_EINVALID,
                            "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not");
-        const char *ep = env("AWS_ENDPOINT_URL_STS");
-        if (!ep)
-            ep = env("AWS_ENDPOINT_URL");
-        if (ep)
-            snprintf(buf, sizeof(buf), "%s", ep);
-        else
-            snprintf(buf, sizeof(buf), "https://sts.%s.amazonaws.com", o->region);
-        size_t n = strlen(buf);
-        while (n > 0 && buf[n - 1] == '/')
-            buf[--n] = '\0';
-        if (n + 2 < sizeof(buf))
-            strcat(buf, "/");
+        sts_url(buf, sizeof(buf), o->region);
         char sname[64];
         snprintf(sname, sizeof(sname), "cirrus-%lld", (long long)(now_ms() / 1000));
         p->kind = K_WEB_IDENTITY;
@@ -1142,21 +1339,10 @@ static int choose(struct aws_cred_provider *p, const struct aws_cred_opts *o)
             return rc;
         return 0;
     }
-    if (pf && (pf->access_key || pf->secret_key)) {
-        if (!pf->access_key || !pf->secret_key)
-            return err_set(CIRRUS_EINVALID,
-                           "profile %s (%s): aws_access_key_id and "
-                           "aws_secret_access_key must both be set",
-                           pf->name, pf->file ? pf->file : "?");
-        p->kind = K_STATIC;
-        snprintf(p->source, sizeof(p->source), "profile %.100s (%.300s)", pf->name,
-                 pf->file ? pf->file : "?");
-        return creds_new(&p->cur, pf->access_key, pf->secret_key, pf->session_token, now_ms(), 0);
-    }
-    if (pf && pf->credential_process) {
-        p->kind = K_PROCESS;
-        snprintf(p->source, sizeof(p->source), "credential_process of profile %.100s", pf->name);
-        return dup_or_null(&p->process_cmd, pf->credential_process);
+    if (pf) {
+        int rc = choose_profile(p, pf, o, 0);
+        if (rc < 0 || p->kind != K_NONE)
+            return rc;
     }
     const char *rel = env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const char *full = env("AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -1193,6 +1379,17 @@ static int choose(struct aws_cred_provider *p, const struct aws_cred_opts *o)
     return dup_or_null(&p->imds_base, buf);
 }
 
+/* The thread that keeps p's expiring credentials fresh (invariant 3). */
+static int start_refresher(struct aws_cred_provider *p)
+{
+    if (!p->cur->expires_ms)
+        return 0;
+    if (pthread_create(&p->thread, NULL, refresher, p) != 0)
+        return err_set(CIRRUS_EIO, "cannot start the credential refresher thread");
+    p->has_thread = 1;
+    return 0;
+}
+
 int aws_cred_provider_open(struct aws_cred_provider **out, const struct aws_cred_opts *o)
 {
     int rc = 0;
@@ -1225,13 +1422,7 @@ int aws_cred_provider_open(struct aws_cred_provider **out, const struct aws_cred
         }
         if (p->kind == K_IMDS)
             imds_region(p);
-        if (p->cur->expires_ms) {
-            if (pthread_create(&p->thread, NULL, refresher, p) != 0) {
-                rc = err_set(CIRRUS_EIO, "cannot start the credential refresher thread");
-                goto done;
-            }
-            p->has_thread = 1;
-        }
+        rc = start_refresher(p);
     }
 done:
     if (rc < 0) {

@@ -18,8 +18,12 @@
  *      then AWS_CONFIG_FILE (~/.aws/config, "[profile NAME]", "[default]");
  *      aws_access_key_id / aws_secret_access_key / aws_session_token, else
  *      credential_process (run by /bin/sh; stdout is JSON with "Version": 1,
- *      an optional "Expiration" makes it refreshable). The profile also
- *      gives region and ca_bundle to the client, whatever the source.
+ *      an optional "Expiration" makes it refreshable); or role_arn +
+ *      source_profile [+ external_id, role_session_name]: STS AssumeRole,
+ *      signed with what the source profile gives (its keys, its
+ *      credential_process, or its own role: up to 4 deep), to the same STS
+ *      endpoint as web identity. The profile also gives region and ca_bundle
+ *      to the client, whatever the source.
  *   4. container endpoint (ECS task roles, EKS Pod Identity):
  *      http://169.254.170.2 + AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, or
  *      AWS_CONTAINER_CREDENTIALS_FULL_URI; an "Authorization" header from
@@ -78,6 +82,7 @@ struct aws_profile {
     char *access_key, *secret_key, *session_token;
     char *credential_process;
     char *role_arn, *web_identity_token_file, *role_session_name;
+    char *source_profile, *external_id; /* role_arn assumed with source_profile's */
     char *region;
     char *ca_bundle;
     char *file; /* the file the keys came from, for messages */
@@ -87,6 +92,8 @@ struct aws_profile {
  * by the environment (missing files are no error). Returns 0, CIRRUS_EIO
  * (a file that exists but cannot be read), CIRRUS_ENOMEM. */
 int aws_profile_load(struct aws_profile *p);
+/* The same for the profile called name. */
+int aws_profile_load_named(struct aws_profile *p, const char *name);
 void aws_profile_clear(struct aws_profile *p);
 
 /* The pure parts, exposed for the unit tests. */

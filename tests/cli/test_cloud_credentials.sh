@@ -3,8 +3,10 @@
 # SigV4 signature) through the real `cirrus` binary, on an s3:// db with the
 # local sqlite metadata store:
 #   - each source: environment, profile file (+ region from the profile),
-#     credential_process, web identity (STS AssumeRoleWithWebIdentity),
-#     container endpoint (Authorization token file), IMDSv2 (+ region from
+#     credential_process, role_arn + source_profile (AssumeRole at radosgw's
+#     own STS, signed with the source profile's keys; refused when the role
+#     does not exist or the source profile has no keys), web identity (STS
+#     AssumeRoleWithWebIdentity), container endpoint (Authorization token file), IMDSv2 (+ region from
 #     IMDS); the CIRRUS_AWS_DEBUG line names the source;
 #   - refused credentials (wrong secret; a bad web identity or container
 #     token): one stderr line naming the source and the service's code,
@@ -170,6 +172,45 @@ EOF
 chmod +x "$T/proc.sh"
 case_ok process "credential_process of profile proc" AWS_PROFILE=proc \
     AWS_SHARED_CREDENTIALS_FILE="$T/credentials" AWS_CONFIG_FILE="$T/config"
+
+# role_arn + source_profile: AssumeRole at radosgw's STS, signed with the
+# source profile's keys (the keys in one file, the role in the other)
+cat >"$T/role-credentials" <<EOF
+[base]
+aws_access_key_id = $AK
+aws_secret_access_key = $SK
+EOF
+cat >"$T/role-config" <<EOF
+[profile assumed]
+region = us-east-1
+role_arn = $CIRRUS_TEST_ROLE_ARN
+source_profile = base
+role_session_name = cirrus-role-test
+
+[profile no-such-role]
+region = us-east-1
+role_arn = arn:aws:iam:::role/no-such-role
+source_profile = base
+
+[profile keyless]
+role_arn = $CIRRUS_TEST_ROLE_ARN
+source_profile = nobody
+EOF
+role_env=(AWS_SHARED_CREDENTIALS_FILE="$T/role-credentials" AWS_CONFIG_FILE="$T/role-config"
+    AWS_ENDPOINT_URL_STS="$S3")
+case_ok assume-role "role $CIRRUS_TEST_ROLE_ARN of profile assumed (STS $S3/, with profile base" \
+    AWS_PROFILE=assumed "${role_env[@]}"
+grep -q "cirrus-aws: GET .*-> 200" "$T/err" || fail "assume-role: no request succeeded"
+case_refused assume-role-refused "role arn:aws:iam:::role/no-such-role of profile no-such-role" \
+    "STS AssumeRole: POST $S3/: HTTP 4" AWS_PROFILE=no-such-role "${role_env[@]}"
+set +e
+env AWS_PROFILE=keyless "${role_env[@]}" "$CIRRUS_BIN" --db "s3://$BUCKET/creds-keyless" \
+    --meta "sqlite:$T/keyless.meta" put k v >"$T/out" 2>"$T/err"
+rc=$?
+set -e
+[[ $rc != 0 ]] && grep -q "source_profile nobody has no credentials" "$T/err" ||
+    fail "assume-role: a source profile without credentials: exit $rc, $(cat "$T/err")"
+echo "ok: keyless source profile refused: $(cat "$T/err")"
 
 case_ok webid "web identity (AWS_WEB_IDENTITY_TOKEN_FILE, role arn:aws:iam::123456789012:role/cirrus" \
     AWS_REGION=us-east-1 AWS_WEB_IDENTITY_TOKEN_FILE="$T/webtoken" \

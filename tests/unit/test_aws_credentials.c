@@ -72,8 +72,12 @@ static void ini_config_file_profiles(void **state)
                        "credential_process = /usr/bin/get-creds --profile \"prod\"\n"
                        "ca_bundle = /etc/ssl/corp.pem\n"
                        "role_arn = arn:aws:iam::1:role/r\n"
-                       "web_identity_token_file = /var/run/token\n";
+                       "web_identity_token_file = /var/run/token\n"
+                       "source_profile = base\n"
+                       "external_id = ext-123\n";
     parse(&p, text, "prod", 1);
+    assert_string_equal(p.source_profile, "base");
+    assert_string_equal(p.external_id, "ext-123");
     assert_string_equal(p.region, "us-west-2");
     assert_string_equal(p.credential_process, "/usr/bin/get-creds --profile \"prod\"");
     assert_string_equal(p.ca_bundle, "/etc/ssl/corp.pem");
