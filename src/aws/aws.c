@@ -150,7 +150,7 @@ int aws_config_from_env(struct aws_config *cfg, const char *service)
                                .region = cfg->region ? cfg->region : DEFAULT_REGION,
                                .ca_bundle = cfg->ca_bundle,
                                .debug = cfg->debug};
-    if ((rc = aws_cred_provider_open(&cfg->creds, &co)) < 0)
+    if ((rc = aws_cred_provider_shared(&cfg->creds, &co)) < 0)
         goto done;
     if (!cfg->region && aws_cred_region(cfg->creds)) {
         region_from = "instance metadata";

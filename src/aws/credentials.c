@@ -77,7 +77,17 @@ struct aws_cred_provider {
     int stop;
     int has_thread;
     pthread_t thread;
+
+    /* aws_cred_provider_shared: the configuration it was opened for, or
+     * NULL if not shared; refs and next are guarded by shared_mu */
+    char *share_key;
+    int share_refs;
+    struct aws_cred_provider *share_next;
 };
+
+/* The shared providers of the process, one per configuration. */
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct aws_cred_provider *shared_list; /* guarded by shared_mu */
 
 /* ---- creds ------------------------------------------------------------- */
 
@@ -1147,6 +1157,20 @@ void aws_cred_provider_close(struct aws_cred_provider *p)
 {
     if (!p)
         return;
+    if (p->share_key) {
+        pthread_mutex_lock(&shared_mu);
+        int last = --p->share_refs == 0;
+        if (last)
+            for (struct aws_cred_provider **l = &shared_list; *l; l = &(*l)->share_next)
+                if (*l == p) {
+                    *l = p->share_next;
+                    break;
+                }
+        pthread_mutex_unlock(&shared_mu);
+        if (!last)
+            return;
+        wipe_free(p->share_key);
+    }
     if (p->has_thread) {
         pthread_mutex_lock(&p->lock);
         p->stop = 1;
@@ -1431,4 +1455,110 @@ done:
     }
     *out = p;
     return 0;
+}
+
+/* Adds s to a share key, length first, so that no value runs into the
+ * next; NULL differs from "". */
+static int key_add(struct buf *b, const char *s)
+{
+    char len[24];
+    int n = s ? snprintf(len, sizeof(len), "%zu:", strlen(s)) : snprintf(len, sizeof(len), "-");
+    if (buf_append(b, len, (size_t)n) < 0 || (s && buf_append(b, s, strlen(s)) < 0))
+        return err_nomem();
+    return 0;
+}
+
+/* What decides the chain's outcome for o: the environment it reads and
+ * the profile as loaded (with its keys: the key is wiped when freed). */
+static int share_key(const struct aws_cred_opts *o, struct buf *b)
+{
+    static const char *const vars[] = {
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        "AWS_ROLE_ARN",
+        "AWS_ROLE_SESSION_NAME",
+        "AWS_ENDPOINT_URL_STS",
+        "AWS_ENDPOINT_URL",
+        "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN",
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+        "AWS_EC2_METADATA_DISABLED",
+        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+        "HOME",
+    };
+    const struct aws_profile *pf = o->profile;
+    const char *fields[] = {o->region,
+                            o->ca_bundle,
+                            o->debug ? "debug" : "",
+                            pf ? pf->name : NULL,
+                            pf ? pf->access_key : NULL,
+                            pf ? pf->secret_key : NULL,
+                            pf ? pf->session_token : NULL,
+                            pf ? pf->credential_process : NULL,
+                            pf ? pf->role_arn : NULL,
+                            pf ? pf->web_identity_token_file : NULL,
+                            pf ? pf->role_session_name : NULL,
+                            pf ? pf->source_profile : NULL,
+                            pf ? pf->external_id : NULL};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]) && rc == 0; i++)
+        rc = key_add(b, getenv(vars[i]));
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]) && rc == 0; i++)
+        rc = key_add(b, fields[i]);
+    if (rc == 0 && buf_put_u8(b, 0) < 0)
+        rc = err_nomem();
+    return rc;
+}
+
+/* The shared provider for key, with a reference taken, or NULL. Caller
+ * holds shared_mu. */
+static struct aws_cred_provider *shared_find(const char *key)
+{
+    for (struct aws_cred_provider *p = shared_list; p; p = p->share_next)
+        if (strcmp(p->share_key, key) == 0) {
+            p->share_refs++;
+            return p;
+        }
+    return NULL;
+}
+
+int aws_cred_provider_shared(struct aws_cred_provider **out, const struct aws_cred_opts *o)
+{
+    struct buf key = {0};
+    struct aws_cred_provider *p = NULL, *other;
+    int rc;
+    if ((rc = share_key(o, &key)) < 0)
+        goto done;
+    pthread_mutex_lock(&shared_mu);
+    p = shared_find((const char *)key.data);
+    pthread_mutex_unlock(&shared_mu);
+    if (p)
+        goto done;
+    /* opened unlocked (it may fetch for seconds); a racing twin loses */
+    if ((rc = aws_cred_provider_open(&p, o)) < 0)
+        goto done;
+    pthread_mutex_lock(&shared_mu);
+    if ((other = shared_find((const char *)key.data)) == NULL) {
+        p->share_key = (char *)key.data;
+        key.data = NULL;
+        p->share_refs = 1;
+        p->share_next = shared_list;
+        shared_list = p;
+    }
+    pthread_mutex_unlock(&shared_mu);
+    if (other) {
+        aws_cred_provider_close(p);
+        p = other;
+    }
+done:
+    if (key.data)
+        memset(key.data, 0, key.len);
+    buf_free(&key);
+    *out = rc < 0 ? NULL : p;
+    return rc;
 }

@@ -152,11 +152,19 @@ struct aws_cred_opts {
  * CIRRUS_ENOMEM. */
 int aws_cred_provider_open(struct aws_cred_provider **out, const struct aws_cred_opts *o);
 
+/* aws_cred_provider_open, shared: every caller in the process whose
+ * environment, profile (as loaded), region, CA bundle and debug setting
+ * are the same gets the same provider, so one process fetches and
+ * refreshes once for all its clients (S3 and DynamoDB, every db handle).
+ * Each call takes a reference; aws_cred_provider_close drops it. */
+int aws_cred_provider_shared(struct aws_cred_provider **out, const struct aws_cred_opts *o);
+
 /* A provider that always hands out the given static triple (copied). */
 int aws_cred_provider_static(struct aws_cred_provider **out, const char *access_key,
                              const char *secret_key, const char *session_token, const char *source);
 
-/* Stops the refresher and frees (accepts NULL). No request may be using it. */
+/* Stops the refresher and frees (accepts NULL); a shared provider only when
+ * its last reference goes. No request may be using it. */
 void aws_cred_provider_close(struct aws_cred_provider *p);
 
 /* The current triple with a reference taken (release it), or NULL for

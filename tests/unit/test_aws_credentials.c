@@ -369,6 +369,48 @@ static void refresher_rotates_consistent_triples(void **state)
     rmdir(dir);
 }
 
+/* One process, one provider per configuration: the S3 and DynamoDB
+ * clients (and every db handle) fetch and refresh once, not each. */
+static void shared_providers_per_configuration(void **state)
+{
+    struct aws_profile prof = {.name = "default"};
+    struct aws_cred_opts o = {.profile = &prof, .region = "us-east-1"};
+    struct aws_cred_provider *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+    setenv("AWS_ACCESS_KEY_ID", "AKSHARED", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "SK1", 1);
+    assert_int_equal(aws_cred_provider_shared(&a, &o), 0);
+    assert_int_equal(aws_cred_provider_shared(&b, &o), 0);
+    assert_ptr_equal(a, b);
+    /* another secret, another region: other providers */
+    setenv("AWS_SECRET_ACCESS_KEY", "SK2", 1);
+    assert_int_equal(aws_cred_provider_shared(&c, &o), 0);
+    assert_ptr_not_equal(c, a);
+    struct aws_creds *cr = aws_cred_get(c);
+    assert_string_equal(cr->secret_key, "SK2");
+    aws_creds_release(cr);
+    o.region = "eu-west-1";
+    assert_int_equal(aws_cred_provider_shared(&d, &o), 0);
+    assert_ptr_not_equal(d, c);
+    /* the first one lives while a reference remains */
+    aws_cred_provider_close(a);
+    cr = aws_cred_get(b);
+    assert_string_equal(cr->secret_key, "SK1");
+    aws_creds_release(cr);
+    aws_cred_provider_close(b);
+    aws_cred_provider_close(c);
+    aws_cred_provider_close(d);
+    /* all gone: a new one for the old configuration */
+    setenv("AWS_SECRET_ACCESS_KEY", "SK1", 1);
+    o.region = "us-east-1";
+    assert_int_equal(aws_cred_provider_shared(&a, &o), 0);
+    cr = aws_cred_get(a);
+    assert_string_equal(cr->secret_key, "SK1");
+    aws_creds_release(cr);
+    aws_cred_provider_close(a);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+}
+
 static void failing_process_names_the_source(void **state)
 {
     struct aws_profile prof = {.name = "broken", .credential_process = "exit 7"};
@@ -393,6 +435,7 @@ int main(void)
         cmocka_unit_test(sts_xml),
         cmocka_unit_test(static_provider),
         cmocka_unit_test(refresher_rotates_consistent_triples),
+        cmocka_unit_test(shared_providers_per_configuration),
         cmocka_unit_test(failing_process_names_the_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
