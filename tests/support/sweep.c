@@ -20,7 +20,8 @@
 #define RANGE_TO 8
 #define CTR "ctr"
 
-static const char step_initials[SWEEP_N_STEPS + 1] = "oabcrdekfqgxz";
+static const char step_initials[SWEEP_N_STEPS + 1] = "oabcrdepkfqgxz";
+#define CHECKPOINT "sweep"
 
 /* The batch step that writes keys starting with letter, and back. */
 static const struct {
@@ -274,6 +275,8 @@ void sweep_run(const char *dir, const char *spec, struct sweep_outcome *out, swe
     finish(&r, SWEEP_RANGE, rc);
     batch_step(&r, SWEEP_D, 'd', 0, 1);
     batch_step(&r, SWEEP_E, 'e', 100, 1);
+    uint64_t seq;
+    finish(&r, SWEEP_CKPT, cirrus_checkpoint_create(r.db, CHECKPOINT, CIRRUS_SEQ_LATEST, 0, &seq));
     finish(&r, SWEEP_COMPACT, cirrus_compact(r.db));
     batch_step(&r, SWEEP_F, 'f', 0, 1);
     feed_step(&r);
@@ -328,13 +331,14 @@ int sweep_outcome_parse(struct sweep_outcome *o, const char *line)
 
 int sweep_lease_busy;
 
-/* 1 if key reads as its value, 0 if absent; fails the test otherwise. */
-static int present(cirrus_db *db, const char *key, const char *what)
+/* 1 if key reads as its value through ro, 0 if absent; fails the test
+ * otherwise. */
+static int present(cirrus_db *db, const cirrus_read_options *ro, const char *key, const char *what)
 {
     void *val = NULL;
     size_t len = 0;
     char v[32];
-    int rc = cirrus_get(db, NULL, key, strlen(key), &val, &len);
+    int rc = cirrus_get(db, ro, key, strlen(key), &val, &len);
     if (rc == CIRRUS_ENOTFOUND)
         return 0;
     if (rc != 0)
@@ -346,8 +350,11 @@ static int present(cirrus_db *db, const char *key, const char *what)
     return 1;
 }
 
-/* Checks the batches and the counter; returns the keys present. */
-static int check_batches(cirrus_db *db, const struct sweep_outcome *o, const char *what)
+/* Checks the batches and the counter as ro reads them; a batch (or the
+ * range delete) whose step must[] marks has to be there (done). Returns
+ * the keys present. */
+static int check_batches(cirrus_db *db, const cirrus_read_options *ro, const int *must,
+                         const char *what)
 {
     int total = 0, sum = 0;
     for (size_t b = 0; b < N_BATCHES; b++) {
@@ -355,7 +362,7 @@ static int check_batches(cirrus_db *db, const struct sweep_outcome *o, const cha
         int n = 0, n_range = 0;
         for (int i = 0; i < BATCH_KEYS; i++) {
             key_of(k, sizeof(k), batches[b].letter, i);
-            int p = present(db, k, what);
+            int p = present(db, ro, k, what);
             if (batches[b].letter == 'a' && in_range(i))
                 n_range += p;
             else
@@ -364,12 +371,12 @@ static int check_batches(cirrus_db *db, const struct sweep_outcome *o, const cha
         int others = BATCH_KEYS - (batches[b].letter == 'a' ? RANGE_TO - RANGE_FROM : 0);
         if (n != 0 && n != others)
             fail_msg("%s: batch %c is partial: %d of %d keys", what, batches[b].letter, n, others);
-        if (o->acked[batches[b].step] && n != others)
+        if (must[batches[b].step] && n != others)
             fail_msg("%s: batch %c was acknowledged but is gone", what, batches[b].letter);
         if (batches[b].letter == 'a') {
             if (n_range != 0 && n_range != RANGE_TO - RANGE_FROM)
                 fail_msg("%s: range delete is partial: %d keys left", what, n_range);
-            if (n_range && o->acked[SWEEP_RANGE])
+            if (n_range && must[SWEEP_RANGE])
                 fail_msg("%s: range delete was acknowledged but its keys are there", what);
             if (n_range && !n)
                 fail_msg("%s: batch a is partial: only the range's keys", what);
@@ -380,7 +387,7 @@ static int check_batches(cirrus_db *db, const struct sweep_outcome *o, const cha
     }
     void *val = NULL;
     size_t len = 0;
-    int rc = cirrus_get(db, NULL, CTR, strlen(CTR), &val, &len);
+    int rc = cirrus_get(db, ro, CTR, strlen(CTR), &val, &len);
     if (sum == 0 && rc != CIRRUS_ENOTFOUND)
         fail_msg("%s: counter: %s, but no batch that merges is there", what, cirrus_strerror(rc));
     if (sum) {
@@ -399,11 +406,11 @@ static int check_batches(cirrus_db *db, const struct sweep_outcome *o, const cha
 
 /* A full scan: every key known (or the counter), with its value; returns
  * the number of keys. */
-static int scan_all(cirrus_db *db, const char *what)
+static int scan_all(cirrus_db *db, const cirrus_read_options *ro, const char *what)
 {
     cirrus_iter *it = NULL;
     int n = 0;
-    assert_int_equal(cirrus_iter_new(&it, db, NULL), 0);
+    assert_int_equal(cirrus_iter_new(&it, db, ro), 0);
     for (cirrus_iter_first(it); cirrus_iter_valid(it); cirrus_iter_next(it)) {
         size_t kl, vl;
         const char *k = cirrus_iter_key(it, &kl);
@@ -469,6 +476,37 @@ static void check_feed(cirrus_db *db, const char *what)
         fail_msg("%s: feed: %s (%s)", what, cirrus_strerror(rc), cirrus_errmsg());
 }
 
+/* The checkpoint, if it exists (it must if acknowledged): read whole at
+ * its seq. What had to be there: the batches waited for before it (a
+ * buffered one may have been acknowledged by a flush after it), and the
+ * range delete; batch f came after it. */
+static void check_checkpoint(cirrus_db *db, const struct sweep_outcome *o, const char *what)
+{
+    cirrus_snapshot *s = NULL;
+    cirrus_read_options ro = CIRRUS_READ_OPTIONS_INIT;
+    int must[SWEEP_N_STEPS] = {0};
+    char w[600], k[16];
+    int rc = cirrus_snapshot_checkpoint(db, CHECKPOINT, &s);
+    if (rc == CIRRUS_ENOTFOUND && !o->acked[SWEEP_CKPT])
+        return;
+    if (rc != 0)
+        fail_msg("%s: checkpoint: %s (%s)", what, cirrus_strerror(rc), cirrus_errmsg());
+    snprintf(w, sizeof(w), "%s: at the checkpoint", what);
+    ro.snapshot = s;
+    must[SWEEP_A] = o->acked[SWEEP_A];
+    must[SWEEP_D] = o->acked[SWEEP_D];
+    must[SWEEP_E] = o->acked[SWEEP_E];
+    must[SWEEP_RANGE] = o->acked[SWEEP_RANGE];
+    int n = check_batches(db, &ro, must, w);
+    int scanned = scan_all(db, &ro, w);
+    if (scanned != n)
+        fail_msg("%s: scan found %d keys, point reads %d", w, scanned, n);
+    key_of(k, sizeof(k), 'f', 0);
+    if (present(db, &ro, k, w))
+        fail_msg("%s: batch f, written after it, is there", w);
+    cirrus_snapshot_free(s);
+}
+
 void sweep_check(const char *dir, const struct sweep_outcome *o, const char *what)
 {
     cirrus_options opts = fixture_small_levels(4096);
@@ -480,11 +518,12 @@ void sweep_check(const char *dir, const struct sweep_outcome *o, const char *wha
     int rc = cirrus_open(&db, dir, &opts);
     if (rc != 0)
         fail_msg("%s: reopen: %s (%s)", what, cirrus_strerror(rc), cirrus_errmsg());
-    int n = check_batches(db, o, what);
-    int scanned = scan_all(db, what);
+    int n = check_batches(db, NULL, o->acked, what);
+    int scanned = scan_all(db, NULL, what);
     if (scanned != n)
         fail_msg("%s: scan found %d keys, point reads %d", what, scanned, n);
     check_feed(db, what);
+    check_checkpoint(db, o, what);
 
     /* the db goes on working: a write, a compaction and a GC */
     cirrus_batch *b = make_batch('z', 0);
@@ -506,9 +545,10 @@ void sweep_check(const char *dir, const struct sweep_outcome *o, const char *wha
         fail_msg("%s: compact after reopen: %s (%s)", what, cirrus_strerror(rc), cirrus_errmsg());
     if ((rc = cirrus_gc(db, 0, NULL, NULL)) != 0)
         fail_msg("%s: gc after reopen: %s (%s)", what, cirrus_strerror(rc), cirrus_errmsg());
-    if ((scanned = scan_all(db, what)) != n + BATCH_KEYS)
+    if ((scanned = scan_all(db, NULL, what)) != n + BATCH_KEYS)
         fail_msg("%s: after a write, compaction and GC the scan finds %d keys, not %d", what,
                  scanned, n + BATCH_KEYS);
+    check_checkpoint(db, o, what); /* what it keeps outlived that GC */
     if ((rc = cirrus_close(db)) != 0)
         fail_msg("%s: close: %s (%s)", what, cirrus_strerror(rc), cirrus_errmsg());
 }

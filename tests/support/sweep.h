@@ -7,9 +7,9 @@
  * (both wrappers get the same spec, so their calls are numbered together:
  * util/fault.h, "Fault sweeps and crash points") and runs, in this order:
  * three batches (one waited for, two buffered and flushed), a range
- * delete, two more batches, a foreground compaction, a batch after it, a
- * changefeed read from seq 0, a GC with no grace period (only when nothing
- * is left to commit), a point read, and a close; counter merges ride in
+ * delete, two more batches, a checkpoint, a foreground compaction, a batch
+ * after it, a changefeed read from seq 0, a GC with no grace period (only
+ * when nothing is left to commit), a point read, and a close; counter merges ride in
  * three of the batches. A manifest is written every third commit. After a
  * step fails it calls cirrus_flush() once, as an application resolving an
  * unknown outcome would; a flush that succeeds makes every batch still
@@ -21,7 +21,10 @@
  * was acknowledged; the counter holds exactly the merges of the batches
  * that are there; the range delete removed all of its keys or none, and
  * all if it was acknowledged; the changefeed holds no change twice (no
- * batch committed twice).
+ * batch committed twice). The checkpoint, if it exists (it must if it was
+ * acknowledged), reads the same way at its seq, whatever compaction and GC
+ * did since: the batches waited for before it are there, the one after it
+ * is not.
  *
  * The workload itself is plain C (no cmocka), so that a crash-point child
  * process can run it; sweep_check() fails the running cmocka test.
@@ -57,6 +60,7 @@ enum sweep_step {
     SWEEP_RANGE,   /* cirrus_delete_range [a004, a008) */
     SWEEP_D,       /* batch d000..: WAIT */
     SWEEP_E,       /* batch e000.. + ctr += 100: WAIT */
+    SWEEP_CKPT,    /* cirrus_checkpoint_create "sweep" at the head */
     SWEEP_COMPACT, /* cirrus_compact */
     SWEEP_F,       /* batch f000..: WAIT */
     SWEEP_FEED,    /* cirrus_changes_* from 0, checked against the model */
