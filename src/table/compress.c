@@ -59,31 +59,40 @@ done:
     return rc;
 }
 
-static int inflate(int type, const uint8_t *src, size_t src_len, uint8_t *dst, size_t raw_len)
+/* Whether src_len stored bytes can decode to raw_len, checked before the
+ * output is allocated: a damaged length must not cost a 256 MiB buffer. */
+static int plausible(int type, const uint8_t *src, size_t src_len, size_t raw_len)
 {
-    int rc = 0;
     if (type == COMPRESS_ZSTD) {
         unsigned long long fsize = ZSTD_getFrameContentSize(src, src_len);
-        if (fsize != raw_len) {
-            rc = err_set(CIRRUS_ECORRUPT, "zstd frame size does not match the stored length");
-            goto done;
-        }
+        if (fsize != raw_len)
+            return err_set(CIRRUS_ECORRUPT, "zstd frame size does not match the stored length");
+        /* each zstd block holds at most 128 KiB and takes at least 4 bytes
+         * (an RLE block: 3 of header, 1 of content) */
+        if (raw_len / ((size_t)128 << 10) > src_len / 4 + 1)
+            return err_set(CIRRUS_ECORRUPT, "zstd length %zu impossible for %zu stored bytes",
+                           raw_len, src_len);
+        return 0;
+    }
+    /* lz4 expands at most 255:1, so a claimed length past that is a lie */
+    if (src_len > INT_MAX || raw_len > INT_MAX || raw_len / 255 > src_len + 1)
+        return err_set(CIRRUS_ECORRUPT, "lz4 length %zu impossible for %zu stored bytes", raw_len,
+                       src_len);
+    return 0;
+}
+
+static int inflate(int type, const uint8_t *src, size_t src_len, uint8_t *dst, size_t raw_len)
+{
+    if (type == COMPRESS_ZSTD) {
         size_t n = ZSTD_decompress(dst, raw_len, src, src_len);
         if (ZSTD_isError(n) || n != raw_len)
-            rc = err_set(CIRRUS_ECORRUPT, "zstd payload does not decode to %zu bytes", raw_len);
-    } else {
-        /* lz4 expands at most 255:1, so a claimed length past that is a lie */
-        if (src_len > INT_MAX || raw_len > INT_MAX || raw_len / 255 > src_len + 1) {
-            rc = err_set(CIRRUS_ECORRUPT, "lz4 length %zu impossible for %zu stored bytes", raw_len,
-                         src_len);
-            goto done;
-        }
-        int n = LZ4_decompress_safe((const char *)src, (char *)dst, (int)src_len, (int)raw_len);
-        if (n < 0 || (size_t)n != raw_len)
-            rc = err_set(CIRRUS_ECORRUPT, "lz4 payload does not decode to %zu bytes", raw_len);
+            return err_set(CIRRUS_ECORRUPT, "zstd payload does not decode to %zu bytes", raw_len);
+        return 0;
     }
-done:
-    return rc;
+    int n = LZ4_decompress_safe((const char *)src, (char *)dst, (int)src_len, (int)raw_len);
+    if (n < 0 || (size_t)n != raw_len)
+        return err_set(CIRRUS_ECORRUPT, "lz4 payload does not decode to %zu bytes", raw_len);
+    return 0;
 }
 
 int decompress_block(int type, const uint8_t *in, size_t len, uint8_t **out_out,
@@ -101,6 +110,8 @@ int decompress_block(int type, const uint8_t *in, size_t len, uint8_t **out_out,
         rc = err_set(CIRRUS_ECORRUPT, "bad uncompressed length");
         goto done;
     }
+    if ((rc = plausible(type, p, (size_t)(end - p), (size_t)raw_len)) < 0)
+        goto done;
     /* +1: malloc(0) may return NULL */
     if (!(out = malloc((size_t)raw_len + 1))) {
         rc = err_nomem();
