@@ -98,7 +98,8 @@ const char *sst_reader_name(const struct sst_reader *r);
 int sst_reader_may_contain(const struct sst_reader *r, const void *ukey, size_t len);
 
 /*
- * The newest entry for ukey with seq <= snapshot. On success *kind_out is its
+ * The newest entry for ukey with seq <= snapshot, after the bloom filter
+ * (callers need not check it first). On success *kind_out is its
  * kind and *val_out a malloc'd copy of its value (NULL for deletes; caller
  * frees). Returns 0, CIRRUS_ENOTFOUND (no such entry), CIRRUS_ECORRUPT,
  * CIRRUS_EIO, CIRRUS_ENOMEM.
