@@ -323,6 +323,7 @@ static int merge_inputs(cirrus_db *db, const struct pick *p, const struct versio
                                    &db->cp.compacted_bytes, e)) < 0 ||
         (rc = input_iter(db, p, &it)) < 0)
         goto done;
+    sst_output_warm(o, db->bcache);
     for (iter_first(it); iter_valid(it); iter_next(it)) {
         size_t klen, vlen;
         const uint8_t *k = iter_key(it, &klen), *v = iter_value(it, &vlen);

@@ -98,6 +98,7 @@ int db_memtable_files(cirrus_db *db, struct memtable *m, struct entry *e)
     if ((rc = sst_output_new_commit(&o, db->os, &db->opts, e)) < 0 ||
         (rc = memtable_iter(m, &it)) < 0)
         goto done;
+    sst_output_warm(o, db->bcache);
     /* every file of a commit shares one seq, so each key's entries (newest
      * first) reduce to one: the newest, or merge operands folded */
     for (iter_first(it); iter_valid(it); iter_next(it)) {

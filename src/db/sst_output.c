@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/block_cache.h"
 #include "db/filename.h"
 #include "objstore/objstore.h"
 #include "table/ikey.h"
@@ -27,8 +28,13 @@ struct sst_output {
     int commit;                      /* rule 2: L0 files of one commit */
     _Atomic uint64_t *bytes_written; /* may be NULL */
     struct buf ikey;                 /* sst_output_add_ukey's key */
-    /* the file being built (b NULL: none) */
+    struct block_cache *warm;        /* borrowed; NULL: do not warm */
+    /* the file being built (b NULL: none), named when started */
     struct sst_builder *b;
+    char name[FILENAME_LEN];
+    int64_t write_time_ms;
+    uint8_t *cache_key; /* its block cache identity, when warming */
+    size_t cache_key_len;
     struct buf smallest, largest; /* its first and last user keys */
     uint64_t min_seq, max_seq, n_entries, n_deletes;
 };
@@ -61,25 +67,27 @@ int sst_output_new_level(struct sst_output **out, struct objstore *os, const cir
     return output_new(out, os, opts, level, 0, bytes_written, e);
 }
 
+void sst_output_warm(struct sst_output *o, struct block_cache *cache)
+{
+    o->warm = cache;
+}
+
 /* Uploads the file being built and lists it in o->e. The builder is gone
  * afterwards, whatever happened. */
 static int finish_file(struct sst_output *o)
 {
     uint8_t *data = NULL;
     size_t len = 0;
-    char name[FILENAME_LEN];
     struct file_meta f = {0};
     int rc;
     if ((rc = sst_builder_finish(o->b, &data, &len, NULL)) < 0)
         goto done;
-    /* one clock reading for the name and the description (filename.h, 3) */
-    f.write_time_ms = now_ms();
-    filename_sst(name, f.write_time_ms, rand_u64());
-    if ((rc = objstore_put(o->os, name, data, len)) < 0) {
-        rc = err_prefix(rc, "writing %s", name);
+    f.write_time_ms = o->write_time_ms;
+    if ((rc = objstore_put(o->os, o->name, data, len)) < 0) {
+        rc = err_prefix(rc, "writing %s", o->name);
         goto done;
     }
-    f.name = name;
+    f.name = o->name;
     f.size = len;
     f.level = o->level;
     f.global_seq = o->commit ? ENTRY_SEQ_SELF : 0;
@@ -96,8 +104,25 @@ static int finish_file(struct sst_output *o)
 done:
     sst_builder_free(o->b);
     o->b = NULL;
+    free(o->cache_key);
+    o->cache_key = NULL;
     free(data);
     return rc;
+}
+
+/* The builder's block hook: each data block into the cache, at low
+ * priority, as a reader's first read would put it. A failed insert only
+ * leaves the block cold. */
+static void warm_block(void *arg, uint64_t off, const uint8_t *data, size_t len)
+{
+    struct sst_output *o = arg;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return;
+    memcpy(copy, data, len);
+    if (block_cache_insert(o->warm, o->cache_key, o->cache_key_len, off, copy, len, BLOCK_CACHE_LOW,
+                           NULL) < 0)
+        free(copy);
 }
 
 static int start_file(struct sst_output *o, const uint8_t *ukey, size_t ukey_len)
@@ -108,6 +133,15 @@ static int start_file(struct sst_output *o, const uint8_t *ukey, size_t ukey_len
     int rc;
     if ((rc = sst_builder_new(&o->b, &so)) < 0)
         return rc;
+    /* one clock reading for the name and the description (filename.h, 3),
+     * taken now so that the blocks can be cached under the name as built */
+    o->write_time_ms = now_ms();
+    filename_sst(o->name, o->write_time_ms, rand_u64());
+    if (o->warm) {
+        if ((rc = sst_cache_key(o->os->url, o->name, &o->cache_key, &o->cache_key_len)) < 0)
+            return rc;
+        sst_builder_on_block(o->b, warm_block, o);
+    }
     buf_reset(&o->smallest);
     buf_reset(&o->largest);
     o->min_seq = UINT64_MAX;
@@ -167,6 +201,7 @@ void sst_output_free(struct sst_output *o)
     if (!o)
         return;
     sst_builder_free(o->b);
+    free(o->cache_key);
     buf_free(&o->ikey);
     buf_free(&o->smallest);
     buf_free(&o->largest);

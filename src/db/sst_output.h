@@ -38,6 +38,7 @@
 #include "cirrus.h"
 #include "db/entry.h"
 
+struct block_cache;
 struct objstore;
 struct sst_output;
 
@@ -51,6 +52,12 @@ int sst_output_new_commit(struct sst_output **out, struct objstore *os, const ci
  * added as it is listed. Borrowed as for sst_output_new_commit. */
 int sst_output_new_level(struct sst_output **out, struct objstore *os, const cirrus_options *opts,
                          uint32_t level, _Atomic uint64_t *bytes_written, struct entry *e);
+
+/* Puts every data block of the files o writes from now on into cache
+ * (borrowed; NULL: none) as it is built, so that reads of a file that
+ * just became visible hit the cache. For flushes and compactions, whose
+ * files are read next; not for bulk loads or copies. */
+void sst_output_warm(struct sst_output *o, struct block_cache *cache);
 
 /* Adds one entry (copied): internal key ikey (table/ikey.h), above every
  * key added before, and its value. May finish and upload a file first

@@ -70,6 +70,17 @@ uint64_t sst_builder_count(const struct sst_builder *b);
 int sst_builder_finish(struct sst_builder *b, uint8_t **data_out, size_t *len_out,
                        struct sst_props *props_out);
 void sst_builder_free(struct sst_builder *b);
+/* Calls fn with each data block's file offset and contents (uncompressed,
+ * as a reader caches them) once the block is in the file: the writer's
+ * way to warm a block cache. Set before the first add. */
+void sst_builder_on_block(struct sst_builder *b,
+                          void (*fn)(void *arg, uint64_t off, const uint8_t *data, size_t len),
+                          void *arg);
+
+/* A file's identity in a block cache: the store's URL, a NUL, the object
+ * name (*key malloc'd). Readers and warming writers key blocks by it and
+ * the block's offset. CIRRUS_ENOMEM. */
+int sst_cache_key(const char *store_url, const char *name, uint8_t **key, size_t *len);
 
 struct sst_reader;
 

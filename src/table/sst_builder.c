@@ -37,6 +37,8 @@ struct sst_builder {
     struct buf smallest; /* first internal key added */
     struct buf scratch;  /* compression output, index entry values */
     struct sst_props props;
+    void (*on_block)(void *arg, uint64_t off, const uint8_t *data, size_t len);
+    void *on_block_arg;
 };
 
 void sst_props_clear(struct sst_props *p)
@@ -111,6 +113,8 @@ static int flush_data_block(struct sst_builder *b)
         goto done;
     if ((rc = write_block(b, raw, len, 1, &h)) < 0)
         goto done;
+    if (b->on_block)
+        b->on_block(b->on_block_arg, h.off, raw, len);
     buf_reset(&b->scratch);
     if ((rc = sst_put_handle(&b->scratch, &h)) < 0)
         goto done;
@@ -273,6 +277,14 @@ int sst_builder_finish(struct sst_builder *b, uint8_t **data_out, size_t *len_ou
 done:
     sst_props_clear(&props);
     return rc;
+}
+
+void sst_builder_on_block(struct sst_builder *b,
+                          void (*fn)(void *arg, uint64_t off, const uint8_t *data, size_t len),
+                          void *arg)
+{
+    b->on_block = fn;
+    b->on_block_arg = arg;
 }
 
 void sst_builder_free(struct sst_builder *b)

@@ -16,7 +16,8 @@
  *     against the file, its checksum and its compression. The block cache
  *     slots in there and nowhere else: a data block is looked up by
  *     (cache_key, offset) first, and what read_block() reads and verifies is
- *     inserted, decompressed, at low priority. Index, filter and properties
+ *     inserted, decompressed, at low priority (a writer may warm the cache
+ *     with the blocks it wrote: sst_builder_on_block). Index, filter and properties
  *     stay private to the reader (it pins them for its whole life, so caching
  *     them too would only hold them twice). Sequential iterators hand
  *     read_block() their readahead window as the bytes already fetched,
@@ -276,21 +277,16 @@ done:
     return rc;
 }
 
-/* The cache identity of the file (see struct sst_reader). */
-static int make_cache_key(struct sst_reader *r)
+int sst_cache_key(const char *store_url, const char *name, uint8_t **key, size_t *len)
 {
-    int rc = 0;
-    const char *url = r->os->url ? r->os->url : "";
-    size_t ulen = strlen(url), nlen = strlen(r->name);
-    if (!(r->cache_key = malloc(ulen + 1 + nlen))) {
-        rc = err_nomem();
-        goto done;
-    }
-    memcpy(r->cache_key, url, ulen + 1);
-    memcpy(r->cache_key + ulen + 1, r->name, nlen);
-    r->cache_key_len = ulen + 1 + nlen;
-done:
-    return rc;
+    const char *url = store_url ? store_url : "";
+    size_t ulen = strlen(url), nlen = strlen(name);
+    if (!(*key = malloc(ulen + 1 + nlen)))
+        return err_nomem();
+    memcpy(*key, url, ulen + 1);
+    memcpy(*key + ulen + 1, name, nlen);
+    *len = ulen + 1 + nlen;
+    return 0;
 }
 
 int sst_reader_open(struct sst_reader **out, struct objstore *os, const char *name, uint64_t size,
@@ -304,7 +300,7 @@ int sst_reader_open(struct sst_reader **out, struct objstore *os, const char *na
     }
     r->os = os;
     r->cache = cache;
-    if (cache && (rc = make_cache_key(r)) < 0)
+    if (cache && (rc = sst_cache_key(r->os->url, r->name, &r->cache_key, &r->cache_key_len)) < 0)
         goto done;
     r->size = size;
     r->global_seq = global_seq;
