@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "progress.h"
@@ -37,7 +38,7 @@ static uint64_t input_size(FILE *f)
 /* Reads f in chunks, handing each line to fn; progress on a terminal. */
 static int read_kv_from(struct cli *c, const char *name, FILE *f, cli_kv_fn fn, void *arg)
 {
-    size_t cap = READ_CHUNK, len = 0, line_no = 0, used, got;
+    size_t cap = READ_CHUNK, len = 0, line_no = 0, used;
     char *data = malloc(cap), *grown;
     struct progress p;
     int rc = CLI_OK, eof = 0;
@@ -54,12 +55,15 @@ static int read_kv_from(struct cli *c, const char *name, FILE *f, cli_kv_fn fn, 
             data = grown;
             cap *= 2;
         }
-        got = fread(data + len, 1, cap - len, f);
-        len += got;
-        if (got == 0 && ferror(f)) {
+        /* read(2), not fread: a slow pipe's lines are loaded as they come */
+        ssize_t got = read(fileno(f), data + len, cap - len);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0) {
             rc = cli_failf(c, CLI_ERROR, "%s: %s", name, strerror(errno));
             break;
         }
+        len += (size_t)got;
         eof = got == 0;
         size_t before = line_no;
         rc = cli_kv_lines(c, data, len, eof, &used, &line_no, fn, arg);
