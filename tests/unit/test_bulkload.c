@@ -106,15 +106,22 @@ static cirrus_loader *new_loader(cirrus_db *db, uint64_t memory, int sorted)
     return l;
 }
 
+/* A loader at SMALL_MEMORY holding every put of the workload. */
+static cirrus_loader *loaded(cirrus_db *db)
+{
+    cirrus_loader *l = new_loader(db, SMALL_MEMORY, 0);
+    for (int i = 0; i < PUTS; i++)
+        put_i(l, i);
+    return l;
+}
+
 static void random_order_is_one_entry_with_the_last_puts(void **state)
 {
     struct fixture *f = *state;
     cirrus_options o = fixture_manual_options();
     cirrus_db *db = fixture_open(f->dir, &o);
     fixture_put_str(db, "key00000", "buffered before the load");
-    cirrus_loader *l = new_loader(db, SMALL_MEMORY, 0);
-    for (int i = 0; i < PUTS; i++)
-        put_i(l, i);
+    cirrus_loader *l = loaded(db);
     assert_int_equal(cirrus_loader_count(l), PUTS);
     uint64_t seq = 0;
     int applied = 0;
@@ -238,9 +245,7 @@ static void an_abandoned_loader_leaves_no_object(void **state)
     struct fixture *f = *state;
     cirrus_options o = fixture_manual_options();
     cirrus_db *db = fixture_open(f->dir, &o);
-    cirrus_loader *l = new_loader(db, SMALL_MEMORY, 0);
-    for (int i = 0; i < PUTS; i++)
-        put_i(l, i);
+    cirrus_loader *l = loaded(db);
     assert_true(count_ssts(f->dir) > 1); /* runs were written */
     cirrus_loader_free(l);
     assert_int_equal(count_ssts(f->dir), 0);
@@ -290,9 +295,7 @@ static void a_staged_load_commits_with_commit_staged(void **state)
     struct fixture *f = *state;
     cirrus_options o = fixture_manual_options();
     cirrus_db *db = fixture_open(f->dir, &o);
-    cirrus_loader *l = new_loader(db, SMALL_MEMORY, 0);
-    for (int i = 0; i < PUTS; i++)
-        put_i(l, i);
+    cirrus_loader *l = loaded(db);
     char *desc = NULL;
     assert_int_equal(cirrus_loader_stage(l, &desc), 0);
     cirrus_loader_free(l); /* the staged files stay */
