@@ -12,7 +12,7 @@
  *              otherwise: the direct files become
  *              run 0, go to BUFFERING
  *   BUFFERING  copied into the run buffer; a full  no run yet: the sorted
- *              buffer (M/2) is sorted, deduped     buffer becomes the final
+ *              buffer (M/4) is sorted, deduped     buffer becomes the final
  *              (last put wins) and written as the  files; else it is one
  *              next run                            more run, and the runs
  *                                                  are merged
@@ -32,16 +32,24 @@
  *     (nothing ever references them). A killed process leaves objects no
  *     entry names: GC deletes them after the grace period, as any
  *     never-committed file (gc.c).
- *  4. Memory: the run buffer (arena and slots) stays within M/2 but for a
- *     single put larger than that; the file being built is bounded by its
+ *  4. Memory: each of the two run buffers (arena and slots) stays within
+ *     M/4 but for a single put larger than that; the file being built is bounded by its
  *     target size (M/16 for runs, M/4 for final files, at most the db's
  *     target_file_size); the merge reads its runs in windows that share
  *     M/4, and merges at most `fanin` runs at once (more: merge passes of
  *     fanin runs first). The run buffer is freed before the merge.
  *
+ *  5. While the main thread fills one run buffer, a thread of the loader
+ *     sorts and writes the other (the previous run): reading and parsing
+ *     overlap with sorting, building and uploading. A spill first joins
+ *     the previous one, so runs are appended in put order (invariant 1)
+ *     and at most one thread runs; nothing else is shared with it.
+ *
  * Not thread-safe: one thread per loader; the db handle is shared as usual.
  */
 #include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,6 +80,28 @@ struct slot {
     size_t off;
 };
 
+/* A run buffer: records (REC_HEADER, key, value) appended to the arena,
+ * and a slot per record. */
+struct runbuf {
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    struct slot *slots;
+    size_t n_slots, cap_slots;
+};
+
+/* One buffer being written as a run by a thread of its own. The main
+ * thread touches nothing of it between pthread_create and pthread_join
+ * but `running`, which only it reads and writes. */
+struct spill_job {
+    const struct cirrus_loader *l; /* db, run_opts: read-only meanwhile */
+    struct runbuf *b;              /* the buffer written */
+    struct entry files;            /* what the thread wrote */
+    int rc;
+    char msg[512]; /* the thread's error message, for the joiner */
+    pthread_t thread;
+    int running;
+};
+
 /* A sorted run: its files, in key order (an entry is the list type). */
 struct run {
     struct entry files;
@@ -91,11 +121,11 @@ struct cirrus_loader {
     struct sst_output *direct; /* STREAMING: the final files being written */
     struct buf last;           /* STREAMING: the last key put */
     int have_last;
-    /* BUFFERING: the run buffer */
-    uint8_t *arena;
-    size_t arena_len, arena_cap;
-    struct slot *slots;
-    size_t n_slots, cap_slots;
+    /* BUFFERING: puts go into *cur; the other buffer may be being
+     * written as a run by the spill thread (invariant 5) */
+    struct runbuf bufs[2];
+    struct runbuf *cur;
+    struct spill_job job;
     /* the runs, oldest first (invariant 1) */
     struct run *runs;
     size_t n_runs, cap_runs;
@@ -179,17 +209,17 @@ static int slot_cmp(const void *a, const void *b)
     return x->off < y->off ? -1 : x->off > y->off;
 }
 
-static size_t buffer_bytes(const cirrus_loader *l)
+static size_t buffer_bytes(const struct runbuf *l)
 {
     return l->arena_len + l->n_slots * sizeof(struct slot);
 }
 
-static int buffer_add(cirrus_loader *l, const void *key, size_t k_len, const void *val,
+static int buffer_add(struct runbuf *l, const void *key, size_t k_len, const void *val,
                       size_t v_len)
 {
     size_t need = REC_HEADER + k_len + v_len;
     if (l->arena_len + need > l->arena_cap) {
-        size_t cap = l->arena_cap ? l->arena_cap : (size_t)min_u64(l->memory / 8, 1 << 20);
+        size_t cap = l->arena_cap ? l->arena_cap : (size_t)1 << 16;
         while (cap < l->arena_len + need)
             cap *= 2;
         uint8_t *a = realloc(l->arena, cap);
@@ -221,7 +251,7 @@ static int buffer_add(cirrus_loader *l, const void *key, size_t k_len, const voi
 }
 
 /* Sorts the buffer and writes it, one put per key (the last), to o. */
-static int buffer_write(cirrus_loader *l, struct sst_output *o)
+static int buffer_write(struct runbuf *l, struct sst_output *o)
 {
     int rc;
     sort_arena = l->arena;
@@ -243,7 +273,7 @@ static int buffer_write(cirrus_loader *l, struct sst_output *o)
     return sst_output_finish(o);
 }
 
-static void buffer_free(cirrus_loader *l)
+static void buffer_free(struct runbuf *l)
 {
     free(l->arena);
     free(l->slots);
@@ -252,24 +282,70 @@ static void buffer_free(cirrus_loader *l)
     l->arena_len = l->arena_cap = l->n_slots = l->cap_slots = 0;
 }
 
-/* Writes the buffer (if it holds anything) as the next run and empties it. */
-static int spill(cirrus_loader *l)
+static void *spill_thread(void *arg)
 {
+    struct spill_job *j = arg;
     struct sst_output *o = NULL;
+    if ((j->rc = sst_output_new_commit(&o, j->l->db->os, &j->l->run_opts, &j->files)) == 0)
+        j->rc = buffer_write(j->b, o);
+    if (j->rc < 0)
+        snprintf(j->msg, sizeof(j->msg), "%s", cirrus_errmsg());
+    sst_output_free(o);
+    return NULL;
+}
+
+/* After the job ran: its files become the next run (or, on failure, are
+ * deleted) and its buffer is empty again. */
+static int job_done(cirrus_loader *l, struct spill_job *j)
+{
     struct run *r;
     int rc;
-    if (l->n_slots == 0)
+    j->b->arena_len = j->b->n_slots = 0;
+    if (j->rc < 0) {
+        delete_files(l, &j->files);
+        return err_set(j->rc, "%s", j->msg);
+    }
+    if ((rc = add_run(l, &r)) < 0) {
+        delete_files(l, &j->files);
+        return rc;
+    }
+    r->files = j->files;
+    memset(&j->files, 0, sizeof(j->files));
+    db_log(l->db, CIRRUS_LOG_DEBUG, "load", "run %zu: %zu files", l->n_runs, r->files.n_added);
+    return 0;
+}
+
+/* Joins the spill thread, if one runs (job_done). */
+static int spill_wait(cirrus_loader *l)
+{
+    if (!l->job.running)
         return 0;
-    if ((rc = add_run(l, &r)) < 0 ||
-        (rc = sst_output_new_commit(&o, l->db->os, &l->run_opts, &r->files)) < 0 ||
-        (rc = buffer_write(l, o)) < 0)
-        goto done;
-    db_log(l->db, CIRRUS_LOG_DEBUG, "load", "run %zu: %zu puts in %zu files", l->n_runs, l->n_slots,
-           r->files.n_added);
-    l->arena_len = l->n_slots = 0;
-done:
-    sst_output_free(o);
-    return rc;
+    pthread_join(l->job.thread, NULL);
+    l->job.running = 0;
+    return job_done(l, &l->job);
+}
+
+/* Starts writing the current buffer (if it holds anything) as the next
+ * run, after the previous one, and switches to the other buffer. */
+static int spill(cirrus_loader *l)
+{
+    struct spill_job *j = &l->job;
+    int rc;
+    if (l->cur->n_slots == 0)
+        return 0;
+    if ((rc = spill_wait(l)) < 0)
+        return rc;
+    j->l = l;
+    j->b = l->cur;
+    j->rc = 0;
+    j->msg[0] = '\0';
+    l->cur = l->cur == &l->bufs[0] ? &l->bufs[1] : &l->bufs[0];
+    if (pthread_create(&j->thread, NULL, spill_thread, j) == 0) {
+        j->running = 1;
+        return 0;
+    }
+    spill_thread(j); /* no thread: the same work, here */
+    return job_done(l, j);
 }
 
 /* ---- the merge ------------------------------------------------------------ */
@@ -473,6 +549,7 @@ int cirrus_loader_new(cirrus_loader **out, cirrus_db *db, const cirrus_loader_op
     l->sorted = o->sorted;
     l->memory = o->memory_bytes ? o->memory_bytes : DEFAULT_MEMORY;
     l->state = STREAMING;
+    l->cur = &l->bufs[0];
     l->run_opts = db->opts;
     l->run_opts.target_file_size = min_u64(db->opts.target_file_size, l->memory / 16);
     l->run_opts.bloom_bits_per_key = 0;
@@ -539,7 +616,7 @@ static int put_streaming(cirrus_loader *l, const void *key, size_t k_len, const 
                        l->n_puts + 1);
     if ((rc = stop_streaming(l)) < 0)
         return rc;
-    return buffer_add(l, key, k_len, val, v_len);
+    return buffer_add(l->cur, key, k_len, val, v_len);
 }
 
 int cirrus_loader_put(cirrus_loader *l, const void *key, size_t key_len, const void *val,
@@ -561,11 +638,12 @@ int cirrus_loader_put(cirrus_loader *l, const void *key, size_t key_len, const v
             return rc;
     } else if (l->state == BUFFERING) {
         /* room for this put? else the buffer becomes a run first */
-        if (l->n_slots &&
-            buffer_bytes(l) + REC_HEADER + key_len + val_len + sizeof(struct slot) > l->memory / 2)
+        if (l->cur->n_slots &&
+            buffer_bytes(l->cur) + REC_HEADER + key_len + val_len + sizeof(struct slot) >
+                l->memory / 4)
             rc = spill(l);
         if (rc == 0)
-            rc = buffer_add(l, key, key_len, val, val_len);
+            rc = buffer_add(l->cur, key, key_len, val, val_len);
     }
     if (rc < 0) {
         l->state = FAILED;
@@ -598,17 +676,21 @@ static int write_final(cirrus_loader *l)
         l->direct = NULL;
         return rc;
     }
+    if ((rc = spill_wait(l)) < 0)
+        return rc;
     if (l->n_runs == 0) {
         /* it fitted in memory: one sorted buffer, no run */
         if ((rc = sst_output_new_commit(&o, l->db->os, &l->final_opts, &l->out)) == 0)
-            rc = buffer_write(l, o);
+            rc = buffer_write(l->cur, o);
         sst_output_free(o);
-        buffer_free(l);
+        buffer_free(&l->bufs[0]);
+        buffer_free(&l->bufs[1]);
         return rc;
     }
-    if ((rc = spill(l)) < 0)
+    if ((rc = spill(l)) < 0 || (rc = spill_wait(l)) < 0)
         return rc;
-    buffer_free(l);
+    buffer_free(&l->bufs[0]);
+    buffer_free(&l->bufs[1]);
     return merge_all(l);
 }
 
@@ -693,6 +775,7 @@ void cirrus_loader_free(cirrus_loader *l)
     if (!l)
         return;
     sst_output_free(l->direct);
+    spill_wait(l); /* its files are deleted as a run's */
     for (size_t i = 0; i < l->n_runs; i++)
         delete_files(l, &l->runs[i].files);
     /* committed, staged, or maybe committed (an unknown outcome): the
@@ -701,7 +784,8 @@ void cirrus_loader_free(cirrus_loader *l)
         delete_files(l, &l->out);
     entry_clear(&l->out);
     free(l->runs);
-    buffer_free(l);
+    buffer_free(&l->bufs[0]);
+    buffer_free(&l->bufs[1]);
     buf_free(&l->last);
     free(l->app_id);
     free(l);
