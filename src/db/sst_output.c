@@ -30,6 +30,10 @@ struct sst_output {
     /* the file being built (b NULL: none) */
     struct sst_builder *b;
     struct buf smallest, largest; /* its first and last user keys */
+    /* the last uploaded file's bytes, for the next file to be built in
+     * (sst_builder_give_buffer): NULL when none */
+    uint8_t *spare;
+    size_t spare_cap;
     uint64_t min_seq, max_seq, n_entries, n_deletes;
 };
 
@@ -96,7 +100,9 @@ static int finish_file(struct sst_output *o)
 done:
     sst_builder_free(o->b);
     o->b = NULL;
-    free(data);
+    free(o->spare);
+    o->spare = data;
+    o->spare_cap = len;
     return rc;
 }
 
@@ -108,6 +114,10 @@ static int start_file(struct sst_output *o, const uint8_t *ukey, size_t ukey_len
     int rc;
     if ((rc = sst_builder_new(&o->b, &so)) < 0)
         return rc;
+    if (o->spare) {
+        sst_builder_give_buffer(o->b, o->spare, o->spare_cap);
+        o->spare = NULL;
+    }
     buf_reset(&o->smallest);
     buf_reset(&o->largest);
     o->min_seq = UINT64_MAX;
@@ -167,6 +177,7 @@ void sst_output_free(struct sst_output *o)
     if (!o)
         return;
     sst_builder_free(o->b);
+    free(o->spare);
     buf_free(&o->ikey);
     buf_free(&o->smallest);
     buf_free(&o->largest);
