@@ -83,7 +83,8 @@ c gc --grace 0 >/dev/null
 head=$(settled_head)
 before=$(objects)
 mkfifo "$T/fifo"
-c load --memory 64K <"$T/fifo" >"$T/killed.out" 2>&1 &
+# the binary itself, not the function c: $! must be the loading process
+"$CIRRUS_BIN" load --memory 64K <"$T/fifo" >"$T/killed.out" 2>&1 &
 pid=$!
 exec 3>"$T/fifo"
 sed 's#^bl/#kl/#' "$T/rand" >&3
@@ -93,8 +94,9 @@ for _ in $(seq 100); do # until runs were written
 done
 (($(objects | wc -l) > $(wc -l <<<"$before") + 2)) || fail "kill: no run written"
 kill -9 "$pid"
-wait "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null && fail "kill: the load was not killed"
 exec 3>&-
+[[ ! -s $T/killed.out ]] || fail "kill: the killed load printed"
 [[ $(writes_after "$head") == 0 ]] || fail "kill: committed"
 [[ $(c scan --prefix kl/ | wc -l) == 0 ]] || fail "kill: keys visible"
 [[ $(objects) != "$before" ]] || fail "kill: nothing to reclaim"
