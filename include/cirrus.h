@@ -669,6 +669,120 @@ CIRRUS_API int cirrus_stage(cirrus_db *db, const cirrus_batch *b, char **desc_ou
 CIRRUS_API int cirrus_commit_staged(cirrus_db *db, size_t n, const char *const *descs,
                                     uint64_t *seq_out);
 
+/* ---- bulk loading and ingesting SST files ------------------------------
+ *
+ * A loader takes puts in any order, any number of them, in bounded memory,
+ * and commits them as ONE entry (or stages them): nothing is visible before
+ * cirrus_loader_finish commits, all of it at one seq after. It sorts runs
+ * of puts in memory up to half its budget, writes each run as SST files to
+ * the db's object store, and at the end merges the runs (k-way, reading
+ * each run file front to back) into the files it commits. The last put of
+ * a key wins, as in a batch. Puts that arrive in strictly increasing key
+ * order go straight into the final files: sorted input is written once,
+ * with no run and no merge. Run files are deleted once merged; if the
+ * process dies, every object it wrote is unreferenced and GC reclaims it
+ * after the grace period. A load must finish within half the GC grace
+ * period of writing its first final file, as any commit (the files would
+ * be refused as too old). Not thread-safe: one thread per loader.
+ */
+typedef struct cirrus_loader cirrus_loader;
+
+#define CIRRUS_LOADER_OPTIONS_VERSION 1
+
+typedef struct cirrus_loader_options {
+    int version; /* CIRRUS_LOADER_OPTIONS_VERSION */
+    /* Bytes of memory the loader may use for its runs, readers and the
+     * file being built; 0: 256 MiB; at least 64 KiB. */
+    uint64_t memory_bytes;
+    /* The caller promises strictly increasing keys: a put that is not above
+     * the one before is refused (CIRRUS_EINVALID) instead of starting runs. */
+    int sorted;
+    /* Exactly once (cirrus_write_once): the entry carries (app_id, epoch);
+     * NULL: none. If the epoch is applied already, when the loader is made
+     * or when it finishes, nothing is written or committed. Borrowed until
+     * cirrus_loader_new returns (copied). */
+    const char *app_id;
+    uint64_t epoch;
+} cirrus_loader_options;
+
+#define CIRRUS_LOADER_OPTIONS_INIT                                                                 \
+    {                                                                                              \
+        CIRRUS_LOADER_OPTIONS_VERSION, 0, 0, NULL, 0                                               \
+    }
+
+/* A new loader into db (borrowed: close the loader first), with options o
+ * (NULL: the defaults; copied). Returns 0, CIRRUS_EINVALID (a read-only
+ * handle, a bad option), a refresh's errors (with app_id), CIRRUS_ENOMEM. */
+CIRRUS_API int cirrus_loader_new(cirrus_loader **out, cirrus_db *db,
+                                 const cirrus_loader_options *o);
+/* Adds a put (key and value copied). May write a run first. Returns 0,
+ * CIRRUS_EINVALID (NULL bytes with a length, a key or value of 4 GiB or
+ * more, with `sorted` a key not above the one before, a loader that
+ * finished or failed), CIRRUS_ENOMEM, the object store's errors. After an
+ * error other than CIRRUS_EINVALID for a bad argument, the loader refuses
+ * everything but cirrus_loader_free. */
+CIRRUS_API int cirrus_loader_put(cirrus_loader *l, const void *key, size_t key_len, const void *val,
+                                 size_t val_len);
+/* Puts added so far, and their key and value bytes. */
+CIRRUS_API uint64_t cirrus_loader_count(const cirrus_loader *l);
+CIRRUS_API uint64_t cirrus_loader_bytes(const cirrus_loader *l);
+/* Merges and commits everything as one entry; writes buffered earlier by
+ * the handle are committed first. *seq_out (may be NULL) gets its seq;
+ * with an app_id, the seq that applied the app's newest epoch, and
+ * *applied_out (may be NULL) whether this call applied it. No put at all:
+ * nothing is committed and *seq_out is the head (with an app_id whose
+ * epoch is not applied yet: CIRRUS_EINVALID, as for an empty batch).
+ * Returns 0, CIRRUS_EINVALID, CIRRUS_ECONFLICT never (a racing retry of
+ * the epoch makes applied 0), CIRRUS_ETIMEOUT (the files became older than
+ * half the GC grace period), CIRRUS_EAMBIGUOUS, store errors. Either way
+ * the loader can only be freed afterwards. */
+CIRRUS_API int cirrus_loader_finish(cirrus_loader *l, uint64_t *seq_out, int *applied_out);
+/* Like finish, but stages the files instead of committing them:
+ * *desc_out gets a descriptor for cirrus_commit_staged (free with
+ * cirrus_free). CIRRUS_EINVALID when nothing was put, or with an app_id. */
+CIRRUS_API int cirrus_loader_stage(cirrus_loader *l, char **desc_out);
+/* Frees l (NULL is fine). A loader that did not finish deletes the objects
+ * it wrote (what it cannot delete is left to GC); after a finish that
+ * failed, files that may have been committed are left alone. */
+CIRRUS_API void cirrus_loader_free(cirrus_loader *l);
+
+/*
+ * SST files written outside a database, for cirrus_ingest: the format of
+ * docs/FORMAT.md, "SST files", with every stored seq 0 (the commit that
+ * ingests the file gives it its seq, as staged files). Keys must come in
+ * strictly increasing order (a file holds one value per key). The whole
+ * file is built in memory and written to `path` by finish; block size,
+ * bloom bits and compression come from opts (NULL: the defaults).
+ */
+typedef struct cirrus_sst_writer cirrus_sst_writer;
+
+/* Returns 0, CIRRUS_EINVALID (bad options), CIRRUS_ENOMEM. path and opts
+ * are copied; nothing is opened yet. */
+CIRRUS_API int cirrus_sst_writer_open(cirrus_sst_writer **out, const char *path,
+                                      const cirrus_options *opts);
+/* Adds a put. CIRRUS_EINVALID: a key not above the one before. */
+CIRRUS_API int cirrus_sst_writer_put(cirrus_sst_writer *w, const void *key, size_t key_len,
+                                     const void *val, size_t val_len);
+/* Writes the file (created; an existing one is refused with
+ * CIRRUS_EEXISTS) and syncs it. CIRRUS_EINVALID: no put; CIRRUS_EIO. */
+CIRRUS_API int cirrus_sst_writer_finish(cirrus_sst_writer *w);
+/* Frees w (NULL is fine); an unfinished file is never written. */
+CIRRUS_API void cirrus_sst_writer_close(cirrus_sst_writer *w);
+
+/*
+ * Commits the n local SST files at paths (written by cirrus_sst_writer, or
+ * anything writing that format with every seq 0) as ONE entry, without
+ * rewriting them: each is checked whole (format, checksums, key order,
+ * properties), uploaded under a new object name and added as an L0 file
+ * that reads with the entry's seq. Their key ranges must not overlap.
+ * *seq_out (may be NULL) gets the seq. Returns 0, CIRRUS_ECORRUPT (a file
+ * that fails a check; the message names the path), CIRRUS_EINVALID (no
+ * files, overlapping ranges, a read-only handle), CIRRUS_EIO (a path that
+ * cannot be read), store errors. Uploaded files are deleted when nothing
+ * was committed.
+ */
+CIRRUS_API int cirrus_ingest(cirrus_db *db, size_t n, const char *const *paths, uint64_t *seq_out);
+
 /* ---- transactions ------------------------------------------------------ */
 
 /*

@@ -146,6 +146,32 @@ int cli_parse_duration(struct cli *c, const char *what, const char *s, int64_t *
     return cli_usage(c, "%s needs a duration such as 30s, 15m, 12h or 7d, got '%s'", what, s);
 }
 
+int cli_parse_size(struct cli *c, const char *what, const char *s, uint64_t *out)
+{
+    static const char units[] = "KMGT";
+    size_t n = strspn(s, "0123456789");
+    const char *u = s + n, *at;
+    char digits[32];
+    uint64_t v, mul = 1;
+    int rc;
+    if (n == 0 || n >= sizeof(digits))
+        return cli_usage(c, "%s needs a size such as 65536, 64K or 256M, got '%s'", what, s);
+    if (*u) {
+        if (!(at = strchr(units, u[0] & ~0x20)) ||
+            (u[1] && strcmp(u + 1, "iB") != 0 && strcmp(u + 1, "B") != 0))
+            return cli_usage(c, "%s needs a size such as 65536, 64K or 256M, got '%s'", what, s);
+        mul = (uint64_t)1 << (10 * (at - units + 1));
+    }
+    memcpy(digits, s, n);
+    digits[n] = '\0';
+    if ((rc = cli_parse_u64(c, what, digits, &v)) != CLI_OK)
+        return rc;
+    if (v > UINT64_MAX / mul)
+        return cli_usage(c, "%s is too large: '%s'", what, s);
+    *out = v * mul;
+    return CLI_OK;
+}
+
 /* "cirrus: CMD: " (just "cirrus: " before a command is known) */
 static void prefix(const struct cli *c)
 {
@@ -263,12 +289,12 @@ done:
     return rc;
 }
 
-/* Parses one KEY<TAB>VALUE line (decoded in place) into b. */
-static int load_line(struct cli *c, cirrus_batch *b, char *line, size_t len, size_t line_no)
+/* Parses one KEY<TAB>VALUE line (decoded in place) and hands it to fn. */
+static int load_line(struct cli *c, char *line, size_t len, size_t line_no, cli_kv_fn fn, void *arg)
 {
     char *tab = memchr(line, '\t', len), *val, bad[ESCAPE_BAD_MAX];
     size_t k_src_len, v_src_len, k_len, v_len, bad_at;
-    int rc = CLI_OK, lrc;
+    int rc = CLI_OK;
     if (!tab) {
         rc = cli_usage(c, "line %zu: no TAB between key and value; nothing committed", line_no);
         goto done;
@@ -287,55 +313,24 @@ static int load_line(struct cli *c, cirrus_batch *b, char *line, size_t len, siz
             cli_usage(c, "line %zu: bad escape '%s' in the value; nothing committed", line_no, bad);
         goto done;
     }
-    if ((lrc = cirrus_batch_put(b, line, k_len, val, v_len)) < 0)
-        rc = cli_fail(c, lrc);
+    rc = fn(c, line, k_len, val, v_len, line_no, arg);
 done:
     return rc;
 }
 
-/* Parses every line of data into b. The last line may lack its newline. */
-static int load_lines(struct cli *c, cirrus_batch *b, char *data, size_t len)
+int cli_kv_lines(struct cli *c, char *data, size_t len, int at_eof, size_t *used_out,
+                 size_t *line_no, cli_kv_fn fn, void *arg)
 {
-    size_t line_no = 0;
+    size_t used = 0;
     int rc = CLI_OK;
-    while (len > 0 && rc == CLI_OK) {
-        char *nl = memchr(data, '\n', len);
-        size_t line_len = nl ? (size_t)(nl - data) : len;
-        rc = load_line(c, b, data, line_len, ++line_no);
-        if (!nl)
+    while (used < len && rc == CLI_OK) {
+        char *nl = memchr(data + used, '\n', len - used);
+        if (!nl && !at_eof)
             break;
-        len -= line_len + 1;
-        data = nl + 1;
+        size_t line_len = nl ? (size_t)(nl - (data + used)) : len - used;
+        rc = load_line(c, data + used, line_len, ++*line_no, fn, arg);
+        used += line_len + (nl != NULL);
     }
-    return rc;
-}
-
-int cli_read_batch(struct cli *c, const char *file, cirrus_batch **out)
-{
-    FILE *f = NULL;
-    cirrus_batch *b = NULL;
-    char *data = NULL;
-    size_t len = 0;
-    int rc = CLI_OK, lrc;
-    if (file && strcmp(file, "-") != 0 && !(f = fopen(file, "rb"))) {
-        rc = cli_failf(c, CLI_ERROR, "%s: %s", file, strerror(errno));
-        goto done;
-    }
-    if ((rc = cli_read_all(c, f ? file : "stdin", f ? f : stdin, &data, &len)) != CLI_OK)
-        goto done;
-    if ((lrc = cirrus_batch_new(&b)) < 0) {
-        rc = cli_fail(c, lrc);
-        goto done;
-    }
-    rc = load_lines(c, b, data, len);
-done:
-    if (rc == CLI_OK) {
-        *out = b;
-        b = NULL;
-    }
-    cirrus_batch_free(b);
-    free(data);
-    if (f)
-        fclose(f);
+    *used_out = used;
     return rc;
 }

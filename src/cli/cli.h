@@ -114,12 +114,25 @@ int cli_close(struct cli *c, cirrus_db *db, int rc);
  * NUL-terminated); `name` names f in a message. Returns CLI_OK or CLI_ERROR. */
 int cli_read_all(struct cli *c, const char *name, FILE *f, char **out, size_t *len_out);
 
-/* Reads KEY<TAB>VALUE lines (escaped; the value is everything after the first
- * TAB; the last line may lack its newline) from `file`, or stdin for NULL or
- * "-", into a new batch (*out, caller frees; empty for an empty input).
- * Returns CLI_OK, CLI_USAGE (a malformed line, named by number) or CLI_ERROR.
- * Nothing is opened but the file. */
-int cli_read_batch(struct cli *c, const char *file, cirrus_batch **out);
+/* What cli_kv_lines calls for each line: the decoded key and value
+ * (borrowed for the call) and the line's number. Returns an exit code;
+ * anything but CLI_OK stops the reading. */
+typedef int (*cli_kv_fn)(struct cli *c, const void *key, size_t key_len, const void *val,
+                         size_t val_len, size_t line_no, void *arg);
+
+/* Parses KEY<TAB>VALUE lines (escaped; the value is everything after the
+ * first TAB), decoding them in place, and calls fn for each: the complete
+ * lines of data, and with at_eof a last one that lacks its newline.
+ * *used_out gets the bytes parsed (the rest is a partial line);
+ * *line_no counts the lines (in: those before data). Returns CLI_OK,
+ * CLI_USAGE (a malformed line, named by number), or what fn returned. */
+int cli_kv_lines(struct cli *c, char *data, size_t len, int at_eof, size_t *used_out,
+                 size_t *line_no, cli_kv_fn fn, void *arg);
+
+/* Parses a SIZE: a whole number of bytes with an optional binary unit K,
+ * M, G or T (also KiB, MiB, ...): "65536", "64K", "256M". Returns CLI_OK or
+ * CLI_USAGE. */
+int cli_parse_size(struct cli *c, const char *what, const char *s, uint64_t *out);
 
 /* Writes the escaped form of bytes to stdout. Returns 0 or -1 (write error). */
 int cli_out_bytes(const void *p, size_t len);
@@ -138,7 +151,6 @@ int cmd_del_range(struct cli *c, int argc, char **argv);
 int cmd_get(struct cli *c, int argc, char **argv);
 int cmd_mget(struct cli *c, int argc, char **argv);
 int cmd_scan(struct cli *c, int argc, char **argv);
-int cmd_load(struct cli *c, int argc, char **argv);
 int cmd_head(struct cli *c, int argc, char **argv);
 int cmd_log(struct cli *c, int argc, char **argv);
 int cmd_stats(struct cli *c, int argc, char **argv);
@@ -150,9 +162,12 @@ int cmd_gc(struct cli *c, int argc, char **argv);
 /* cmd_stream.c */
 int cmd_changes(struct cli *c, int argc, char **argv);
 int cmd_epoch(struct cli *c, int argc, char **argv);
-int cmd_stage(struct cli *c, int argc, char **argv);
 int cmd_commit_staged(struct cli *c, int argc, char **argv);
 int cmd_txn(struct cli *c, int argc, char **argv);
+/* cmd_load.c */
+int cmd_load(struct cli *c, int argc, char **argv);
+int cmd_stage(struct cli *c, int argc, char **argv);
+int cmd_ingest(struct cli *c, int argc, char **argv);
 /* cmd_backup.c */
 int cmd_checkpoint(struct cli *c, int argc, char **argv);
 int cmd_clone(struct cli *c, int argc, char **argv);
@@ -161,9 +176,5 @@ int cmd_drop(struct cli *c, int argc, char **argv);
 int cmd_backup(struct cli *c, int argc, char **argv);
 int cmd_restore(struct cli *c, int argc, char **argv);
 int cmd_verify(struct cli *c, int argc, char **argv);
-
-/* load --app ID --epoch N: commits b exactly once for (app, epoch) and prints
- * "SEQ" or "SEQ already-applied". Returns an exit code. (cmd_stream.c) */
-int cli_commit_once(struct cli *c, const cirrus_batch *b, const char *app, uint64_t epoch);
 
 #endif

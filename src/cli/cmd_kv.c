@@ -1,6 +1,6 @@
 /*
  * cmd_kv.c - the key-value commands: put, del, incr, del-range, get, mget,
- * scan, load.
+ * scan (load is in cmd_load.c).
  *
  * Writes commit with CIRRUS_WRITE_NOW and print the seq only once
  * cirrus_write() has returned it, so a printed seq is an acknowledged,
@@ -350,46 +350,4 @@ done:
     cirrus_iter_close(it);
     cirrus_snapshot_free(a.when.snap);
     return cli_close(c, db, rc);
-}
-
-/* Prints the head seq (load of an empty input). */
-static int print_head(struct cli *c)
-{
-    cirrus_db *db = NULL;
-    uint64_t seq = 0;
-    int rc, lrc;
-    if ((rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
-        goto done;
-    if ((lrc = cirrus_refresh(db, &seq)) < 0)
-        rc = cli_fail(c, lrc);
-    else
-        cli_out_u64(seq);
-done:
-    return cli_close(c, db, rc);
-}
-
-int cmd_load(struct cli *c, int argc, char **argv)
-{
-    const char *app = NULL, *epoch_arg = NULL;
-    struct cli_opt opts[] = {{"--app", &app, NULL, 0}, {"--epoch", &epoch_arg, NULL, 0}};
-    cirrus_batch *b = NULL;
-    uint64_t epoch = 0;
-    int n_pos, rc;
-    if ((rc = cli_parse_args(c, argc, argv, opts, 2, &n_pos)) != CLI_OK ||
-        (rc = cli_expect_args(c, argv, n_pos, 0, 1, "FILE")) != CLI_OK)
-        goto done;
-    if (!app != !epoch_arg) {
-        rc = cli_usage(c, "--app and --epoch go together");
-        goto done;
-    }
-    if ((epoch_arg && (rc = cli_parse_u64(c, "--epoch", epoch_arg, &epoch)) != CLI_OK) ||
-        (rc = cli_read_batch(c, n_pos == 1 ? argv[0] : NULL, &b)) != CLI_OK)
-        goto done;
-    if (app)
-        rc = cli_commit_once(c, b, app, epoch);
-    else
-        rc = cirrus_batch_count(b) == 0 ? print_head(c) : commit_batch(c, b);
-done:
-    cirrus_batch_free(b);
-    return rc;
 }

@@ -1,14 +1,11 @@
 /*
- * cmd_stream.c - the streaming commands: changes, load --app/--epoch (its
- * exactly-once half), epoch, stage, commit-staged, txn.
+ * cmd_stream.c - the streaming commands: changes, epoch, commit-staged,
+ * txn (load and stage are in cmd_load.c).
  *
  * Output formats (stable; scripts parse them):
  *   changes        one line per change, flushed per line:
  *                    SEQ<TAB>put<TAB>KEY<TAB>VALUE   or   SEQ<TAB>del<TAB>KEY
- *   load --app     one line: SEQ, or "SEQ already-applied" when an epoch >=
- *                  this one was applied before (SEQ is the commit that did)
  *   epoch          one line: the app's last applied epoch
- *   stage          one line: the stage descriptor (printable, no spaces)
  *   commit-staged  one line: the seq of the commit
  *   txn            one line per `get`, flushed at once:
  *                    found<TAB>VALUE   or   notfound
@@ -116,23 +113,6 @@ done:
     return cli_close(c, db, rc);
 }
 
-int cli_commit_once(struct cli *c, const cirrus_batch *b, const char *app, uint64_t epoch)
-{
-    cirrus_db *db = NULL;
-    uint64_t seq = 0;
-    int rc, lrc, applied = 0;
-    if ((rc = cli_open(c, &db, CLI_OPEN_WRITE)) != CLI_OK)
-        goto done;
-    if ((lrc = cirrus_write_once(db, b, app, epoch, &seq, &applied)) < 0) {
-        rc = cli_fail(c, lrc);
-        goto done;
-    }
-    printf("%llu%s\n", (unsigned long long)seq, applied ? "" : " already-applied");
-    fflush(stdout); /* acknowledged: say so before anything else can fail */
-done:
-    return cli_close(c, db, rc);
-}
-
 int cmd_epoch(struct cli *c, int argc, char **argv)
 {
     cirrus_db *db = NULL;
@@ -150,27 +130,6 @@ int cmd_epoch(struct cli *c, int argc, char **argv)
     else
         cli_out_u64(epoch);
 done:
-    return cli_close(c, db, rc);
-}
-
-int cmd_stage(struct cli *c, int argc, char **argv)
-{
-    cirrus_batch *b = NULL;
-    cirrus_db *db = NULL;
-    char *desc = NULL;
-    int n_pos, rc, lrc;
-    if ((rc = cli_parse_args(c, argc, argv, NULL, 0, &n_pos)) != CLI_OK ||
-        (rc = cli_expect_args(c, argv, n_pos, 0, 1, "FILE")) != CLI_OK ||
-        (rc = cli_read_batch(c, n_pos == 1 ? argv[0] : NULL, &b)) != CLI_OK ||
-        (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK) /* stage commits nothing */
-        goto done;
-    if ((lrc = cirrus_stage(db, b, &desc)) < 0)
-        rc = cli_fail(c, lrc);
-    else
-        printf("%s\n", desc);
-done:
-    cirrus_free(desc);
-    cirrus_batch_free(b);
     return cli_close(c, db, rc);
 }
 

@@ -53,10 +53,13 @@ static const struct command commands[] = {
      "[--prefix P] [--from K] [--to K] [--reverse] [--limit N]\n"
      "      [--at SEQ | --at-time TIME | --checkpoint NAME]",
      "KEY<TAB>VALUE lines in key order (--from inclusive, --to exclusive)"},
-    {"load", cmd_load, "[--app ID --epoch N] [FILE|-]",
+    {"load", cmd_load, "[--app ID --epoch N] [--memory SIZE] [--sorted] [FILE|-]",
      "commit KEY<TAB>VALUE lines (default stdin) as ONE atomic commit; print its seq.\n"
-     "      With --app/--epoch, exactly once: print SEQ when applied, or\n"
-     "      \"SEQ already-applied\" (the seq that applied it) when epoch N or a\n"
+     "      Any size in bounded memory: sorted runs of at most half of --memory\n"
+     "      (default 256M; K, M, G units) are written as files and merged; input\n"
+     "      already in key order (--sorted insists on it) is written once. Progress\n"
+     "      on a terminal. With --app/--epoch, exactly once: print SEQ when applied,\n"
+     "      or \"SEQ already-applied\" (the seq that applied it) when epoch N or a\n"
      "      later one of app ID was applied before"},
     {"head", cmd_head, "", "print the latest committed seq (0 for an empty db)"},
     {"log", cmd_log, "[--from SEQ]",
@@ -69,8 +72,13 @@ static const struct command commands[] = {
      "      up, or with --follow polls for new commits until SIGINT/SIGTERM (exit 0).\n"
      "      A SEQ older than the changefeed retention is an error (exit 3)"},
     {"epoch", cmd_epoch, "ID", "print the last epoch applied for app ID; none: exit 1"},
-    {"stage", cmd_stage, "[FILE|-]",
-     "write KEY<TAB>VALUE lines as files without committing; print a stage descriptor"},
+    {"stage", cmd_stage, "[--memory SIZE] [--sorted] [FILE|-]",
+     "write KEY<TAB>VALUE lines as files without committing (as load does);\n"
+     "      print a stage descriptor"},
+    {"ingest", cmd_ingest, "FILE.sst...",
+     "commit SST files written by cirrus_sst_writer (stored seqs 0, key ranges\n"
+     "      not overlapping) as ONE entry, without rewriting them; print its seq.\n"
+     "      A file that fails its check (format, checksums, key order): exit 3"},
     {"commit-staged", cmd_commit_staged, "DESCRIPTOR...",
      "commit staged descriptors (\"-\": one per line from stdin) as ONE entry; print\n"
      "      its seq. A descriptor already committed or whose files are gone: exit 3"},

@@ -109,8 +109,8 @@ void progress_fmt_line(char *out, size_t cap, const struct progress *p, uint64_t
         progress_fmt_duration(t, sizeof(t), left);
         snprintf(when, sizeof(when), ", %s left", t);
     }
-    snprintf(out, cap, "%s: %s%s%s objects, %s, %s%s", p->verb, done, p->n_objects ? "/" : "",
-             p->n_objects ? total : "", bytes, rate, when);
+    snprintf(out, cap, "%s: %s%s%s %s, %s, %s%s", p->verb, done, p->n_objects ? "/" : "",
+             p->n_objects ? total : "", p->noun ? p->noun : "objects", bytes, rate, when);
 }
 
 /* Redraws the line in place (p->mu held): carriage return, the line, and

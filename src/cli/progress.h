@@ -28,6 +28,7 @@
 
 struct progress {
     const char *verb;   /* "backup", borrowed for the reporter's life */
+    const char *noun;   /* what objects count ("lines"); NULL: "objects" */
     FILE *out;          /* where lines go (stderr) */
     int enabled;        /* out is a terminal: draw; else print nothing */
     uint64_t start_ns;  /* monotonic clock at start */

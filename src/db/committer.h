@@ -84,6 +84,21 @@ int db_ambiguous_locked(const cirrus_db *db);
  * failed after the count of failed flushes was `errors`: that flush's
  * error; or the handle is closing or failed: 1. Caller holds mu. */
 int db_wait_committed_locked(cirrus_db *db, uint64_t id, uint64_t errors);
+/* stage.c, for the entries of files written apart (write once, staging,
+ * the loader). Makes e, which may list files already and has no writer
+ * yet, a write entry of this handle (kind, commit id, writer). */
+int db_new_write_entry(cirrus_db *db, struct entry *e);
+/* Flushes the handle's buffered writes and refreshes; 1 (and *seq_out the
+ * seq that applied it) when app_id's epoch >= epoch was applied already,
+ * else 0. CIRRUS_EINVALID: a read-only handle, a bad app id, epoch 0. */
+int db_app_applied(cirrus_db *db, const char *app_id, uint64_t epoch, uint64_t *seq_out);
+/* Commits e tagged (app_id, epoch): *seq_out the seq that applied the
+ * app's newest epoch, *applied_out whether e did (a racing retry of the
+ * epoch may land first). */
+int db_commit_once(cirrus_db *db, struct entry *e, const char *app_id, uint64_t epoch,
+                   uint64_t *seq_out, int *applied_out);
+/* The stage descriptor (docs/FORMAT.md) of e's files (malloc'd). */
+int db_stage_descriptor(cirrus_db *db, const struct entry *e, char **out);
 /* Writes batch b (in op order, last op per key wins) as L0 files listed in
  * e, without committing. CIRRUS_EINVALID for an empty batch. */
 int db_batch_files(cirrus_db *db, const cirrus_batch *b, struct entry *e);

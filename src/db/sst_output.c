@@ -36,6 +36,10 @@ struct sst_output {
     uint8_t *cache_key; /* its block cache identity, when warming */
     size_t cache_key_len;
     struct buf smallest, largest; /* its first and last user keys */
+    /* the last uploaded file's bytes, for the next file to be built in
+     * (sst_builder_give_buffer): NULL when none */
+    uint8_t *spare;
+    size_t spare_cap;
     uint64_t min_seq, max_seq, n_entries, n_deletes;
 };
 
@@ -106,7 +110,9 @@ done:
     o->b = NULL;
     free(o->cache_key);
     o->cache_key = NULL;
-    free(data);
+    free(o->spare);
+    o->spare = data;
+    o->spare_cap = len;
     return rc;
 }
 
@@ -133,6 +139,10 @@ static int start_file(struct sst_output *o, const uint8_t *ukey, size_t ukey_len
     int rc;
     if ((rc = sst_builder_new(&o->b, &so)) < 0)
         return rc;
+    if (o->spare) {
+        sst_builder_give_buffer(o->b, o->spare, o->spare_cap);
+        o->spare = NULL;
+    }
     /* one clock reading for the name and the description (filename.h, 3),
      * taken now so that the blocks can be cached under the name as built */
     o->write_time_ms = now_ms();
@@ -202,6 +212,7 @@ void sst_output_free(struct sst_output *o)
         return;
     sst_builder_free(o->b);
     free(o->cache_key);
+    free(o->spare);
     buf_free(&o->ikey);
     buf_free(&o->smallest);
     buf_free(&o->largest);

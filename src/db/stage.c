@@ -37,14 +37,20 @@
 #define STAGE_FORMAT_VERSION 1
 #define STAGE_PREFIX "cirrus-stage-1:"
 
-static int new_entry(cirrus_db *db, struct entry *e)
+/* Makes e (which may list files already) a write entry of this writer. */
+static int fill_entry(cirrus_db *db, struct entry *e)
 {
-    memset(e, 0, sizeof(*e));
     e->kind = CIRRUS_ENTRY_WRITE;
     rand_bytes(e->commit_id, COMMIT_ID_LEN);
     if (!(e->writer = strdup(db->writer_id)))
         return err_nomem();
     return 0;
+}
+
+static int new_entry(cirrus_db *db, struct entry *e)
+{
+    memset(e, 0, sizeof(*e));
+    return fill_entry(db, e);
 }
 
 static int writable(cirrus_db *db)
@@ -75,14 +81,15 @@ static int app_state(cirrus_db *db, const char *app_id, uint64_t *epoch, uint64_
     return a != NULL;
 }
 
-int cirrus_write_once(cirrus_db *db, const cirrus_batch *b, const char *app_id, uint64_t epoch,
-                      uint64_t *seq_out, int *applied_out)
+int db_new_write_entry(cirrus_db *db, struct entry *e)
 {
-    struct entry e;
-    uint64_t have_epoch, have_seq, seq = 0;
-    int applied = 0, rc;
-    err_clear();
-    memset(&e, 0, sizeof(e));
+    return fill_entry(db, e);
+}
+
+int db_app_applied(cirrus_db *db, const char *app_id, uint64_t epoch, uint64_t *seq_out)
+{
+    uint64_t have_epoch, have_seq;
+    int rc;
     if ((rc = writable(db)) < 0 || (rc = check_app(app_id)) < 0)
         return rc;
     if (epoch == 0)
@@ -90,28 +97,52 @@ int cirrus_write_once(cirrus_db *db, const cirrus_batch *b, const char *app_id, 
     /* earlier buffered writes of this handle come first, as they would */
     if ((rc = db_flush(db, NULL)) < 0 || (rc = db_refresh(db, NULL)) < 0)
         return rc;
-    if (app_state(db, app_id, &have_epoch, &have_seq) && have_epoch >= epoch)
-        goto answer; /* already applied: write nothing at all */
-    if ((rc = new_entry(db, &e)) < 0 || (rc = db_batch_files(db, b, &e)) < 0)
-        goto done;
-    if (!(e.app_id = strdup(app_id))) {
-        rc = err_nomem();
-        goto done;
+    if (app_state(db, app_id, &have_epoch, &have_seq) && have_epoch >= epoch) {
+        *seq_out = have_seq;
+        return 1;
     }
-    e.epoch = epoch;
+    return 0;
+}
+
+int db_commit_once(cirrus_db *db, struct entry *e, const char *app_id, uint64_t epoch,
+                   uint64_t *seq_out, int *applied_out)
+{
+    uint64_t have_epoch, have_seq, seq = 0;
+    int applied = 0, rc;
+    if (!(e->app_id = strdup(app_id)))
+        return err_nomem();
+    e->epoch = epoch;
     /* a racing retry of the same epoch that lands first makes this entry
      * invalid: it is then not committed (ECONFLICT) */
-    rc = db_commit(db, &e, NULL, NULL, &seq, &applied);
+    rc = db_commit(db, e, NULL, NULL, &seq, &applied);
     if (rc == CIRRUS_ECONFLICT) {
         applied = 0;
         err_clear();
     } else if (rc < 0) {
-        goto done;
+        return rc;
     }
     app_state(db, app_id, &have_epoch, &have_seq);
-answer:
+    *seq_out = have_seq;
+    *applied_out = applied;
+    return 0;
+}
+
+int cirrus_write_once(cirrus_db *db, const cirrus_batch *b, const char *app_id, uint64_t epoch,
+                      uint64_t *seq_out, int *applied_out)
+{
+    struct entry e;
+    uint64_t seq = 0;
+    int applied = 0, rc;
+    err_clear();
+    memset(&e, 0, sizeof(e));
+    if ((rc = db_app_applied(db, app_id, epoch, &seq)) < 0)
+        return rc;
+    if (rc == 0 && ((rc = new_entry(db, &e)) < 0 || (rc = db_batch_files(db, b, &e)) < 0 ||
+                    (rc = db_commit_once(db, &e, app_id, epoch, &seq, &applied)) < 0))
+        goto done;
+    /* rc 1: already applied, nothing written at all */
     if (seq_out)
-        *seq_out = have_seq;
+        *seq_out = seq;
     if (applied_out)
         *applied_out = applied;
     rc = 0;
@@ -173,7 +204,7 @@ done:
 
 /* ---- staged commits ------------------------------------------------------ */
 
-static int encode_descriptor(cirrus_db *db, const struct entry *e, char **out)
+int db_stage_descriptor(cirrus_db *db, const struct entry *e, char **out)
 {
     struct buf b = {0};
     int rc;
@@ -280,7 +311,7 @@ int cirrus_stage(cirrus_db *db, const cirrus_batch *b, char **desc_out)
     if ((rc = writable(db)) < 0)
         return rc;
     if ((rc = db_batch_files(db, b, &e)) == 0)
-        rc = encode_descriptor(db, &e, desc_out);
+        rc = db_stage_descriptor(db, &e, desc_out);
     entry_clear(&e);
     return rc;
 }

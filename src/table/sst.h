@@ -57,6 +57,11 @@ void sst_props_clear(struct sst_props *p);
 struct sst_builder;
 
 int sst_builder_new(struct sst_builder **out, const struct sst_options *opts);
+/* Gives a new builder (nothing added yet) a buffer of cap bytes to build
+ * the file in (taken: freed with the builder, or returned by finish), e.g.
+ * the previous file's, once uploaded: a writer of many large files then
+ * reuses one buffer instead of faulting fresh pages in for each file. */
+void sst_builder_give_buffer(struct sst_builder *b, uint8_t *data, size_t cap);
 /* Keys must be strictly increasing in internal key order, else
  * CIRRUS_EINVALID. */
 int sst_builder_add(struct sst_builder *b, const uint8_t *ikey, size_t ikey_len, const uint8_t *val,

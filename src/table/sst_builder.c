@@ -78,6 +78,16 @@ done:
     return rc;
 }
 
+void sst_builder_give_buffer(struct sst_builder *b, uint8_t *data, size_t cap)
+{
+    if (b->file.len == 0 && !b->file.data) {
+        b->file.data = data;
+        b->file.cap = cap;
+    } else {
+        free(data);
+    }
+}
+
 /* Appends stored bytes + trailer; compression only where asked. */
 static int write_block(struct sst_builder *b, const uint8_t *raw, size_t len, int compress,
                        struct block_handle *h)
