@@ -13,6 +13,7 @@
 #    compaction added and removed; inspect manifest lists what files --at
 #    its seq lists; inspect meta shows head, identity, checkpoint, lease;
 #  - a flipped byte in a data block, or a missing SST: exit 3 naming it;
+#  - a clone's shared file (parent/<id>/sst/...) inspects like any;
 #  - every JSON output parses and has the documented fields.
 source "${BASH_SOURCE%/*}/lib.sh"
 no_leak_check
@@ -201,4 +202,13 @@ grep -q "manifest/0*5: the object is missing" "$T/err" || fail "missing manifest
 
 # reads only: nothing committed
 [[ $(c head) == "$(c head)" && $(c head) == $((head_seq + 1)) ]] || fail "inspect committed"
+
+# a clone's shared files: inspect sst takes the names files prints
+CIRRUS_DB=$T/clone c clone "$CIRRUS_DB" >/dev/null
+shared=$(CIRRUS_DB=$T/clone c files | awk -F'\t' '$2 ~ /^parent\// {print $2; exit}')
+[[ -n $shared ]] || fail "the clone lists no shared file"
+CIRRUS_DB=$T/clone c inspect sst "$shared" --entries --json >"$T/shared.json"
+json_check "$T/shared.json" type
+grep -q '"type":"entry"' "$T/shared.json" || fail "no entries in shared $shared"
+CIRRUS_DB=$T/clone c inspect meta --json | grep -q '"sk":"parent/' || fail "meta: no parent item"
 echo ok
