@@ -976,6 +976,68 @@ typedef struct cirrus_stats {
 /* A snapshot of the handle's live state. Returns 0. */
 CIRRUS_API int cirrus_stats_get(cirrus_db *db, cirrus_stats *out);
 
+/* ---- inspection ---------------------------------------------------------
+ *
+ * Read-only views of what the database is made of, for operators and
+ * tools (the `cirrus files` and `cirrus inspect` commands). Nothing here
+ * writes, commits or compacts.
+ */
+
+/* One live SST file of a version (like RocksDB's GetLiveFilesMetaData).
+ * Every pointer is borrowed for the callback. */
+typedef struct cirrus_file_info {
+    int level;
+    const char *name;               /* object name, e.g. "sst/..." or "parent/<id>/sst/..." */
+    uint64_t size;                  /* object bytes */
+    const void *smallest, *largest; /* smallest and largest user key */
+    size_t smallest_len, largest_len;
+    uint64_t smallest_seq, largest_seq; /* seq range of its entries */
+    uint64_t entries, deletes;          /* entries, and how many are deletes */
+    uint64_t global_seq; /* the seq every entry reads with (L0 files of commits); 0: own seqs */
+} cirrus_file_info;
+
+/* Calls fn for every live file of the version snap reads (NULL: the
+ * latest, after a refresh), by level, in each level in read order (L0
+ * newest first, deeper levels by key). A checkpoint's snapshot lists the
+ * checkpoint's files; a snapshot at an older seq lists the files as they
+ * were at that seq (the newest manifest at or below it with the log
+ * replayed on it). fn returns nonzero to stop (returned as is).
+ * Returns 0, fn's value, CIRRUS_EEXPIRED (the log that seq needs was
+ * trimmed), CIRRUS_ECORRUPT, CIRRUS_EIO ... */
+CIRRUS_API int cirrus_files(cirrus_db *db, const cirrus_snapshot *snap,
+                            int (*fn)(const cirrus_file_info *f, void *arg), void *arg);
+
+/* What cirrus_inspect decodes. */
+enum {
+    CIRRUS_INSPECT_FILES = 1,    /* arg: NULL (latest), a decimal seq, or a
+                                  * checkpoint name with CIRRUS_INSPECT_CHECKPOINT;
+                                  * one object per file */
+    CIRRUS_INSPECT_SST = 2,      /* arg: object name; a header object, then
+                                  * with the flags below block and entry objects */
+    CIRRUS_INSPECT_ENTRY = 3,    /* arg: decimal seq; one object */
+    CIRRUS_INSPECT_MANIFEST = 4, /* arg: decimal seq, NULL: the newest; one object */
+    CIRRUS_INSPECT_META = 5,     /* arg: unused; one object: every metadata item */
+};
+#define CIRRUS_INSPECT_ENTRIES 0x1u    /* SST: every entry */
+#define CIRRUS_INSPECT_BLOCKS 0x2u     /* SST: every data block */
+#define CIRRUS_INSPECT_CHECKPOINT 0x4u /* FILES: arg names a checkpoint */
+
+/*
+ * Decodes one object of the database and hands it to emit as JSON, one
+ * compact object (NUL-terminated, no newline; borrowed for the call) per
+ * call; the fields are documented in docs/JSON.md. Keys and values are a
+ * JSON string when they are valid UTF-8 without control bytes, else field
+ * F_b64 (base64) replaces field F. emit returns nonzero to stop (returned
+ * as is). A missing or damaged object is CIRRUS_ECORRUPT with a message
+ * naming the object and the damage (for an SST: which block, which
+ * checksum); objects emitted before the damage was met stand.
+ * Returns 0, emit's value, CIRRUS_EINVALID (bad what or arg),
+ * CIRRUS_ENOTFOUND (no manifest was ever written), CIRRUS_ECORRUPT,
+ * CIRRUS_EIO, CIRRUS_ENOMEM.
+ */
+CIRRUS_API int cirrus_inspect(cirrus_db *db, int what, const char *arg, unsigned flags,
+                              int (*emit)(const char *json, void *arg), void *emit_arg);
+
 #ifdef __cplusplus
 }
 #endif

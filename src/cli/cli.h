@@ -143,6 +143,11 @@ int cli_out_kv(const void *k, size_t k_len, const void *v, size_t v_len);
 /* Writes a decimal number and a newline to stdout. Returns 0 or -1. */
 int cli_out_u64(uint64_t v);
 
+struct json_t;
+/* Writes JSON value o as one compact line to stdout and frees it (NULL: out
+ * of memory). Returns 0 or -1. (cmd_inspect.c) */
+int cli_out_json(struct json_t *o);
+
 /* The commands. */
 int cmd_put(struct cli *c, int argc, char **argv);
 int cmd_del(struct cli *c, int argc, char **argv);
@@ -155,6 +160,9 @@ int cmd_head(struct cli *c, int argc, char **argv);
 int cmd_log(struct cli *c, int argc, char **argv);
 int cmd_stats(struct cli *c, int argc, char **argv);
 int cmd_demo(struct cli *c, int argc, char **argv);
+/* cmd_inspect.c */
+int cmd_files(struct cli *c, int argc, char **argv);
+int cmd_inspect(struct cli *c, int argc, char **argv);
 /* cmd_maint.c */
 int cmd_lease(struct cli *c, int argc, char **argv);
 int cmd_compact(struct cli *c, int argc, char **argv);

@@ -7,7 +7,9 @@
  *   log    one line per commit, tab-separated:
  *            seq  time (RFC 3339 UTC, ms)  kind  files-added  files-removed  bytes
  *          kind is write, compact or checkpoint (kind-N for a kind this build
- *          does not name)
+ *          does not name); with --json one object per commit (JSON Lines):
+ *          seq, time, time_ms, kind, files_added, files_removed, bytes,
+ *          commit_id (32 hex digits)
  *   stats  `name: value` lines: head_seq, live_files, live_bytes, l0_files,
  *          then level.N.files and level.N.bytes for each level holding files,
  *          then memtable_bytes, then the counters of the `tail` table below
@@ -16,6 +18,7 @@
  *          1000 lookups, rounded down; 0 without lookups). Every value is a
  *          decimal integer.
  */
+#include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -62,12 +65,23 @@ static const char *kind_name(int kind, char *buf, size_t size)
     }
 }
 
-/* cirrus_log_scan callback: one line per commit; stops on a write error. */
+/* cirrus_log_scan callback: one line per commit; stops on a write error.
+ * arg: nonzero for JSON. */
 static int log_line(const cirrus_log_info *info, void *arg)
 {
-    char time_buf[TIMEPARSE_FORMAT_MAX], kind_buf[24];
-    (void)arg;
+    char time_buf[TIMEPARSE_FORMAT_MAX], kind_buf[24], id[33];
     timeparse_format(time_buf, info->time_ms);
+    if (*(const int *)arg) {
+        for (size_t i = 0; i < sizeof(info->commit_id); i++)
+            snprintf(id + 2 * i, 3, "%02x", info->commit_id[i]);
+        cli_out_json(
+            json_pack("{s:I, s:s, s:I, s:s, s:I, s:I, s:I, s:s}", "seq", (json_int_t)info->seq,
+                      "time", time_buf, "time_ms", (json_int_t)info->time_ms, "kind",
+                      kind_name(info->kind, kind_buf, sizeof(kind_buf)), "files_added",
+                      (json_int_t)info->n_added, "files_removed", (json_int_t)info->n_removed,
+                      "bytes", (json_int_t)info->bytes, "commit_id", id));
+        return ferror(stdout) ? 1 : 0;
+    }
     printf("%llu\t%s\t%s\t%lu\t%lu\t%llu\n", (unsigned long long)info->seq, time_buf,
            kind_name(info->kind, kind_buf, sizeof(kind_buf)), (unsigned long)info->n_added,
            (unsigned long)info->n_removed, (unsigned long long)info->bytes);
@@ -77,18 +91,19 @@ static int log_line(const cirrus_log_info *info, void *arg)
 int cmd_log(struct cli *c, int argc, char **argv)
 {
     const char *from = NULL;
-    struct cli_opt opts[] = {{"--from", &from, NULL, 0}};
+    int json = 0;
+    struct cli_opt opts[] = {{"--from", &from, NULL, 0}, {"--json", NULL, &json, 0}};
     cirrus_db *db = NULL;
     uint64_t from_seq = 1;
     int n_pos, rc, lrc;
-    if ((rc = cli_parse_args(c, argc, argv, opts, 1, &n_pos)) != CLI_OK ||
+    if ((rc = cli_parse_args(c, argc, argv, opts, 2, &n_pos)) != CLI_OK ||
         (rc = cli_expect_args(c, argv, n_pos, 0, 0, "")) != CLI_OK ||
         (from && (rc = cli_parse_u64(c, "--from", from, &from_seq)) != CLI_OK) ||
         (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
         goto done;
     if (from_seq == 0)
         from_seq = 1; /* seq 0 is the empty db, not a commit */
-    lrc = cirrus_log_scan(db, from_seq, log_line, NULL);
+    lrc = cirrus_log_scan(db, from_seq, log_line, &json);
     if (lrc < 0)
         rc = cli_fail(c, lrc); /* lrc > 0: a write error, reported by main */
 done:

@@ -7,7 +7,8 @@
  *   lease show            `name: value` lines: owner (escaped; empty when
  *                         released), token, expires (RFC 3339 UTC, or "-"
  *                         when released), expires_ms, state (held, expired
- *                         or released)
+ *                         or released); with --json one object of the
+ *                         same fields and name
  *   compact               one line:
  *                           compacted: l0_files A -> B, live_files C -> D,
  *                           live_bytes E -> F
@@ -24,6 +25,7 @@
  * another process holds the "compactor" lease (the library's message names
  * the holder).
  */
+#include <jansson.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -66,7 +68,7 @@ static int not_holder(struct cli *c, cirrus_db *db, const char *name, const char
     return lease_refused(c, CLI_NOTFOUND, what, name, &info);
 }
 
-static int lease_show(struct cli *c, cirrus_db *db, const char *name)
+static int lease_show(struct cli *c, cirrus_db *db, const char *name, int json)
 {
     cirrus_lease_info info;
     char when[TIMEPARSE_FORMAT_MAX] = "-";
@@ -77,25 +79,31 @@ static int lease_show(struct cli *c, cirrus_db *db, const char *name)
         return cli_fail(c, lrc);
     if (info.owner[0])
         timeparse_format(when, info.expires_ms);
+    const char *state = !info.owner[0]                ? "released"
+                        : info.expires_ms > wall_ms() ? "held"
+                                                      : "expired";
+    if (json) {
+        cli_out_json(json_pack("{s:s, s:s, s:I, s:s, s:I, s:s}", "name", name, "owner", info.owner,
+                               "token", (json_int_t)info.token, "expires", when, "expires_ms",
+                               (json_int_t)info.expires_ms, "state", state));
+        return CLI_OK;
+    }
     fputs("owner: ", stdout);
     cli_out_bytes(info.owner, strlen(info.owner));
     printf("\ntoken: %llu\nexpires: %s\nexpires_ms: %lld\nstate: %s\n",
-           (unsigned long long)info.token, when, (long long)info.expires_ms,
-           !info.owner[0]                ? "released"
-           : info.expires_ms > wall_ms() ? "held"
-                                         : "expired");
+           (unsigned long long)info.token, when, (long long)info.expires_ms, state);
     return CLI_OK;
 }
 
 /* Runs the parsed lease subcommand `sub` on the open db. */
 static int lease_run(struct cli *c, cirrus_db *db, const char *sub, const char *name,
-                     const char *owner, int64_t ttl_ms)
+                     const char *owner, int64_t ttl_ms, int json)
 {
     cirrus_lease_info holder;
     uint64_t token = 0;
     int lrc;
     if (strcmp(sub, "show") == 0)
-        return lease_show(c, db, name);
+        return lease_show(c, db, name, json);
     if (strcmp(sub, "acquire") == 0) {
         lrc = cirrus_lease_acquire(db, name, owner, ttl_ms, &token, &holder);
         if (lrc == CIRRUS_EBUSY)
@@ -136,17 +144,23 @@ int cmd_lease(struct cli *c, int argc, char **argv)
 {
     static const char *const subs[] = {"acquire", "renew", "release", "show"};
     const char *owner = NULL, *ttl = NULL;
-    struct cli_opt opts[] = {{"--owner", &owner, NULL, 0}, {"--ttl", &ttl, NULL, 0}};
+    int json = 0;
+    struct cli_opt opts[] = {
+        {"--owner", &owner, NULL, 0}, {"--ttl", &ttl, NULL, 0}, {"--json", NULL, &json, 0}};
     cirrus_db *db = NULL;
     int64_t ttl_ms = 0;
     int n_pos, rc, known = 0;
-    if ((rc = cli_parse_args(c, argc, argv, opts, 2, &n_pos)) != CLI_OK ||
+    if ((rc = cli_parse_args(c, argc, argv, opts, 3, &n_pos)) != CLI_OK ||
         (rc = cli_expect_args(c, argv, n_pos, 2, 2, "SUBCOMMAND NAME")) != CLI_OK)
         goto done;
     for (size_t i = 0; i < sizeof(subs) / sizeof(subs[0]); i++)
         known |= strcmp(argv[0], subs[i]) == 0;
     if (!known) {
         rc = cli_usage(c, "unknown subcommand '%s' (acquire, renew, release or show)", argv[0]);
+        goto done;
+    }
+    if (json && strcmp(argv[0], "show") != 0) {
+        rc = cli_usage(c, "--json is for lease show");
         goto done;
     }
     if ((rc = lease_check(c, argv[0], owner, ttl)) != CLI_OK ||
@@ -157,7 +171,7 @@ int cmd_lease(struct cli *c, int argc, char **argv)
         goto done;
     }
     if ((rc = cli_open(c, &db, CLI_OPEN_READ)) == CLI_OK)
-        rc = lease_run(c, db, argv[0], argv[1], owner, ttl_ms);
+        rc = lease_run(c, db, argv[0], argv[1], owner, ttl_ms, json);
 done:
     return cli_close(c, db, rc);
 }

@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,8 +118,10 @@ int cmd_epoch(struct cli *c, int argc, char **argv)
 {
     cirrus_db *db = NULL;
     uint64_t epoch = 0, seq = 0;
+    int json = 0;
+    struct cli_opt opts[] = {{"--json", NULL, &json, 0}};
     int n_pos, rc, lrc;
-    if ((rc = cli_parse_args(c, argc, argv, NULL, 0, &n_pos)) != CLI_OK ||
+    if ((rc = cli_parse_args(c, argc, argv, opts, 1, &n_pos)) != CLI_OK ||
         (rc = cli_expect_args(c, argv, n_pos, 1, 1, "ID")) != CLI_OK ||
         (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
         goto done;
@@ -127,6 +130,9 @@ int cmd_epoch(struct cli *c, int argc, char **argv)
         rc = cli_failf(c, CLI_NOTFOUND, "no epoch applied for app %s", argv[0]);
     else if (lrc < 0)
         rc = cli_fail(c, lrc);
+    else if (json)
+        cli_out_json(json_pack("{s:s, s:I, s:I}", "app_id", argv[0], "epoch", (json_int_t)epoch,
+                               "seq", (json_int_t)seq));
     else
         cli_out_u64(epoch);
 done:

@@ -62,8 +62,16 @@ static const struct command commands[] = {
      "      or \"SEQ already-applied\" (the seq that applied it) when epoch N or a\n"
      "      later one of app ID was applied before"},
     {"head", cmd_head, "", "print the latest committed seq (0 for an empty db)"},
-    {"log", cmd_log, "[--from SEQ]",
+    {"log", cmd_log, "[--from SEQ] [--json]",
      "one line per commit: seq, time, kind, files added, files removed, bytes"},
+    {"files", cmd_files, "[--at SEQ | --checkpoint NAME] [--json]",
+     "the live files, one line each: level, name, size, smallest and largest key,\n"
+     "      min and max seq, entries, deletes, global seq"},
+    {"inspect", cmd_inspect,
+     "sst NAME [--entries] [--blocks] | entry SEQ | manifest [SEQ] | meta  [--json]",
+     "decode an SST (footer, properties, index, filter; --blocks, --entries), a log\n"
+     "      entry, a manifest (default: the newest) or every metadata item. A missing\n"
+     "      or damaged object: exit 3 naming the damage"},
     {"stats", cmd_stats, "", "live files and bytes, per level; `name: value` lines"},
     {"changes", cmd_changes, "[--from SEQ] [--follow]",
      "the changefeed from SEQ (default: the oldest retained), one line per change:\n"
@@ -71,7 +79,7 @@ static const struct command commands[] = {
      "stops when caught\n"
      "      up, or with --follow polls for new commits until SIGINT/SIGTERM (exit 0).\n"
      "      A SEQ older than the changefeed retention is an error (exit 3)"},
-    {"epoch", cmd_epoch, "ID", "print the last epoch applied for app ID; none: exit 1"},
+    {"epoch", cmd_epoch, "ID [--json]", "print the last epoch applied for app ID; none: exit 1"},
     {"stage", cmd_stage, "[--memory SIZE] [--sorted] [FILE|-]",
      "write KEY<TAB>VALUE lines as files without committing (as load does);\n"
      "      print a stage descriptor"},
@@ -87,7 +95,8 @@ static const struct command commands[] = {
      "      sleep MS (KEY has no raw space; VALUE is the rest of the line). Each get\n"
      "      is answered at once, flushed: found<TAB>VALUE or notfound. Commits at end\n"
      "      of input and prints the seq; a conflict writes nothing and exits 4"},
-    {"lease", cmd_lease, "acquire|renew|release|show NAME [--owner ID] [--ttl SECONDS]",
+    {"lease", cmd_lease,
+     "acquire|renew|release|show NAME [--owner ID] [--ttl SECONDS] [--json (show)]",
      "acquire and renew (--owner, --ttl) print the fencing token; release (--owner);\n"
      "      show prints owner, token, expires, expires_ms, state. Held by another\n"
      "      owner, not held, never acquired: exit 1 (the holder on stderr)"},

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <jansson.h>
 #include <unistd.h>
 
 #include "db/committer.h"
@@ -116,6 +117,24 @@ static int parent_decode(struct parent_ref *out, const uint8_t *data, size_t len
         parent_clear(out);
         return err_nomem();
     }
+    return 0;
+}
+
+int db_parent_json(const uint8_t *data, size_t len, const char *sk, void *out)
+{
+    struct parent_ref p;
+    char hex[2 * IDENTITY_ID_LEN + 1];
+    json_t *o;
+    int rc = parent_decode(&p, data, len, sk);
+    if (rc < 0)
+        return rc;
+    hex_encode(hex, p.id, IDENTITY_ID_LEN);
+    o = json_pack("{s:s, s:s, s:s, s:s, s:b}", "id", hex, "location", p.location, "meta_url",
+                  p.meta_url, "pin", p.pin_sk, "kept", p.kept);
+    parent_clear(&p);
+    if (!o)
+        return err_nomem();
+    *(json_t **)out = o;
     return 0;
 }
 

@@ -68,6 +68,14 @@ static int replay_log_item(uint64_t seq, const uint8_t *raw, size_t len, void *a
     return replay_one(arg, seq, raw, len);
 }
 
+int db_replay_log(cirrus_db *db, struct version **v, uint64_t from, uint64_t to)
+{
+    struct replay r = {db, *v, NULL, 0, 0};
+    int rc = commitlog_scan(&db->log, from, to, replay_log_item, &r);
+    *v = r.v;
+    return rc;
+}
+
 static void publish(cirrus_db *db, struct version *v, void (*on_publish)(cirrus_db *db, void *arg),
                     void *arg)
 {

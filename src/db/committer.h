@@ -54,6 +54,11 @@ struct committer {
 /* commit.c: catches up with the log (cirrus_refresh, leaving the thread's
  * error message alone on success). Takes cm.mu. */
 int db_refresh(cirrus_db *db, uint64_t *seq_out);
+/* Replays log items from <= seq < to on *v, which becomes the result (a
+ * reference; on an error, the version as far as it got). For views of the
+ * past (inspect.c); takes no lock. */
+struct version;
+int db_replay_log(cirrus_db *db, struct version **v, uint64_t from, uint64_t to);
 /* commit.c: commits e (files added/removed, kind) as the next entry; sets
  * e->seq. on_publish (may be NULL) runs under mu in the critical section
  * that publishes the version holding e, so that e.g. the memtable e was

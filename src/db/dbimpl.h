@@ -165,5 +165,11 @@ int db_get_at(cirrus_db *db, uint64_t seq, const void *key, size_t key_len, void
 int db_lease_acquire(cirrus_db *db, const char *name, const char *owner, int64_t ttl_ms,
                      uint64_t *token_out, cirrus_lease_info *holder_out);
 int db_lease_release(cirrus_db *db, const char *name, const char *owner);
+/* lease.c: decodes the value of the item of lease `name` (inspect.c). */
+int db_lease_decode(cirrus_lease_info *l, const uint8_t *p, size_t len, const char *name);
+
+/* clone.c: a parent record item's value (sort key sk) as a new JSON object
+ * (*out, a json_t *) for cirrus_inspect. */
+int db_parent_json(const uint8_t *data, size_t len, const char *sk, void *out);
 
 #endif

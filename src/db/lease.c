@@ -82,6 +82,11 @@ static int decode(cirrus_lease_info *l, const uint8_t *p, size_t len, const char
     return 0;
 }
 
+int db_lease_decode(cirrus_lease_info *l, const uint8_t *p, size_t len, const char *name)
+{
+    return decode(l, p, len, name);
+}
+
 static int load(cirrus_db *db, const char *name, struct lease_state *st)
 {
     char sk[80];
