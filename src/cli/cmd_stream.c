@@ -162,7 +162,7 @@ int cmd_stage(struct cli *c, int argc, char **argv)
     if ((rc = cli_parse_args(c, argc, argv, NULL, 0, &n_pos)) != CLI_OK ||
         (rc = cli_expect_args(c, argv, n_pos, 0, 1, "FILE")) != CLI_OK ||
         (rc = cli_read_batch(c, n_pos == 1 ? argv[0] : NULL, &b)) != CLI_OK ||
-        (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK) /* stage commits nothing */
+        (rc = cli_open(c, &db, CLI_OPEN_CREATE)) != CLI_OK) /* stage commits nothing */
         goto done;
     if ((lrc = cirrus_stage(db, b, &desc)) < 0)
         rc = cli_fail(c, lrc);
