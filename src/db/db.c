@@ -277,8 +277,11 @@ int db_open_stores(cirrus_db **out, const char *url, const cirrus_options *opts)
     writer_identity(db);
     int create = opts->create_if_missing && !opts->read_only;
     db->opts.disk_cache_dir = opts->disk_cache_dir;
-    if ((rc = objstore_open(&db->os, os_url, create)) < 0 ||
-        (rc = metastore_open(&db->ms, ms_url, create)) < 0 || (rc = layer_stores(db)) < 0 ||
+    if ((rc = objstore_open(&db->os, os_url, create)) < 0)
+        goto done;
+    if ((rc = metastore_open(&db->ms, ms_url, create)) == CIRRUS_ENOTFOUND && !create)
+        rc = identity_check_orphan(db->os, url, opts->meta_url ? opts->meta_url : ms_url, rc);
+    if (rc < 0 || (rc = layer_stores(db)) < 0 ||
         (rc = commitlog_init(&db->log, db->ms, db->os, name)) < 0 ||
         (rc = version_new(&db->vs.current)) < 0 || (rc = memtable_new(&db->wb.mem)) < 0)
         goto done;
