@@ -279,7 +279,7 @@ static int maintain_round(cirrus_db *db, const cirrus_maintain_options *mo,
     while (mo->compact && !(out->cancelled = cancelled(mo)) && (rc = compaction_run_once(db)) == 1)
         if ((rc = maintain_lease(db, out)) <= 0)
             break; /* lost the lease (logged) or failed */
-    if (rc >= 0 && out->held && mo->gc && !(out->cancelled = cancelled(mo)) &&
+    if (rc >= 0 && out->held && mo->gc && !out->cancelled && !(out->cancelled = cancelled(mo)) &&
         (rc = gc_run(db, mo->gc_grace_ms, count_gc, &g)) == 0)
         out->gc_ran = 1;
     out->compactions = atomic_load_explicit(&db->cp.n_compactions, memory_order_relaxed) - n0;
