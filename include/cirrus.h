@@ -262,6 +262,12 @@ typedef struct cirrus_db cirrus_db;
  *   s3://BUCKET/PREFIX  objects in S3; needs opts->meta_url (dynamodb://TABLE)
  * `opts` may be NULL for the defaults. The handle reads the latest commit
  * before it returns.
+ * Without create_if_missing (or read_only) an open writes nothing: on a
+ * location with no database (a missing or empty directory, an S3 prefix or
+ * DynamoDB table with no db in it, a missing table) it returns
+ * CIRRUS_ENOTFOUND with the message "no database at URL [with metadata
+ * store META] (DETAIL)", having created no directory, file, object, table
+ * or item.
  * Returns 0, CIRRUS_EINVALID (bad URL or options), CIRRUS_ENOTFOUND (no db and
  * !create_if_missing), CIRRUS_ECORRUPT, CIRRUS_EIO, CIRRUS_ETIMEOUT,
  * CIRRUS_ENOMEM.
@@ -942,6 +948,68 @@ typedef struct cirrus_gc_item {
  */
 CIRRUS_API int cirrus_gc(cirrus_db *db, int64_t grace_ms,
                          void (*fn)(const cirrus_gc_item *item, void *arg), void *arg);
+
+/*
+ * The maintenance daemon's round (`cirrus maintain`), for a process that
+ * compacts and collects garbage for writers elsewhere. Call it on a handle
+ * opened with background_compaction off, every little while (at most a
+ * third of the lease TTL apart, so that the lease is renewed in time):
+ *  - it takes or renews the "compactor" lease (the one cirrus_compact,
+ *    cirrus_gc and the background compactor take) as mo->owner for
+ *    mo->lease_ttl_ms. While another owner holds it, the call returns 0
+ *    with out->held = 0 and the holder in out->holder, having done nothing
+ *    else; it logs (info, subsystem "maintain") that it stands by once per
+ *    holder. Once the holder's lease expires (it was killed) or is
+ *    released, the next call takes it and logs so.
+ *  - holding it, it catches up with other writers' commits (as
+ *    cirrus_refresh), compacts while a level is over its target
+ *    (mo->compact; a compaction logs an info line, subsystem
+ *    "compaction"), then runs GC (mo->gc, with mo->gc_grace_ms), and logs
+ *    one info summary line for a round that compacted or ran GC:
+ *      round: N compactions (B bytes written), gc deleted D objects (B2
+ *      bytes), kept K; l0_files F, backlog X bytes, head S
+ *    mo->cancel (may be NULL) is asked before each compaction and before
+ *    GC; nonzero ends the round there (what was committed stays; a
+ *    compaction is never left half committed, and one abandoned by a
+ *    killed process is garbage GC reclaims).
+ *  - the lease stays held between calls, until the handle's cirrus_close
+ *    releases it (so that another daemon takes over at once), or it
+ *    lapses TTL after the last call.
+ * Safe beside any number of writers in other processes: compactions
+ * validate against what they committed (a lost race is a no-op).
+ * *out (may be NULL) gets the report. Returns 0 (held or not),
+ * CIRRUS_EINVALID (read-only, a handle running the background compactor,
+ * a bad owner), CIRRUS_EIO, CIRRUS_ECORRUPT ...
+ */
+typedef struct cirrus_maintain_options {
+    const char *owner;    /* lease owner; NULL: the handle's writer id */
+    int64_t lease_ttl_ms; /* 0: 30 s */
+    int compact;          /* compact the levels over their targets */
+    int gc;               /* then collect garbage */
+    int64_t gc_grace_ms;  /* negative: the gc_grace_ms option */
+    int (*cancel)(void *arg);
+    void *cancel_arg;
+} cirrus_maintain_options;
+
+#define CIRRUS_MAINTAIN_OPTIONS_INIT                                                               \
+    {                                                                                              \
+        NULL, 0, 1, 1, -1, NULL, NULL                                                              \
+    }
+
+typedef struct cirrus_maintain_report {
+    int held;                 /* 1: this handle held the lease for the round */
+    cirrus_lease_info holder; /* !held: who holds it */
+    uint64_t token;           /* held: the lease's fencing token */
+    uint64_t compactions;     /* committed by this round */
+    uint64_t bytes_written;   /* by those compactions */
+    int gc_ran;               /* GC ran (and finished) in this round */
+    uint64_t gc_deleted, gc_deleted_bytes, gc_kept;
+    int cancelled;                              /* mo->cancel ended the round early */
+    uint64_t head_seq, l0_files, backlog_bytes; /* this handle's view after the round */
+} cirrus_maintain_report;
+
+CIRRUS_API int cirrus_maintain(cirrus_db *db, const cirrus_maintain_options *mo,
+                               cirrus_maintain_report *out);
 
 /* ---- statistics -------------------------------------------------------- */
 

@@ -217,9 +217,8 @@ int cli_open(struct cli *c, cirrus_db **out, enum cli_open_mode mode)
     return cli_open_opts(c, out, mode, &o);
 }
 
-int cli_open_opts(struct cli *c, cirrus_db **out, enum cli_open_mode mode, cirrus_options *o)
+int cli_try_open(struct cli *c, cirrus_db **out, enum cli_open_mode mode, cirrus_options *o)
 {
-    int rc = CLI_OK, lrc;
     o->meta_url = c->meta_url;
     /* A CLI process lives for one command: no group-commit or refresh
      * threads. Writes commit with CIRRUS_WRITE_NOW; open reads the head. */
@@ -229,9 +228,17 @@ int cli_open_opts(struct cli *c, cirrus_db **out, enum cli_open_mode mode, cirru
      * hold the compactor lease, and their close waits for it); a read never
      * commits anything, so `get` and friends leave the head alone. */
     o->background_compaction = mode == CLI_OPEN_WRITE;
-    if ((lrc = cirrus_open(out, c->db_url, o)) < 0)
-        rc = cli_fail(c, lrc);
-    return rc;
+    /* A typo in --db must not make a new, empty db that answers "not
+     * found": only commands that write create one (as create_if_missing
+     * does), and --no-create stops them too. */
+    o->create_if_missing = mode != CLI_OPEN_READ && !c->no_create;
+    return cirrus_open(out, c->db_url, o);
+}
+
+int cli_open_opts(struct cli *c, cirrus_db **out, enum cli_open_mode mode, cirrus_options *o)
+{
+    int lrc = cli_try_open(c, out, mode, o);
+    return lrc < 0 ? cli_fail(c, lrc) : CLI_OK;
 }
 
 int cli_close(struct cli *c, cirrus_db *db, int rc)

@@ -37,6 +37,7 @@ struct cli {
     const char *meta_url; /* --meta, else $CIRRUS_META, else NULL; borrowed */
     const char *cmd;      /* the command's name, for messages */
     const char *synopsis; /* the command's arguments, for its usage line */
+    int no_create;        /* --no-create: no command creates a db */
 };
 
 /* One option of a command. Options are "--name VALUE", "--name=VALUE" or, for
@@ -90,21 +91,32 @@ int cli_fail(struct cli *c, int rc);
 /* Prints "cirrus: CMD: <message>" to stderr. Returns `code`. */
 int cli_failf(struct cli *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* How a command uses the db it opens. */
+/* How a command uses the db it opens. The mode is the one place that says
+ * which commands may create a database: only those that write to it. */
 enum cli_open_mode {
-    CLI_OPEN_READ,  /* reads only: no background compaction in this process */
-    CLI_OPEN_WRITE, /* commits: the library's default background compaction */
+    CLI_OPEN_READ,   /* reads or maintains only: never creates a db (a location
+                      * with none is "no database at PATH", exit 3); no
+                      * background compaction in this process */
+    CLI_OPEN_WRITE,  /* commits: creates a missing db (unless --no-create);
+                      * the library's default background compaction */
+    CLI_OPEN_CREATE, /* writes without committing (stage, checkpoint create,
+                      * lease acquire, create): creates a missing db (unless
+                      * --no-create); no background compaction */
 };
 
-/* Opens the db at c->db_url (created if missing; no group-commit or refresh
- * threads: every write commits with CIRRUS_WRITE_NOW). Returns CLI_OK or
- * CLI_ERROR. */
+/* Opens the db at c->db_url (no group-commit or refresh threads: every
+ * write commits with CIRRUS_WRITE_NOW), creating it only as `mode` says.
+ * Returns CLI_OK or CLI_ERROR. */
 int cli_open(struct cli *c, cirrus_db **out, enum cli_open_mode mode);
 
 /* Like cli_open, with the caller's options `o` (from CIRRUS_OPTIONS_INIT);
  * the fields cli_open fixes (meta_url, flush and refresh intervals,
- * background_compaction) are overwritten. */
+ * background_compaction, create_if_missing) are overwritten. */
 int cli_open_opts(struct cli *c, cirrus_db **out, enum cli_open_mode mode, cirrus_options *o);
+
+/* Like cli_open_opts, quietly: returns cirrus_open's status (0 or a
+ * CIRRUS_E* code) and prints nothing. */
+int cli_try_open(struct cli *c, cirrus_db **out, enum cli_open_mode mode, cirrus_options *o);
 
 /* Closes db (NULL is fine). If rc is CLI_OK and the close fails, reports it
  * and returns CLI_ERROR; otherwise returns rc. */
@@ -163,10 +175,12 @@ int cmd_demo(struct cli *c, int argc, char **argv);
 /* cmd_inspect.c */
 int cmd_files(struct cli *c, int argc, char **argv);
 int cmd_inspect(struct cli *c, int argc, char **argv);
+int cmd_create(struct cli *c, int argc, char **argv);
 /* cmd_maint.c */
 int cmd_lease(struct cli *c, int argc, char **argv);
 int cmd_compact(struct cli *c, int argc, char **argv);
 int cmd_gc(struct cli *c, int argc, char **argv);
+int cmd_maintain(struct cli *c, int argc, char **argv);
 /* cmd_stream.c */
 int cmd_changes(struct cli *c, int argc, char **argv);
 int cmd_epoch(struct cli *c, int argc, char **argv);

@@ -56,7 +56,7 @@ static int checkpoint_create(struct cli *c, int argc, char **argv)
         return cli_usage(c, "--expire needs a duration above zero");
     if (at_time && timeparse_parse(&t_ms, at_time) < 0)
         return cli_usage(c, "--at-time needs RFC 3339 or Unix milliseconds, got '%s'", at_time);
-    if ((rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
+    if ((rc = cli_open(c, &db, CLI_OPEN_CREATE)) != CLI_OK)
         return rc;
     if (at_time && t_ms > wall_ms()) {
         rc = cli_failf(c, CLI_ERROR, "--at-time %s is in the future", at_time);

@@ -175,7 +175,7 @@ int cmd_stage(struct cli *c, int argc, char **argv)
     int n_pos, rc, lrc;
     /* stage commits nothing: no compaction in this process */
     if ((rc = load_parse(c, argc, argv, 0, &a, &n_pos)) != CLI_OK ||
-        (rc = load_input(c, n_pos ? argv[0] : NULL, CLI_OPEN_READ, &a.lo, &db, &l)) != CLI_OK)
+        (rc = load_input(c, n_pos ? argv[0] : NULL, CLI_OPEN_CREATE, &a.lo, &db, &l)) != CLI_OK)
         goto done;
     if ((lrc = cirrus_loader_stage(l, &desc)) < 0)
         rc = cli_fail(c, lrc);

@@ -170,7 +170,10 @@ int cmd_lease(struct cli *c, int argc, char **argv)
         rc = cli_usage(c, "--ttl must be at least 1 second");
         goto done;
     }
-    if ((rc = cli_open(c, &db, CLI_OPEN_READ)) == CLI_OK)
+    /* acquiring a lease is a write (it creates the db, as a put does);
+     * show, renew and release of a lease on no db have nothing to act on */
+    if ((rc = cli_open(
+             c, &db, strcmp(argv[0], "acquire") == 0 ? CLI_OPEN_CREATE : CLI_OPEN_READ)) == CLI_OK)
         rc = lease_run(c, db, argv[0], argv[1], owner, ttl_ms, json);
 done:
     return cli_close(c, db, rc);

@@ -1,14 +1,19 @@
 /*
  * main.c - the `cirrus` command: global options, dispatch, usage.
  *
- *   cirrus [--db PATH] [--meta URL] COMMAND [ARGS...]
+ *   cirrus [--db PATH] [--meta URL] [--no-create] COMMAND [ARGS...]
  *
  * Decisions written down (see also `cirrus help`):
  *  - Global options come before COMMAND; a command's own options may come
  *    before or after its positional arguments, and "--" ends them (so a key
  *    that starts with "--" can be given).
- *  - Every command opens the db with create_if_missing: on a path with no
- *    db, reads see the empty db (head 0) and the directory is created.
+ *  - Only commands that write create a db (create_if_missing, the open
+ *    mode in cli.h): put, del, incr, del-range, load, stage, commit-staged,
+ *    txn, checkpoint create, lease acquire, demo and `create`. Every other
+ *    command on a location with no db exits 3 with "no database at PATH"
+ *    and creates nothing (no directory, file, object or item), so a typo
+ *    in --db cannot pass for an empty db. --no-create makes the writes
+ *    refuse too. (Before 0.2 every command created the db.)
  *  - Commands that commit (put, del, load, demo) leave the library's
  *    background compaction on, so L0 stays bounded when the CLI is the only
  *    writer; their seqs are then not always consecutive, as a compaction may
@@ -138,6 +143,16 @@ static const struct command commands[] = {
      "check that every object the db (or a backup) needs is there with its size;\n"
      "      --deep reads every block. Prints OBJECT<TAB>PROBLEM lines and a summary;\n"
      "      exit 3 when a problem is found"},
+    {"maintain", cmd_maintain,
+     "[--interval DURATION] [--grace DURATION] [--ttl DURATION] [--owner ID] [--once]",
+     "the maintenance daemon: compaction (every --interval, default 10s) and GC (grace\n"
+     "      default 1h) under the compactor lease (TTL default 30s), standing by while\n"
+     "      another process holds it and taking over when it expires; logs what it does\n"
+     "      (CIRRUS_LOG, default info) with one summary line per round. SIGINT/SIGTERM:\n"
+     "      releases the lease, exit 0. --once: one round; exit 1 if another holds it"},
+    {"create", cmd_create, "",
+     "create the db at --db (and --meta); print \"created\", or \"exists\" when there\n"
+     "      is one already (exit 0 either way)"},
     {"demo", cmd_demo, "", "a short guided run of the engine on the db at --db"},
     {"version", NULL, "", "print \"cirrus VERSION\" (also --version)"},
     {"help", NULL, "[COMMAND]", "this text, or one command's usage"},
@@ -149,7 +164,10 @@ static const char usage_tail[] =
     "\n"
     "PATH is a directory, file://DIR or s3://BUCKET/PREFIX (default $CIRRUS_DB,\n"
     "else ./cirrus-data); URL is the metadata store (default $CIRRUS_META, else\n"
-    "derived from PATH). A db that does not exist yet is created.\n"
+    "derived from PATH). Only the commands that write (put, del, incr, del-range,\n"
+    "load, stage, commit-staged, txn, checkpoint create, lease acquire, demo) and\n"
+    "create make a db that does not exist yet; --no-create stops them too. Any\n"
+    "other command on a location with no db exits 3: \"no database at PATH\".\n"
     "\n"
     "Keys and values are bytes. Arguments and KEY<TAB>VALUE lines use the escapes\n"
     "\\\\, \\t, \\n and \\xHH; output uses them for backslash, tab, newline, other\n"
@@ -173,7 +191,8 @@ static const struct command *find_command(const char *name)
 
 static void print_usage(FILE *f)
 {
-    fputs("usage: cirrus [--db PATH] [--meta URL] COMMAND [ARGS...]\n\ncommands:\n", f);
+    fputs("usage: cirrus [--db PATH] [--meta URL] [--no-create] COMMAND [ARGS...]\n\ncommands:\n",
+          f);
     for (size_t i = 0; i < N_COMMANDS; i++) {
         const struct command *cmd = &commands[i];
         fprintf(f, "  %s%s%s\n      %s\n", cmd->name, cmd->synopsis[0] ? " " : "", cmd->synopsis,
@@ -211,6 +230,10 @@ static int global_opt(struct cli *c, int argc, char **argv, int *i)
     const char *arg = argv[*i], **dst = NULL, *val = NULL;
     size_t name_len = strcspn(arg, "=");
     int rc = CLI_OK;
+    if (strcmp(arg, "--no-create") == 0) {
+        c->no_create = 1;
+        return CLI_OK;
+    }
     if (name_len == 4 && strncmp(arg, "--db", 4) == 0)
         dst = &c->db_url;
     else if (name_len == 6 && strncmp(arg, "--meta", 6) == 0)
@@ -233,6 +256,7 @@ static void defaults(struct cli *c)
     const char *db = getenv("CIRRUS_DB"), *meta = getenv("CIRRUS_META");
     c->db_url = db && db[0] ? db : "./cirrus-data";
     c->meta_url = meta && meta[0] ? meta : NULL;
+    c->no_create = 0;
     c->cmd = "";
     c->synopsis = "COMMAND [ARGS...]";
 }

@@ -472,8 +472,15 @@ int compaction_run_once(cirrus_db *db)
     }
     if (rc < 0)
         goto done;
-    if (applied)
+    if (applied) {
+        uint64_t out_bytes = 0;
+        for (size_t i = 0; i < e.n_added; i++)
+            out_bytes += e.added[i].size;
         atomic_fetch_add_explicit(&db->cp.n_compactions, 1, memory_order_relaxed);
+        db_log(db, CIRRUS_LOG_INFO, "compaction",
+               "L%d -> L%d%s: %zu files in, %zu files out (%llu bytes)", p.level, p.out_level,
+               p.trivial ? " (moved)" : "", p.n_inputs, e.n_added, (unsigned long long)out_bytes);
+    }
     rc = 1;
 done:
     if (rc < 0)

@@ -22,6 +22,14 @@ struct compactor {
      * only while this handle compacts) */
     atomic_int lease_held GUARDED_BY(cp.mu) ATOMIC(relaxed reads by writers);
     int64_t lease_renew_at_ms GUARDED_BY(cp.mu);
+    /* who takes the lease and for how long: "" and 0 until cirrus_maintain
+     * names them, meaning the handle's writer id and COMPACTOR_LEASE_TTL_MS */
+    char lease_owner[128] GUARDED_BY(cp.mu);
+    int64_t lease_ttl_ms GUARDED_BY(cp.mu);
+    uint64_t lease_token GUARDED_BY(cp.mu); /* the fencing token while held */
+    /* the holder cirrus_maintain last logged standing by for ("" if none),
+     * so that it says so once per holder, not every poll */
+    char standby_logged[128] GUARDED_BY(cp.mu);
     struct buf ptr[CIRRUS_MAX_LEVELS] GUARDED_BY(cp.mu); /* round-robin position */
     int64_t next_gc_ms THREAD_OWN(compactor);            /* when the background GC runs next */
     /* added to under cp.mu, read by cirrus_stats_get without it */

@@ -277,8 +277,11 @@ int db_open_stores(cirrus_db **out, const char *url, const cirrus_options *opts)
     writer_identity(db);
     int create = opts->create_if_missing && !opts->read_only;
     db->opts.disk_cache_dir = opts->disk_cache_dir;
-    if ((rc = objstore_open(&db->os, os_url, create)) < 0 ||
-        (rc = metastore_open(&db->ms, ms_url, create)) < 0 || (rc = layer_stores(db)) < 0 ||
+    if ((rc = objstore_open(&db->os, os_url, create)) < 0)
+        goto done;
+    if ((rc = metastore_open(&db->ms, ms_url, create)) == CIRRUS_ENOTFOUND && !create)
+        rc = identity_check_orphan(db->os, url, opts->meta_url ? opts->meta_url : ms_url, rc);
+    if (rc < 0 || (rc = layer_stores(db)) < 0 ||
         (rc = commitlog_init(&db->log, db->ms, db->os, name)) < 0 ||
         (rc = version_new(&db->vs.current)) < 0 || (rc = memtable_new(&db->wb.mem)) < 0)
         goto done;
@@ -316,6 +319,23 @@ void db_open_abort(cirrus_db *db)
     free_handle(db);  /* nothing to flush: a half-open handle */
 }
 
+/*
+ * An open without create_if_missing that found nothing: whichever store
+ * noticed first (the fs directory, the SQLite file, the DynamoDB table, or
+ * the identity check of stores that exist but hold no db), the message says
+ * the same thing, naming the location as given and the metadata store when
+ * it was explicit, so a mistyped path reads as one. Other codes pass.
+ */
+static int no_database(int rc, const char *url, const char *meta_url)
+{
+    char why[512];
+    if (rc != CIRRUS_ENOTFOUND)
+        return rc;
+    snprintf(why, sizeof(why), "%s", cirrus_errmsg());
+    return err_set(rc, "no database at %s%s%s (%s)", url, meta_url ? " with metadata store " : "",
+                   meta_url ? meta_url : "", why);
+}
+
 int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
 {
     cirrus_options defaults = CIRRUS_OPTIONS_INIT;
@@ -326,11 +346,12 @@ int cirrus_open(cirrus_db **out, const char *url, const cirrus_options *opts)
         return err_set(CIRRUS_EINVALID, "cirrus_open: out is NULL");
     if (!opts)
         opts = &defaults;
-    if ((rc = db_open_stores(&db, url, opts)) < 0)
-        return rc;
     int create = opts->create_if_missing && !opts->read_only;
-    if ((rc = identity_check(db, url, opts->meta_url, create)) < 0 ||
-        (rc = db_open_finish(db)) < 0) {
+    if ((rc = db_open_stores(&db, url, opts)) < 0)
+        return create ? rc : no_database(rc, url, opts->meta_url);
+    if ((rc = identity_check(db, url, opts->meta_url, create)) < 0 && !create)
+        rc = no_database(rc, url, opts->meta_url);
+    if (rc < 0 || (rc = db_open_finish(db)) < 0) {
         db_open_abort(db);
         return rc;
     }

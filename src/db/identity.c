@@ -216,13 +216,48 @@ static int has_history(cirrus_db *db, int *out)
     return rc;
 }
 
-static int mismatch(cirrus_db *db, const char *url, const char *meta_url, const char *why)
+/* meta names the metadata store as the user gave it, else as resolved. */
+static int mismatch_of(const char *url, const char *meta, const char *why)
 {
     return err_set(CIRRUS_EMISMATCH,
                    "%s and metadata store %s are not one database: %s; nothing was written "
                    "or deleted (open the metadata store the location was created with, or "
                    "restore a backup into a new location)",
-                   url, meta_url ? meta_url : db->ms->url, why);
+                   url, meta, why);
+}
+
+static int mismatch(cirrus_db *db, const char *url, const char *meta_url, const char *why)
+{
+    return mismatch_of(url, meta_url ? meta_url : db->ms->url, why);
+}
+
+/* Why an identity object with no item is refused, from the object. */
+static void describe_orphan(char *why, size_t n, const uint8_t *obj, size_t obj_len)
+{
+    struct identity b = {0};
+    char hb[33] = "?";
+    if (identity_decode(&b, obj, obj_len, "identity object") == 0)
+        identity_hex(hb, &b);
+    snprintf(why, n,
+             "the location holds database %s (created at %s), which the metadata store "
+             "does not know",
+             hb, b.location ? b.location : "?");
+    identity_clear(&b);
+}
+
+int identity_check_orphan(struct objstore *os, const char *url, const char *meta, int rc)
+{
+    uint8_t *obj = NULL;
+    size_t obj_len = 0;
+    char saved[1024], why[256];
+    snprintf(saved, sizeof(saved), "%s", cirrus_errmsg());
+    int orc = objstore_get_all(os, IDENTITY_OBJECT, &obj, &obj_len);
+    if (orc == 0) {
+        describe_orphan(why, sizeof(why), obj, obj_len);
+        free(obj);
+        return mismatch_of(url, meta, why);
+    }
+    return err_set(rc, "%s", saved); /* nothing there (or unreadable): as it was */
 }
 
 /* One look at both copies (identity_check). */
@@ -275,15 +310,8 @@ static int check_once(cirrus_db *db, const char *url, const char *meta_url, int 
         if ((rc = identity_decode(&db->ident, item, item_len, "identity item")) == 0 && create_ok)
             rc = write_object(db, item, item_len);
     } else if (orc == 0) {
-        struct identity b = {0};
-        char hb[33] = "?", why[200];
-        if (identity_decode(&b, obj, obj_len, "identity object") == 0)
-            identity_hex(hb, &b);
-        snprintf(why, sizeof(why),
-                 "the location holds database %s (created at %s), which the metadata store "
-                 "does not know",
-                 hb, b.location ? b.location : "?");
-        identity_clear(&b);
+        char why[256];
+        describe_orphan(why, sizeof(why), obj, obj_len);
         rc = mismatch(db, url, meta_url, why);
     } else {
         if ((rc = has_history(db, &history)) < 0)

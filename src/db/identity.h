@@ -27,6 +27,7 @@
 #include "util/buf.h"
 
 struct cirrus_db;
+struct objstore;
 
 #define IDENTITY_FORMAT_VERSION 1
 #define IDENTITY_ID_LEN 16
@@ -60,6 +61,15 @@ void identity_hex(char out[static 2 * IDENTITY_ID_LEN + 1], const struct identit
  * knows nothing of (nothing is written); CIRRUS_ECORRUPT and I/O errors.
  */
 int identity_check(struct cirrus_db *db, const char *url, const char *meta_url, int create);
+
+/*
+ * An open without create found no metadata store (rc, CIRRUS_ENOTFOUND, is
+ * its failure): if the location os holds a database's identity object,
+ * that is not "no database" but the wrong (or a lost) metadata store,
+ * CIRRUS_EMISMATCH naming url and meta, as identity_check says; otherwise
+ * returns rc with its message as it was. Reads only.
+ */
+int identity_check_orphan(struct objstore *os, const char *url, const char *meta, int rc);
 
 /*
  * Creates the identity of a new database whose first version is base_seq

@@ -34,7 +34,8 @@ err_has() { grep -qF -- "$1" "$T/err" || fail "stderr lacks '$1'"; }
 # ms_of RFC3339: Unix milliseconds
 ms_of() { date -u -d "$1" +%s%3N; }
 
-# ---- the empty db -----------------------------------------------------------
+# ---- the empty db (reads never create one: test_cli_nocreate.sh) -------------
+expect 0 $'created\n' create
 expect 0 $'0\n' head
 expect 0 '' log
 expect 0 '' scan

@@ -23,7 +23,7 @@ reader() {
     done
 }
 
-c head >/dev/null # create the db first, so both writers open an existing one
+c create >/dev/null # create the db first, so both writers open an existing one
 writer 1 &
 p1=$!
 writer 2 &

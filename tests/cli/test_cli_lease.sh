@@ -8,7 +8,11 @@ source "${BASH_SOURCE%/*}/lib.sh"
 # field NAME: the value of `NAME: value` in $T/out
 field() { sed -n "s/^$1: //p" "$T/out"; }
 
-# never acquired: show exits 1
+# no db yet: show has nothing to read (exit 3, nothing created); on a db,
+# a lease never acquired: show exits 1
+[[ $(rc_of lease show shard-1) == 3 ]] || fail "show on no db: exit 3"
+grep -q "no database at" "$T/err" && [[ ! -e $CIRRUS_DB ]] || fail "show on no db created one"
+c create >/dev/null
 [[ $(rc_of lease show shard-1) == 1 ]] || fail "show of a lease never acquired: exit 1"
 grep -q "never acquired" "$T/err" || fail "show: the cause"
 

@@ -60,9 +60,36 @@ one_clear_line() {
   echo "  $what: $(cat "$errfile")"
 }
 
+# table_exists: whether the DynamoDB table is there (DescribeTable)
+table_exists() {
+  curl -sf --aws-sigv4 "aws:amz:us-east-1:dynamodb" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+    -H "X-Amz-Target: DynamoDB_20120810.DescribeTable" -H "Content-Type: application/x-amz-json-1.0" \
+    -d "{\"TableName\":\"$CIRRUS_TEST_TABLE\"}" "$AWS_ENDPOINT_URL_DYNAMODB/" >/dev/null
+}
+
+echo "== no accidental databases: a read of a prefix with no db creates nothing"
+# no table yet: exit 3, "no database at", and still no table, no object
+set +e; c nodb get k >"$work/out" 2>"$work/err"; st=$?; set -e
+expect_eq "$st" 3 "get with no table"
+grep -q "no database at s3://$CIRRUS_TEST_BUCKET/nodb with metadata store dynamodb://" "$work/err" ||
+  fail "get with no table: $(cat "$work/err")"
+table_exists && fail "a read created the DynamoDB table"
+expect_eq "$(count_objects nodb/)" 0 "objects a read wrote with no table"
+set +e; c nodb --no-create put k v 2>"$work/err"; st=$?; set -e
+expect_eq "$st" 3 "--no-create put with no table"
+
 echo "== every core command on s3 + dynamodb"
 db=core
+expect_eq "$(c $db create)" created "create"
 expect_eq "$(c $db head)" 0 "head of a new db"
+# the table exists now, but holds no db under this prefix: still nothing made
+for cmd in "get k" head scan log stats "maintain --once"; do
+  set +e; c nodb $cmd >"$work/out" 2>"$work/err"; st=$?; set -e
+  expect_eq "$st" 3 "$cmd of a prefix with no db"
+  grep -q "no database at s3://$CIRRUS_TEST_BUCKET/nodb" "$work/err" || fail "$cmd: $(cat "$work/err")"
+done
+expect_eq "$(count_objects nodb/)" 0 "objects the reads wrote"
+expect_eq "$(count_items nodb)" 0 "items the reads wrote"
 expect_eq "$(c $db put apple red)" 1 "put"
 expect_eq "$(c $db put banana yellow)" 2 "put"
 expect_eq "$(c $db get apple)" red "get"

@@ -3,7 +3,8 @@
  * test_db.c - the engine through its public API on the embedded default:
  * commits, MVCC reads at every seq, scans against a model, reopen through
  * manifests, several handles and several processes on one database, large
- * entries through delta objects, group commit, corruption reporting.
+ * entries through delta objects, group commit, corruption reporting, and an
+ * open without create_if_missing that finds nothing and creates nothing.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -760,16 +762,55 @@ static void commits_whose_conditional_write_times_out_land_exactly_once(void **s
     cirrus_close(db);
 }
 
+/* Entries in directory path, not counting "." and "..". */
+static int dir_entries(const char *path)
+{
+    DIR *d = opendir(path);
+    struct dirent *e;
+    int n = 0;
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
 static void opening_a_missing_db_without_create_fails(void **state)
 {
     struct fixture *f = *state;
     cirrus_options o = fixture_manual_options();
     char path[4200];
     cirrus_db *db = NULL;
+    struct stat st;
     o.create_if_missing = 0;
+    /* a directory that does not exist: the message names it, and neither
+     * the directory nor its parent's listing changes */
     snprintf(path, sizeof(path), "%s/nothing-here", f->dir);
     assert_int_equal(cirrus_open(&db, path, &o), CIRRUS_ENOTFOUND);
     assert_null(db);
+    assert_non_null(strstr(cirrus_errmsg(), "no database at "));
+    assert_non_null(strstr(cirrus_errmsg(), path));
+    assert_int_equal(stat(path, &st), -1);
+    /* an empty directory stays empty: no meta.sqlite3, no object */
+    assert_int_equal(mkdir(path, 0755), 0);
+    assert_int_equal(cirrus_open(&db, path, &o), CIRRUS_ENOTFOUND);
+    assert_null(db);
+    assert_non_null(strstr(cirrus_errmsg(), "no database at "));
+    assert_int_equal(dir_entries(path), 0);
+    /* read-only never creates either */
+    o.create_if_missing = 1;
+    o.read_only = 1;
+    assert_int_equal(cirrus_open(&db, path, &o), CIRRUS_ENOTFOUND);
+    assert_int_equal(dir_entries(path), 0);
+    /* and the same options with create_if_missing make it */
+    o.read_only = 0;
+    assert_int_equal(cirrus_open(&db, path, &o), 0);
+    assert_int_equal(cirrus_close(db), 0);
+    assert_true(dir_entries(path) > 0);
+    o.create_if_missing = 0;
+    assert_int_equal(cirrus_open(&db, path, &o), 0);
+    assert_int_equal(cirrus_close(db), 0);
+    db = NULL;
     assert_int_equal(cirrus_open(&db, "ftp://x", &o), CIRRUS_EINVALID);
     assert_non_null(strstr(cirrus_errmsg(), "ftp://x"));
 }
