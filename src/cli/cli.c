@@ -195,6 +195,7 @@ int cli_open_opts(struct cli *c, cirrus_db **out, enum cli_open_mode mode, cirru
 {
     int rc = CLI_OK, lrc;
     o->meta_url = c->meta_url;
+    o->log_level = c->log_level; /* to stderr: the default log_fn */
     /* A CLI process lives for one command: no group-commit or refresh
      * threads. Writes commit with CIRRUS_WRITE_NOW; open reads the head. */
     o->flush_interval_ms = 0;

@@ -37,6 +37,8 @@ struct cli {
     const char *meta_url; /* --meta, else $CIRRUS_META, else NULL; borrowed */
     const char *cmd;      /* the command's name, for messages */
     const char *synopsis; /* the command's arguments, for its usage line */
+    int log_level;        /* --log-level, else $CIRRUS_LOG, else CIRRUS_LOG_WARN;
+                           * every open passes it (cli_open_opts) */
 };
 
 /* One option of a command. Options are "--name VALUE", "--name=VALUE" or, for

@@ -240,6 +240,7 @@ static cirrus_options own_options(struct cli *c)
 {
     cirrus_options o = CIRRUS_OPTIONS_INIT;
     o.meta_url = c->meta_url;
+    o.log_level = c->log_level;
     o.flush_interval_ms = 0;
     o.refresh_interval_ms = 0;
     o.background_compaction = 0;

@@ -189,15 +189,28 @@ static int run_help(struct cli *c, int argc, char **argv)
 }
 
 /* Reads one global option at argv[*i] ("--db PATH", "--db=PATH", ...). */
+/* Sets the level of the library's messages from `from` (an option or
+ * $CIRRUS_LOG); another name is a usage error. */
+static int set_log_level(struct cli *c, const char *from, const char *name)
+{
+    int level = cirrus_log_level_parse(name);
+    if (level < 0)
+        return cli_usage(c, "%s: '%s' is not a log level (error, warn, info, debug)", from, name);
+    c->log_level = level;
+    return CLI_OK;
+}
+
 static int global_opt(struct cli *c, int argc, char **argv, int *i)
 {
-    const char *arg = argv[*i], **dst = NULL, *val = NULL;
+    const char *arg = argv[*i], **dst = NULL, *val = NULL, *level = NULL;
     size_t name_len = strcspn(arg, "=");
     int rc = CLI_OK;
     if (name_len == 4 && strncmp(arg, "--db", 4) == 0)
         dst = &c->db_url;
     else if (name_len == 6 && strncmp(arg, "--meta", 6) == 0)
         dst = &c->meta_url;
+    else if (name_len == 11 && strncmp(arg, "--log-level", 11) == 0)
+        dst = &level;
     if (arg[name_len] == '=')
         val = arg + name_len + 1;
     else if (dst && *i + 1 < argc)
@@ -208,6 +221,8 @@ static int global_opt(struct cli *c, int argc, char **argv, int *i)
         rc = cli_usage(c, "option %.*s needs a value", (int)name_len, arg);
     else
         *dst = val;
+    if (rc == CLI_OK && dst == &level)
+        rc = set_log_level(c, "--log-level", level);
     return rc;
 }
 
@@ -218,6 +233,7 @@ static void defaults(struct cli *c)
     c->meta_url = meta && meta[0] ? meta : NULL;
     c->cmd = "";
     c->synopsis = "COMMAND [ARGS...]";
+    c->log_level = CIRRUS_LOG_WARN;
 }
 
 /* Flushes stdout; a write error turns success into exit 3. */
@@ -245,6 +261,9 @@ int main(int argc, char **argv)
     int i = 1, rc = CLI_OK;
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
     defaults(&c);
+    const char *env_level = getenv("CIRRUS_LOG");
+    if (env_level && env_level[0])
+        rc = set_log_level(&c, "CIRRUS_LOG", env_level);
     for (; i < argc && strncmp(argv[i], "-", 1) == 0 && rc == CLI_OK; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
             strcmp(argv[i], "--version") == 0)

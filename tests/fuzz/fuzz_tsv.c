@@ -35,7 +35,7 @@ static size_t count_lines(const uint8_t *data, size_t size)
 
 static void check_raw(const uint8_t *data, size_t size)
 {
-    struct cli c = {NULL, NULL, "load", "[FILE]"};
+    struct cli c = {NULL, NULL, "load", "[FILE]", CIRRUS_LOG_WARN};
     cirrus_batch *b = NULL;
     char *copy = fuzz_malloc(size);
     if (size)
@@ -52,7 +52,7 @@ static void check_raw(const uint8_t *data, size_t size)
 
 static void check_pairs(const uint8_t *data, size_t size)
 {
-    struct cli c = {NULL, NULL, "load", "[FILE]"};
+    struct cli c = {NULL, NULL, "load", "[FILE]", CIRRUS_LOG_WARN};
     struct fuzz_reader in = {data, data + size};
     cirrus_batch *want = NULL, *got = NULL;
     char *text = fuzz_malloc(ESCAPE_MAX_LEN(size) + 2 * size + 2);
