@@ -14,13 +14,13 @@
  *          (cirrus_stats field names; since this process opened the db),
  *          block_cache_hit_permille and disk_cache_hit_permille (hits per
  *          1000 lookups, rounded down; 0 without lookups), then
- *          bg_failures.SUBSYSTEM (cirrus_stats_bg_name) and
- *          latency.OP.count / latency.OP.sum_us (cirrus_stats_hist_name).
+ *          bg_failures_SUBSYSTEM (cirrus_stats_bg_name) and
+ *          latency_OP_count and latency_OP_sum_us (cirrus_stats_hist_name).
  *          Every value is a decimal integer.
  *   stats --json   one object: every key above except l0_files, level.N.*,
- *          the permilles and the dotted ones; level_files and level_bytes as
- *          arrays by level; bg_failures as {SUBSYSTEM: n}; histograms as
- *          {OP: {count, sum_us, buckets}}, buckets[i] counting the samples
+ *          the permilles, bg_failures_* and latency_*; level_files and
+ *          level_bytes as arrays by level; bg_failures as {SUBSYSTEM: n};
+ *          histograms as {OP: {count, sum_us, buckets}}, buckets[i] counting the samples
  *          of at most 2^i us not in a lower bucket, the last one the rest.
  *   stats --prometheus   the text exposition format (cirrus_stats_prometheus).
  *   All of them: this process's counts only (since it opened the db).
@@ -241,13 +241,13 @@ static void stats_text(const cirrus_stats *st)
     stat_line("block_cache_hit_permille", permille(st->block_cache_hits, st->block_cache_misses));
     stat_line("disk_cache_hit_permille", permille(st->disk_cache_hits, st->disk_cache_misses));
     for (int i = 0; i < CIRRUS_BG_MAX; i++) {
-        snprintf(name, sizeof(name), "bg_failures.%s", cirrus_stats_bg_name(i));
+        snprintf(name, sizeof(name), "bg_failures_%s", cirrus_stats_bg_name(i));
         stat_line(name, st->bg_failures[i]);
     }
     for (int i = 0; i < CIRRUS_HIST_MAX; i++) {
-        snprintf(name, sizeof(name), "latency.%s.count", cirrus_stats_hist_name(i));
+        snprintf(name, sizeof(name), "latency_%s_count", cirrus_stats_hist_name(i));
         stat_line(name, st->hist[i].count);
-        snprintf(name, sizeof(name), "latency.%s.sum_us", cirrus_stats_hist_name(i));
+        snprintf(name, sizeof(name), "latency_%s_sum_us", cirrus_stats_hist_name(i));
         stat_line(name, st->hist[i].sum_us);
     }
 }

@@ -1,7 +1,7 @@
 /*
  * main.c - the `cirrus` command: global options, dispatch, usage.
  *
- *   cirrus [--db PATH] [--meta URL] COMMAND [ARGS...]
+ *   cirrus [--db PATH] [--meta URL] [--log-level LEVEL] COMMAND [ARGS...]
  *
  * Decisions written down (see also `cirrus help`):
  *  - Global options come before COMMAND; a command's own options may come
@@ -61,7 +61,9 @@ static const struct command commands[] = {
     {"head", cmd_head, "", "print the latest committed seq (0 for an empty db)"},
     {"log", cmd_log, "[--from SEQ]",
      "one line per commit: seq, time, kind, files added, files removed, bytes"},
-    {"stats", cmd_stats, "", "live files and bytes, per level; `name: value` lines"},
+    {"stats", cmd_stats, "[--json | --prometheus]",
+     "live files, request counts, latency histograms, failures (this process's); "
+     "`name: value` lines"},
     {"changes", cmd_changes, "[--from SEQ] [--follow]",
      "the changefeed from SEQ (default: the oldest retained), one line per change:\n"
      "      SEQ<TAB>put<TAB>KEY<TAB>VALUE or SEQ<TAB>del<TAB>KEY (also merge and del-range lines); "
@@ -132,7 +134,9 @@ static const char usage_tail[] =
     "\n"
     "PATH is a directory, file://DIR or s3://BUCKET/PREFIX (default $CIRRUS_DB,\n"
     "else ./cirrus-data); URL is the metadata store (default $CIRRUS_META, else\n"
-    "derived from PATH). A db that does not exist yet is created.\n"
+    "derived from PATH). A db that does not exist yet is created. LEVEL (default\n"
+    "$CIRRUS_LOG, else warn) is error, warn, info or debug: what the library\n"
+    "reports on stderr.\n"
     "\n"
     "Keys and values are bytes. Arguments and KEY<TAB>VALUE lines use the escapes\n"
     "\\\\, \\t, \\n and \\xHH; output uses them for backslash, tab, newline, other\n"
@@ -156,7 +160,9 @@ static const struct command *find_command(const char *name)
 
 static void print_usage(FILE *f)
 {
-    fputs("usage: cirrus [--db PATH] [--meta URL] COMMAND [ARGS...]\n\ncommands:\n", f);
+    fputs("usage: cirrus [--db PATH] [--meta URL] [--log-level LEVEL] COMMAND "
+          "[ARGS...]\n\ncommands:\n",
+          f);
     for (size_t i = 0; i < N_COMMANDS; i++) {
         const struct command *cmd = &commands[i];
         fprintf(f, "  %s%s%s\n      %s\n", cmd->name, cmd->synopsis[0] ? " " : "", cmd->synopsis,

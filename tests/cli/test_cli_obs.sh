@@ -50,7 +50,7 @@ set -e
 # the plain text keeps its lines and adds the new ones
 c --db "$D" stats >"$T/stats"
 for k in head_seq live_files l0_files memtable_bytes os_gets ms_writes write_stop_ms \
-    block_cache_hit_permille bg_failures.compaction latency.get.count log_warnings; do
+    block_cache_hit_permille bg_failures_compaction latency_get_count log_warnings; do
     grep -q "^$k: [0-9]*$" "$T/stats" || fail "stats has no '$k' line"
 done
 
