@@ -20,8 +20,9 @@
  *   stats --json   one object: every key above except l0_files, level.N.*,
  *          the permilles, bg_failures_* and latency_*; level_files and
  *          level_bytes as arrays by level; bg_failures as {SUBSYSTEM: n};
- *          histograms as {OP: {count, sum_us, buckets}}, buckets[i] counting the samples
- *          of at most 2^i us not in a lower bucket, the last one the rest.
+ *          histograms as {OP: {count, sum_us, buckets}}, buckets[i]
+ *          counting the samples of at most 2^i us not in a lower bucket,
+ *          the last one the rest.
  *   stats --prometheus   the text exposition format (cirrus_stats_prometheus).
  *   All of them: this process's counts only (since it opened the db).
  */
