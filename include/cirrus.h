@@ -1015,6 +1015,43 @@ CIRRUS_API int cirrus_maintain(cirrus_db *db, const cirrus_maintain_options *mo,
 
 #define CIRRUS_MAX_LEVELS 8
 
+/* A latency histogram: buckets[i] counts the samples of at most 2^i
+ * microseconds not counted in a lower bucket (not cumulative); the last
+ * bucket counts the rest (up to +Inf). count is their sum, sum_us their
+ * total in microseconds. */
+#define CIRRUS_HISTOGRAM_BUCKETS 32
+typedef struct cirrus_histogram {
+    uint64_t count;
+    uint64_t sum_us;
+    uint64_t buckets[CIRRUS_HISTOGRAM_BUCKETS];
+} cirrus_histogram;
+
+/* cirrus_stats.hist[]: what is timed */
+enum {
+    CIRRUS_HIST_COMMIT = 0,     /* a commit of an entry to the head (the CAS and the log copy) */
+    CIRRUS_HIST_GET = 1,        /* cirrus_get */
+    CIRRUS_HIST_OBJECT_GET = 2, /* an object store GET (a range or whole) */
+    CIRRUS_HIST_OBJECT_PUT = 3, /* an object store PUT */
+    CIRRUS_HIST_META_WRITE = 4, /* a metadata store conditional write or delete */
+    CIRRUS_HIST_MAX = 5
+};
+
+/* cirrus_stats.bg_failures[]: background work that failed and is retried */
+enum {
+    CIRRUS_BG_COMPACTION = 0, /* a background compaction */
+    CIRRUS_BG_GC = 1,         /* a background GC */
+    CIRRUS_BG_REFRESH = 2,    /* the follower's catch-up with the head */
+    CIRRUS_BG_COMMIT = 3,     /* the group committer's commit of buffered writes */
+    CIRRUS_BG_LEASE = 4,      /* taking or renewing the compactor lease */
+    CIRRUS_BG_MAX = 5
+};
+
+/* The name of a CIRRUS_HIST_* ("commit", "get", "object_get", "object_put",
+ * "meta_write") or CIRRUS_BG_* ("compaction", "gc", "refresh", "commit",
+ * "lease"), NULL for another value. */
+CIRRUS_API const char *cirrus_stats_hist_name(int hist);
+CIRRUS_API const char *cirrus_stats_bg_name(int bg);
+
 typedef struct cirrus_stats {
     uint64_t head_seq;
     uint64_t live_files;
@@ -1039,10 +1076,49 @@ typedef struct cirrus_stats {
      * that waited at l0_stop_writes_trigger and the milliseconds they waited */
     uint64_t write_slowdowns, write_slowdown_ms;
     uint64_t write_stops, write_stop_ms;
+
+    /* ---- added in 0.x (cirrus_stats_read only; see below) ---- */
+    uint64_t os_copies;                       /* server-side copies into the object store */
+    uint64_t ms_bytes_written, ms_bytes_read; /* metadata value bytes */
+    /* the follower: commits at the head that this handle's version does not
+     * have yet (one metadata read when stats are taken), and for how long,
+     * ms, this handle has not been known current (0 when it is) */
+    uint64_t follower_lag_seqs, follower_lag_ms;
+    /* messages this handle's logger delivered (cirrus_options.log_level
+     * decides which are), and every error or warning of this handle */
+    uint64_t log_errors, log_warnings, log_infos, log_debugs;
+    /* background work that failed (each also logged at warn), by
+     * subsystem: CIRRUS_BG_* */
+    uint64_t bg_failures[CIRRUS_BG_MAX];
+    /* latency histograms, by operation: CIRRUS_HIST_* */
+    cirrus_histogram hist[CIRRUS_HIST_MAX];
 } cirrus_stats;
 
-/* A snapshot of the handle's live state. Returns 0. */
+/* The size of the struct before the fields added after the first release:
+ * what cirrus_stats_get writes. */
+#define CIRRUS_STATS_V1_SIZE offsetof(cirrus_stats, os_copies)
+
+/*
+ * ABI: cirrus_stats grows at its end, and it has no version field, so the
+ * library never writes more of it than the caller says it has:
+ *  - cirrus_stats_read(db, &st, sizeof(st)) fills the first `size` bytes
+ *    (at most this build's sizeof(cirrus_stats)) and zeroes nothing
+ *    beyond; fields past `size` are the caller's to leave alone. Use it.
+ *  - cirrus_stats_get(db, &st), the first call, fills exactly
+ *    CIRRUS_STATS_V1_SIZE bytes, so that a program compiled against the
+ *    first header, whose struct ends there, is never overrun.
+ * Both return 0 (CIRRUS_EINVALID for a size below CIRRUS_STATS_V1_SIZE).
+ */
 CIRRUS_API int cirrus_stats_get(cirrus_db *db, cirrus_stats *out);
+CIRRUS_API int cirrus_stats_read(cirrus_db *db, cirrus_stats *out, size_t size);
+
+/*
+ * Renders the handle's stats in the Prometheus text exposition format
+ * (version 0.0.4), every metric named cirrus_*, for an embedding server to
+ * expose. *out is a NUL-terminated malloc'd string of *len bytes (free it
+ * with cirrus_free). Returns 0 or CIRRUS_ENOMEM.
+ */
+CIRRUS_API int cirrus_stats_prometheus(cirrus_db *db, char **out, size_t *len);
 
 /* ---- inspection ---------------------------------------------------------
  *

@@ -28,6 +28,7 @@
 
 #include "aws/awsproto.h"
 #include "util/buf.h"
+#include "util/log.h"
 #include "util/status.h"
 #include "util/sys.h"
 
@@ -1007,11 +1008,14 @@ static int refresh_locked(struct aws_cred_provider *p)
                     "cirrus-aws: refreshed credentials from %s (refresh %lu, expire in %lld ms)\n",
                     p->source, p->n_refresh, (long long)(fresh->expires_ms - now_ms()));
     } else {
-        /* try again soon, but not in a tight loop */
+        /* try again soon, but not in a tight loop; never silently: the
+         * refresher has no handle, so this goes to the process's default
+         * logger (stderr at warn, counted by log_count). The message names
+         * the source and the cause, never the credentials. */
         p->next_try_ms = now_ms() + 500;
-        if (p->debug)
-            fprintf(stderr, "cirrus-aws: refreshing credentials from %s failed: %s\n", p->source,
-                    cirrus_errmsg());
+        log_msg(NULL, CIRRUS_LOG_WARN, "credentials",
+                "refreshing credentials from %s failed (retried in 500 ms): %s", p->source,
+                cirrus_errmsg());
     }
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);

@@ -220,6 +220,8 @@ int cli_open(struct cli *c, cirrus_db **out, enum cli_open_mode mode)
 int cli_try_open(struct cli *c, cirrus_db **out, enum cli_open_mode mode, cirrus_options *o)
 {
     o->meta_url = c->meta_url;
+    if (c->log_level >= 0)
+        o->log_level = c->log_level; /* to stderr: the default log_fn */
     /* A CLI process lives for one command: no group-commit or refresh
      * threads. Writes commit with CIRRUS_WRITE_NOW; open reads the head. */
     o->flush_interval_ms = 0;

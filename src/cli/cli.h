@@ -38,6 +38,8 @@ struct cli {
     const char *cmd;      /* the command's name, for messages */
     const char *synopsis; /* the command's arguments, for its usage line */
     int no_create;        /* --no-create: no command creates a db */
+    int log_level;        /* --log-level, else $CIRRUS_LOG, else -1 (unset: the
+                           * options' own level); cli_open_opts passes it */
 };
 
 /* One option of a command. Options are "--name VALUE", "--name=VALUE" or, for

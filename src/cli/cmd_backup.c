@@ -240,6 +240,8 @@ static cirrus_options own_options(struct cli *c)
 {
     cirrus_options o = CIRRUS_OPTIONS_INIT;
     o.meta_url = c->meta_url;
+    if (c->log_level >= 0)
+        o.log_level = c->log_level;
     o.flush_interval_ms = 0;
     o.refresh_interval_ms = 0;
     o.background_compaction = 0;

@@ -15,12 +15,23 @@
  *          then memtable_bytes, then the counters of the `tail` table below
  *          (cirrus_stats field names; since this process opened the db),
  *          block_cache_hit_permille and disk_cache_hit_permille (hits per
- *          1000 lookups, rounded down; 0 without lookups). Every value is a
- *          decimal integer.
+ *          1000 lookups, rounded down; 0 without lookups), then
+ *          bg_failures_SUBSYSTEM (cirrus_stats_bg_name) and
+ *          latency_OP_count and latency_OP_sum_us (cirrus_stats_hist_name).
+ *          Every value is a decimal integer.
+ *   stats --json   one object: every key above except l0_files, level.N.*,
+ *          the permilles, bg_failures_* and latency_*; level_files and
+ *          level_bytes as arrays by level; bg_failures as {SUBSYSTEM: n};
+ *          histograms as {OP: {count, sum_us, buckets}}, buckets[i]
+ *          counting the samples of at most 2^i us not in a lower bucket,
+ *          the last one the rest.
+ *   stats --prometheus   the text exposition format (cirrus_stats_prometheus).
+ *   All of them: this process's counts only (since it opened the db).
  */
 #include <jansson.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -148,6 +159,15 @@ static const struct {
     STAT(write_slowdown_ms),
     STAT(write_stops),
     STAT(write_stop_ms),
+    STAT(os_copies),
+    STAT(ms_bytes_written),
+    STAT(ms_bytes_read),
+    STAT(follower_lag_seqs),
+    STAT(follower_lag_ms),
+    STAT(log_errors),
+    STAT(log_warnings),
+    STAT(log_infos),
+    STAT(log_debugs),
 };
 #undef STAT
 
@@ -157,38 +177,129 @@ static uint64_t permille(uint64_t hits, uint64_t misses)
     return hits + misses ? hits * 1000 / (hits + misses) : 0;
 }
 
+/* stats --json: one object; the keys are cirrus_stats' field names (docs
+ * in the header comment above). */
+static int stats_json(struct cli *c, const cirrus_stats *st)
+{
+    json_t *o = json_object(), *lf = json_array(), *lb = json_array(), *bg = json_object(),
+           *hs = json_object();
+    int rc = CLI_OK;
+    if (!o || !lf || !lb || !bg || !hs)
+        goto nomem;
+    json_object_set_new(o, "head_seq", json_integer((json_int_t)st->head_seq));
+    json_object_set_new(o, "live_files", json_integer((json_int_t)st->live_files));
+    json_object_set_new(o, "live_bytes", json_integer((json_int_t)st->live_bytes));
+    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
+        json_array_append_new(lf, json_integer((json_int_t)st->level_files[l]));
+        json_array_append_new(lb, json_integer((json_int_t)st->level_bytes[l]));
+    }
+    json_object_set(o, "level_files", lf);
+    json_object_set(o, "level_bytes", lb);
+    json_object_set_new(o, "memtable_bytes", json_integer((json_int_t)st->memtable_bytes));
+    for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)st + tail[i].offset, sizeof(v));
+        json_object_set_new(o, tail[i].name, json_integer((json_int_t)v));
+    }
+    for (int i = 0; i < CIRRUS_BG_MAX; i++)
+        json_object_set_new(bg, cirrus_stats_bg_name(i),
+                            json_integer((json_int_t)st->bg_failures[i]));
+    json_object_set(o, "bg_failures", bg);
+    for (int i = 0; i < CIRRUS_HIST_MAX; i++) {
+        const cirrus_histogram *h = &st->hist[i];
+        json_t *b = json_array();
+        for (int k = 0; b && k < CIRRUS_HISTOGRAM_BUCKETS; k++)
+            json_array_append_new(b, json_integer((json_int_t)h->buckets[k]));
+        json_object_set_new(hs, cirrus_stats_hist_name(i),
+                            json_pack("{sIsIso*}", "count", (json_int_t)h->count, "sum_us",
+                                      (json_int_t)h->sum_us, "buckets", b));
+    }
+    json_object_set(o, "histograms", hs);
+    char *text = json_dumps(o, JSON_COMPACT);
+    if (!text)
+        goto nomem;
+    printf("%s\n", text);
+    free(text);
+    goto done;
+nomem:
+    rc = cli_failf(c, CLI_ERROR, "out of memory");
+done:
+    json_decref(o);
+    json_decref(lf);
+    json_decref(lb);
+    json_decref(bg);
+    json_decref(hs);
+    return rc;
+}
+
+static void stats_text(const cirrus_stats *st)
+{
+    char name[64];
+    stat_line("head_seq", st->head_seq);
+    stat_line("live_files", st->live_files);
+    stat_line("live_bytes", st->live_bytes);
+    stat_line("l0_files", st->level_files[0]);
+    for (int level = 0; level < CIRRUS_MAX_LEVELS; level++) {
+        if (st->level_files[level] == 0)
+            continue;
+        snprintf(name, sizeof(name), "level.%d.files", level);
+        stat_line(name, st->level_files[level]);
+        snprintf(name, sizeof(name), "level.%d.bytes", level);
+        stat_line(name, st->level_bytes[level]);
+    }
+    stat_line("memtable_bytes", st->memtable_bytes);
+    for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)st + tail[i].offset, sizeof(v));
+        stat_line(tail[i].name, v);
+    }
+    stat_line("block_cache_hit_permille", permille(st->block_cache_hits, st->block_cache_misses));
+    stat_line("disk_cache_hit_permille", permille(st->disk_cache_hits, st->disk_cache_misses));
+    for (int i = 0; i < CIRRUS_BG_MAX; i++) {
+        snprintf(name, sizeof(name), "bg_failures_%s", cirrus_stats_bg_name(i));
+        stat_line(name, st->bg_failures[i]);
+    }
+    for (int i = 0; i < CIRRUS_HIST_MAX; i++) {
+        snprintf(name, sizeof(name), "latency_%s_count", cirrus_stats_hist_name(i));
+        stat_line(name, st->hist[i].count);
+        snprintf(name, sizeof(name), "latency_%s_sum_us", cirrus_stats_hist_name(i));
+        stat_line(name, st->hist[i].sum_us);
+    }
+}
+
 int cmd_stats(struct cli *c, int argc, char **argv)
 {
     cirrus_db *db = NULL;
     cirrus_stats st;
-    char name[32];
-    int rc, lrc;
-    if ((rc = no_args(c, argc, argv)) != CLI_OK || (rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
+    int json = 0, prom = 0, n_pos, rc, lrc;
+    struct cli_opt opts[] = {{"--json", NULL, &json, 0}, {"--prometheus", NULL, &prom, 0}};
+    if ((rc = cli_parse_args(c, argc, argv, opts, 2, &n_pos)) != CLI_OK ||
+        (rc = cli_expect_args(c, argv, n_pos, 0, 0, "")) != CLI_OK)
         goto done;
-    if ((lrc = cirrus_stats_get(db, &st)) < 0) {
+    if (json && prom) {
+        rc = cli_usage(c, "--json and --prometheus exclude each other");
+        goto done;
+    }
+    if ((rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
+        goto done;
+    if (prom) {
+        char *text = NULL;
+        size_t len = 0;
+        if ((lrc = cirrus_stats_prometheus(db, &text, &len)) < 0)
+            rc = cli_fail(c, lrc);
+        else
+            fwrite(text, 1, len, stdout);
+        cirrus_free(text);
+        goto done;
+    }
+    if ((lrc = cirrus_stats_read(db, &st, sizeof(st))) < 0) {
         rc = cli_fail(c, lrc);
         goto done;
     }
-    stat_line("head_seq", st.head_seq);
-    stat_line("live_files", st.live_files);
-    stat_line("live_bytes", st.live_bytes);
-    stat_line("l0_files", st.level_files[0]);
-    for (int level = 0; level < CIRRUS_MAX_LEVELS; level++) {
-        if (st.level_files[level] == 0)
-            continue;
-        snprintf(name, sizeof(name), "level.%d.files", level);
-        stat_line(name, st.level_files[level]);
-        snprintf(name, sizeof(name), "level.%d.bytes", level);
-        stat_line(name, st.level_bytes[level]);
-    }
-    stat_line("memtable_bytes", st.memtable_bytes);
-    for (size_t i = 0; i < sizeof(tail) / sizeof(tail[0]); i++) {
-        uint64_t v;
-        memcpy(&v, (const char *)&st + tail[i].offset, sizeof(v));
-        stat_line(tail[i].name, v);
-    }
-    stat_line("block_cache_hit_permille", permille(st.block_cache_hits, st.block_cache_misses));
-    stat_line("disk_cache_hit_permille", permille(st.disk_cache_hits, st.disk_cache_misses));
+    if (json)
+        rc = stats_json(c, &st);
+    else
+        stats_text(&st);
 done:
     return cli_close(c, db, rc);
 }

@@ -114,7 +114,7 @@ struct maintain_args {
 
 static int parse_maintain(struct cli *c, int argc, char **argv, struct maintain_args *a)
 {
-    const char *interval = NULL, *grace = NULL, *ttl = NULL, *log = getenv("CIRRUS_LOG");
+    const char *interval = NULL, *grace = NULL, *ttl = NULL;
     struct cli_opt opts[] = {{"--interval", &interval, NULL, 0},
                              {"--grace", &grace, NULL, 0},
                              {"--ttl", &ttl, NULL, 0},
@@ -124,7 +124,7 @@ static int parse_maintain(struct cli *c, int argc, char **argv, struct maintain_
     a->interval_ms = MAINTAIN_DEFAULT_INTERVAL_MS;
     a->ttl_ms = MAINTAIN_DEFAULT_TTL_MS;
     a->grace_ms = -1;
-    a->log_level = CIRRUS_LOG_INFO;
+    a->log_level = CIRRUS_LOG_INFO; /* unless --log-level or CIRRUS_LOG say */
     if ((rc = cli_parse_args(c, argc, argv, opts, sizeof(opts) / sizeof(opts[0]), &n_pos)) !=
             CLI_OK ||
         (rc = cli_expect_args(c, argv, n_pos, 0, 0, "")) != CLI_OK ||
@@ -139,8 +139,6 @@ static int parse_maintain(struct cli *c, int argc, char **argv, struct maintain_
         return cli_usage(c, "--ttl needs a duration above zero");
     if (a->owner && !a->owner[0])
         return cli_usage(c, "--owner needs a non-empty ID");
-    if (log && log[0] && (a->log_level = cirrus_log_level_parse(log)) < 0)
-        return cli_usage(c, "CIRRUS_LOG needs error, warn, info or debug, got '%s'", log);
     return CLI_OK;
 }
 

@@ -1,7 +1,7 @@
 /*
  * main.c - the `cirrus` command: global options, dispatch, usage.
  *
- *   cirrus [--db PATH] [--meta URL] [--no-create] COMMAND [ARGS...]
+ *   cirrus [--db PATH] [--meta URL] [--no-create] [--log-level LEVEL] COMMAND [ARGS...]
  *
  * Decisions written down (see also `cirrus help`):
  *  - Global options come before COMMAND; a command's own options may come
@@ -77,7 +77,9 @@ static const struct command commands[] = {
      "decode an SST (footer, properties, index, filter; --blocks, --entries), a log\n"
      "      entry, a manifest (default: the newest) or every metadata item. A missing\n"
      "      or damaged object: exit 3 naming the damage"},
-    {"stats", cmd_stats, "", "live files and bytes, per level; `name: value` lines"},
+    {"stats", cmd_stats, "[--json | --prometheus]",
+     "live files, request counts, latency histograms, failures (this process's); "
+     "`name: value` lines"},
     {"changes", cmd_changes, "[--from SEQ] [--follow]",
      "the changefeed from SEQ (default: the oldest retained), one line per change:\n"
      "      SEQ<TAB>put<TAB>KEY<TAB>VALUE or SEQ<TAB>del<TAB>KEY (also merge and del-range lines); "
@@ -168,6 +170,8 @@ static const char usage_tail[] =
     "load, stage, commit-staged, txn, checkpoint create, lease acquire, demo) and\n"
     "create make a db that does not exist yet; --no-create stops them too. Any\n"
     "other command on a location with no db exits 3: \"no database at PATH\".\n"
+    "LEVEL (default $CIRRUS_LOG, else warn) is error, warn, info or debug: what\n"
+    "the library reports on stderr.\n"
     "\n"
     "Keys and values are bytes. Arguments and KEY<TAB>VALUE lines use the escapes\n"
     "\\\\, \\t, \\n and \\xHH; output uses them for backslash, tab, newline, other\n"
@@ -191,7 +195,8 @@ static const struct command *find_command(const char *name)
 
 static void print_usage(FILE *f)
 {
-    fputs("usage: cirrus [--db PATH] [--meta URL] [--no-create] COMMAND [ARGS...]\n\ncommands:\n",
+    fputs("usage: cirrus [--db PATH] [--meta URL] [--no-create] [--log-level LEVEL] COMMAND "
+          "[ARGS...]\n\ncommands:\n",
           f);
     for (size_t i = 0; i < N_COMMANDS; i++) {
         const struct command *cmd = &commands[i];
@@ -225,9 +230,20 @@ static int run_help(struct cli *c, int argc, char **argv)
 }
 
 /* Reads one global option at argv[*i] ("--db PATH", "--db=PATH", ...). */
+/* Sets the level of the library's messages from `from` (an option or
+ * $CIRRUS_LOG); another name is a usage error. */
+static int set_log_level(struct cli *c, const char *from, const char *name)
+{
+    int level = cirrus_log_level_parse(name);
+    if (level < 0)
+        return cli_usage(c, "%s: '%s' is not a log level (error, warn, info, debug)", from, name);
+    c->log_level = level;
+    return CLI_OK;
+}
+
 static int global_opt(struct cli *c, int argc, char **argv, int *i)
 {
-    const char *arg = argv[*i], **dst = NULL, *val = NULL;
+    const char *arg = argv[*i], **dst = NULL, *val = NULL, *level = NULL;
     size_t name_len = strcspn(arg, "=");
     int rc = CLI_OK;
     if (strcmp(arg, "--no-create") == 0) {
@@ -238,6 +254,8 @@ static int global_opt(struct cli *c, int argc, char **argv, int *i)
         dst = &c->db_url;
     else if (name_len == 6 && strncmp(arg, "--meta", 6) == 0)
         dst = &c->meta_url;
+    else if (name_len == 11 && strncmp(arg, "--log-level", 11) == 0)
+        dst = &level;
     if (arg[name_len] == '=')
         val = arg + name_len + 1;
     else if (dst && *i + 1 < argc)
@@ -248,6 +266,8 @@ static int global_opt(struct cli *c, int argc, char **argv, int *i)
         rc = cli_usage(c, "option %.*s needs a value", (int)name_len, arg);
     else
         *dst = val;
+    if (rc == CLI_OK && dst == &level)
+        rc = set_log_level(c, "--log-level", level);
     return rc;
 }
 
@@ -259,6 +279,7 @@ static void defaults(struct cli *c)
     c->no_create = 0;
     c->cmd = "";
     c->synopsis = "COMMAND [ARGS...]";
+    c->log_level = -1; /* unset: the library's default (warn), or the command's */
 }
 
 /* Flushes stdout; a write error turns success into exit 3. */
@@ -286,6 +307,9 @@ int main(int argc, char **argv)
     int i = 1, rc = CLI_OK;
     setvbuf(stdout, outbuf, _IOFBF, sizeof(outbuf));
     defaults(&c);
+    const char *env_level = getenv("CIRRUS_LOG");
+    if (env_level && env_level[0])
+        rc = set_log_level(&c, "CIRRUS_LOG", env_level);
     for (; i < argc && strncmp(argv[i], "-", 1) == 0 && rc == CLI_OK; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0 ||
             strcmp(argv[i], "--version") == 0)

@@ -147,6 +147,8 @@ int db_refresh(cirrus_db *db, uint64_t *seq_out)
 {
     pthread_mutex_lock(&db->cm.mu);
     int rc = catch_up_watch(db, NULL, NULL, NULL);
+    if (rc == 0)
+        atomic_store_explicit(&db->metrics.current_at_ms, now_ms(), memory_order_relaxed);
     if (rc == 0 && seq_out)
         *seq_out = db->vs.current->seq;
     pthread_mutex_unlock(&db->cm.mu);
@@ -463,9 +465,13 @@ static enum commit_state st_backoff(struct commit_run *r)
 int db_commit(cirrus_db *db, struct entry *e, void (*on_publish)(cirrus_db *db, void *arg),
               void *arg, uint64_t *seq_out, int *applied_out)
 {
+    uint64_t start = mono_ns();
     pthread_mutex_lock(&db->cm.mu);
     int rc = commit_locked(db, e, on_publish, arg, seq_out, applied_out);
     pthread_mutex_unlock(&db->cm.mu);
+    histogram_since(&db->metrics.commit_us, start, mono_ns());
+    if (rc == 0)
+        atomic_store_explicit(&db->metrics.current_at_ms, now_ms(), memory_order_relaxed);
     return rc;
 }
 

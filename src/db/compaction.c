@@ -425,6 +425,19 @@ static int keep_snapshots(cirrus_db *db, const struct entry *e, void *arg)
     return db_snapshots_hold_horizon(db, e->horizon);
 }
 
+/* The info line of a committed compaction: what it read and wrote. */
+static void log_done(cirrus_db *db, const struct pick *p, const struct entry *e, uint64_t start)
+{
+    uint64_t in = 0;
+    for (size_t i = 0; i < p->n_inputs; i++)
+        in += p->inputs[i]->meta.size;
+    db_log(db, CIRRUS_LOG_INFO, "compaction",
+           "L%d into L%d%s: %zu inputs (%" PRIu64 " bytes), %zu outputs (%" PRIu64
+           " bytes) in %" PRIu64 " ms",
+           p->level, p->out_level, p->trivial ? " (moved)" : "", p->n_inputs, in, e->n_added,
+           entry_added_bytes(e), (mono_ns() - start) / 1000000);
+}
+
 /* Runs and commits one compaction. 1 if it did one, 0 if none was needed. */
 int compaction_run_once(cirrus_db *db)
 {
@@ -433,6 +446,7 @@ int compaction_run_once(cirrus_db *db)
     struct entry e = {0};
     uint64_t horizon = 0;
     int applied = 0, rc;
+    uint64_t start = mono_ns();
     if ((rc = db_acquire(db, &sv, 0)) < 0)
         return rc;
     if ((rc = pick_compaction(db, sv.v, &p)) <= 0)
@@ -473,13 +487,8 @@ int compaction_run_once(cirrus_db *db)
     if (rc < 0)
         goto done;
     if (applied) {
-        uint64_t out_bytes = 0;
-        for (size_t i = 0; i < e.n_added; i++)
-            out_bytes += e.added[i].size;
         atomic_fetch_add_explicit(&db->cp.n_compactions, 1, memory_order_relaxed);
-        db_log(db, CIRRUS_LOG_INFO, "compaction",
-               "L%d -> L%d%s: %zu files in, %zu files out (%llu bytes)", p.level, p.out_level,
-               p.trivial ? " (moved)" : "", p.n_inputs, e.n_added, (unsigned long long)out_bytes);
+        log_done(db, &p, &e, start);
     }
     rc = 1;
 done:

@@ -112,6 +112,35 @@ done:
     return rc < 0 ? rc : 0;
 }
 
+/* Takes the lease for the background thread; another holder is not a
+ * failure, anything else is logged and counted. 0 if held. Caller holds
+ * cp.mu. */
+static int background_lease(cirrus_db *db)
+{
+    int rc = compactor_hold_lease(db);
+    if (rc < 0 && rc != CIRRUS_EBUSY)
+        db_bg_failed(db, CIRRUS_BG_LEASE, "taking or renewing the compactor lease");
+    return rc;
+}
+
+/* One tick of the background thread: compacts while a level needs it, then
+ * GC when it is due. Every failure is logged and counted (db_bg_failed),
+ * none dropped; the work is retried at the next tick. Caller holds cp.mu. */
+static void background_work(cirrus_db *db)
+{
+    int rc = background_lease(db);
+    while (rc == 0 && (rc = compaction_run_once(db)) == 1 && !db_closing(db))
+        if (background_lease(db) < 0)
+            break;
+    if (rc < 0 && rc != CIRRUS_EBUSY && rc != CIRRUS_ECLOSED && db->cp.lease_held)
+        db_bg_failed(db, CIRRUS_BG_COMPACTION, "background compaction");
+    if (db->cp.lease_held && now_ms() >= db->cp.next_gc_ms) {
+        if (gc_run(db, -1, NULL, NULL) < 0)
+            db_bg_failed(db, CIRRUS_BG_GC, "background GC");
+        db->cp.next_gc_ms = now_ms() + GC_PERIOD_MS;
+    }
+}
+
 static void *compactor(void *arg)
 {
     cirrus_db *db = arg;
@@ -133,13 +162,7 @@ static void *compactor(void *arg)
         pthread_mutex_unlock(&db->mu);
         if (need) {
             pthread_mutex_lock(&db->cp.mu);
-            int rc = compactor_hold_lease(db);
-            while (rc == 0 && (rc = compaction_run_once(db)) == 1 && !db_closing(db))
-                compactor_hold_lease(db);
-            if (db->cp.lease_held && now_ms() >= db->cp.next_gc_ms) {
-                gc_run(db, -1, NULL, NULL);
-                db->cp.next_gc_ms = now_ms() + GC_PERIOD_MS;
-            }
+            background_work(db);
             pthread_mutex_unlock(&db->cp.mu);
             err_clear(); /* failures are retried at the next tick */
         }

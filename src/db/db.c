@@ -1,6 +1,6 @@
 /*
  * db.c - opening and closing a database, the background thread, and the
- * handle-wide queries (stats, the log, time to seq).
+ * handle-wide queries (the log, time to seq; stats are stats.c).
  *
  * Opening: read the manifest pointer, load that manifest (or start empty),
  * then replay the log after it up to the head (commit.c). The handle is then
@@ -260,6 +260,7 @@ int db_open_stores(cirrus_db **out, const char *url, const cirrus_options *opts)
     }
     options_copy(&db->opts, opts);
     db->logger = logger_from_options(&db->opts);
+    db->logger.counts = &db->metrics.logged;
     db->opts.meta_url = NULL;       /* not owned: never kept */
     db->opts.disk_cache_dir = NULL; /* used during open only */
     pthread_mutex_init(&db->cm.flush_mu, NULL);
@@ -409,7 +410,8 @@ int cirrus_refresh(cirrus_db *db, uint64_t *seq_out)
  * counted from the end of the last commit, so a write waits at most one
  * interval for its commit to start); when it committed nothing for
  * refresh_interval_ms it catches up with other writers. Failures are kept
- * for waiters and retried at the next tick. */
+ * for waiters, logged and counted (db_bg_failed), and retried at the next
+ * tick. */
 static void *background(void *arg)
 {
     cirrus_db *db = arg;
@@ -433,69 +435,16 @@ static void *background(void *arg)
         if (work) {
             if (fi)
                 db_freeze(db);
-            db_flush_until(db, UINT64_MAX);
+            if (db_flush_until(db, UINT64_MAX) < 0)
+                db_bg_failed(db, CIRRUS_BG_COMMIT, "committing buffered writes");
             last_refresh = mono_ns();
         } else if (ri && mono_ns() - last_refresh >= (uint64_t)ri * 1000000u) {
-            db_refresh(db, NULL);
+            if (db_refresh(db, NULL) < 0)
+                db_bg_failed(db, CIRRUS_BG_REFRESH, "catching up with the head");
             last_refresh = mono_ns();
         }
         pthread_mutex_lock(&db->mu);
     }
     pthread_mutex_unlock(&db->mu);
     return NULL;
-}
-
-int cirrus_stats_get(cirrus_db *db, cirrus_stats *out)
-{
-    memset(out, 0, sizeof(*out));
-    pthread_mutex_lock(&db->mu);
-    struct version *v = db->vs.current;
-    out->head_seq = v->seq;
-    for (int l = 0; l < CIRRUS_MAX_LEVELS; l++) {
-        out->level_files[l] = v->n_files[l];
-        for (size_t i = 0; i < v->n_files[l]; i++)
-            out->level_bytes[l] += v->files[l][i]->meta.size;
-        out->live_files += out->level_files[l];
-        out->live_bytes += out->level_bytes[l];
-    }
-    /* an empty memtable still holds its skiplist head: report buffered data */
-    out->memtable_bytes = memtable_count(db->wb.mem) ? memtable_bytes(db->wb.mem) : 0;
-    for (size_t i = 0; i < db->cm.n_imm; i++)
-        out->memtable_bytes += memtable_bytes(db->cm.imm[i]->mem);
-    out->compaction_backlog_bytes = compaction_backlog(&db->opts, v);
-    pthread_mutex_unlock(&db->mu);
-    out->compactions = atomic_load_explicit(&db->cp.n_compactions, memory_order_relaxed);
-    db_write_stall_stats(db, out);
-    out->compaction_bytes_written =
-        atomic_load_explicit(&db->cp.compacted_bytes, memory_order_relaxed);
-    if (db->bcache) {
-        struct block_cache_stats b;
-        block_cache_stats(db->bcache, &b);
-        out->block_cache_hits = b.hits;
-        out->block_cache_misses = b.misses;
-        out->block_cache_bytes = b.bytes_in_use;
-    }
-    struct disk_cache_stats d;
-    if (disk_cache_stats(db->os, &d) == 0) {
-        out->disk_cache_hits = d.hits;
-        out->disk_cache_misses = d.misses;
-        out->disk_cache_bytes = d.bytes_used;
-    }
-    struct objstore_stats o;
-    objstore_stats(db->os_backend, &o);
-    out->os_puts = o.puts;
-    out->os_gets = o.gets;
-    out->os_heads = o.heads;
-    out->os_deletes = o.deletes;
-    out->os_lists = o.lists;
-    out->os_bytes_written = o.bytes_written;
-    out->os_bytes_read = o.bytes_read;
-    struct metastore_stats m;
-    metastore_stats(db->ms, &m);
-    out->ms_gets = m.gets;
-    out->ms_writes = m.puts;
-    out->ms_deletes = m.deletes;
-    out->ms_queries = m.queries;
-    err_clear();
-    return 0;
 }

@@ -71,7 +71,19 @@
 #include "db/versions.h"
 #include "db/write_buffer.h"
 #include "util/buf.h"
+#include "util/histogram.h"
 #include "util/log.h"
+
+/* What cirrus_stats reports beyond the components' own state: relaxed
+ * atomics, bumped by any thread without a lock (histogram.h). */
+struct db_metrics {
+    struct histogram commit_us;                  /* db_commit: the CAS and log copy */
+    struct histogram get_us;                     /* cirrus_get */
+    struct log_counts logged;                    /* what db->logger delivered */
+    _Atomic uint64_t bg_failures[CIRRUS_BG_MAX]; /* CIRRUS_BG_*: db_bg_failed() */
+    _Atomic int64_t current_at_ms;               /* when this handle last knew it was at the
+                                                  * head (a refresh or commit), Unix ms */
+};
 
 struct cirrus_db {
     cirrus_options opts SET_AT_OPEN;
@@ -82,7 +94,9 @@ struct cirrus_db {
     struct block_cache *bcache SET_AT_OPEN;  /* NULL when disabled */
     struct commitlog log SET_AT_OPEN;        /* names only; its calls are thread-safe */
     char writer_id[128] SET_AT_OPEN;
-    struct logger logger SET_AT_OPEN;  /* opts' log_fn; db_log() */
+    struct logger logger SET_AT_OPEN;  /* opts' log_fn; db_log(); counts
+                                        * into metrics.logged */
+    struct db_metrics metrics;         /* atomics, no lock */
     struct identity ident SET_AT_OPEN; /* zeroed for a read-only handle of a
                                         * db from before identities */
 
@@ -114,6 +128,11 @@ static inline void db_wake_all(cirrus_db *db)
 
 /* Delivers one message to the handle's logger (cirrus_options.log_fn). */
 #define db_log(db, level, subsystem, ...) log_msg(&(db)->logger, (level), (subsystem), __VA_ARGS__)
+
+/* Logs a background failure of subsystem bg (CIRRUS_BG_*) at warn, with
+ * the thread's error message, and counts it: nothing the background does
+ * fails silently. The work is retried at its next tick. */
+void db_bg_failed(cirrus_db *db, int bg, const char *what);
 
 /* Whether the handle is closing. Takes mu. */
 static inline int db_closing(cirrus_db *db)

@@ -272,6 +272,7 @@ struct gc_run {
     int64_t now, grace;
     void (*fn)(const cirrus_gc_item *item, void *arg);
     void *arg;
+    uint64_t n_deleted, n_kept, deleted_bytes; /* for the info line */
 };
 
 static int decide(struct gc_run *g, const struct object *o, int del, const char *why)
@@ -285,6 +286,9 @@ static int decide(struct gc_run *g, const struct object *o, int del, const char 
             why = "delete failed";
         }
     }
+    g->n_deleted += del != 0;
+    g->n_kept += del == 0;
+    g->deleted_bytes += del ? o->size : 0;
     if (g->fn) {
         cirrus_gc_item item = {o->name, o->size, del, why};
         g->fn(&item, g->arg);
@@ -319,7 +323,9 @@ static int trim_log(cirrus_db *db, uint64_t below, uint64_t *trimmed_below)
 int gc_run(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *item, void *arg),
            void *arg)
 {
-    struct gc_run g = {db, now_ms(), grace_ms < 0 ? db->opts.gc_grace_ms : grace_ms, fn, arg};
+    struct gc_run g = {db, now_ms(), grace_ms < 0 ? db->opts.gc_grace_ms : grace_ms, fn, arg, 0,
+                       0,  0};
+    uint64_t start = mono_ns();
     struct listing objs = {0};
     struct names keep = {0};
     struct superversion sv = {0};
@@ -419,6 +425,11 @@ int gc_run(cirrus_db *db, int64_t grace_ms, void (*fn)(const cirrus_gc_item *ite
         }
     }
 done:
+    if (rc >= 0)
+        db_log(db, CIRRUS_LOG_INFO, "gc",
+               "deleted %" PRIu64 " objects (%" PRIu64 " bytes), kept %" PRIu64 " in %" PRIu64
+               " ms",
+               g.n_deleted, g.deleted_bytes, g.n_kept, (mono_ns() - start) / 1000000);
     db_release(&sv);
     names_free(&keep);
     names_free(&late);

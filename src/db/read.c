@@ -191,10 +191,12 @@ int cirrus_get(cirrus_db *db, const cirrus_read_options *ro, const void *key, si
     err_clear();
     if (!db || !val_out || !val_len_out || (!key && key_len))
         return err_set(CIRRUS_EINVALID, "cirrus_get: NULL argument");
+    uint64_t start = mono_ns();
     if ((rc = db_acquire_read(db, ro, &sv, &seq)) < 0)
         return rc;
     rc = db_get_in(db, &sv, seq, key, key_len, val_out, val_len_out);
     db_release(&sv);
+    histogram_since(&db->metrics.get_us, start, mono_ns());
     return rc;
 }
 

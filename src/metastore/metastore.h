@@ -28,7 +28,8 @@
  * Every store counts the requests made of it (metastore_stats()): the
  * metastore_* calls below bump the counters of the store they are called on
  * before they dispatch to its backend, so a fault wrapper counts what
- * reached it and the store under it what reached that one. The counters are
+ * reached it and the store under it what reached that one. Writes are also
+ * timed, into a latency histogram (util/histogram.h). The counters are
  * relaxed atomics: a store is called from many threads, and a reader wants
  * totals, not an order among them.
  *
@@ -42,6 +43,9 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/histogram.h"
+#include "util/sys.h"
 
 struct metastore;
 
@@ -85,6 +89,7 @@ struct metastore_stats {
  * the state of a new store. */
 struct metastore_counters {
     _Atomic uint64_t gets, puts, deletes, queries, bytes_written, bytes_read;
+    struct histogram write_us; /* latency of the puts and deletes */
 };
 
 struct metastore {
@@ -128,20 +133,29 @@ static inline int metastore_put_if_absent(struct metastore *ms, const char *pk, 
 {
     metastore_count(&ms->n.puts, 1);
     metastore_count(&ms->n.bytes_written, len);
-    return ms->ops->put_if_absent(ms, pk, sk, value, len);
+    uint64_t start = mono_ns();
+    int rc = ms->ops->put_if_absent(ms, pk, sk, value, len);
+    histogram_since(&ms->n.write_us, start, mono_ns());
+    return rc;
 }
 static inline int metastore_put_if_version(struct metastore *ms, const char *pk, const char *sk,
                                            const void *value, size_t len, uint64_t expected)
 {
     metastore_count(&ms->n.puts, 1);
     metastore_count(&ms->n.bytes_written, len);
-    return ms->ops->put_if_version(ms, pk, sk, value, len, expected);
+    uint64_t start = mono_ns();
+    int rc = ms->ops->put_if_version(ms, pk, sk, value, len, expected);
+    histogram_since(&ms->n.write_us, start, mono_ns());
+    return rc;
 }
 static inline int metastore_delete_if_version(struct metastore *ms, const char *pk, const char *sk,
                                               uint64_t expected)
 {
     metastore_count(&ms->n.deletes, 1);
-    return ms->ops->delete_if_version(ms, pk, sk, expected);
+    uint64_t start = mono_ns();
+    int rc = ms->ops->delete_if_version(ms, pk, sk, expected);
+    histogram_since(&ms->n.write_us, start, mono_ns());
+    return rc;
 }
 static inline int metastore_query(struct metastore *ms, const char *pk, const char *from,
                                   const char *to, size_t limit, int reverse,

@@ -30,7 +30,8 @@
  * disk cache, a fault wrapper) counts what reached it and the store under
  * it counts what reached that one. objstore_copy() counts its copy once the
  * destination's backend took it on (a declined one made no request; the
- * read and put that replace it count as themselves). The counters are
+ * read and put that replace it count as themselves). Gets and puts are
+ * also timed, into latency histograms (util/histogram.h). The counters are
  * relaxed atomics: a
  * store is called from many threads, and a reader wants totals, not an
  * order among them.
@@ -44,6 +45,9 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "util/histogram.h"
+#include "util/sys.h"
 
 struct objstore;
 
@@ -105,6 +109,7 @@ struct objstore_stats {
  * the state of a new store. */
 struct objstore_counters {
     _Atomic uint64_t puts, gets, heads, deletes, lists, copies, bytes_written, bytes_read;
+    struct histogram get_us, put_us; /* latency of get/get_all and put calls */
 };
 
 struct objstore {
@@ -148,13 +153,18 @@ static inline int objstore_put(struct objstore *os, const char *name, const void
 {
     objstore_count(&os->n.puts, 1);
     objstore_count(&os->n.bytes_written, len);
-    return os->ops->put(os, name, data, len);
+    uint64_t start = mono_ns();
+    int rc = os->ops->put(os, name, data, len);
+    histogram_since(&os->n.put_us, start, mono_ns());
+    return rc;
 }
 static inline int objstore_get(struct objstore *os, const char *name, uint64_t off, size_t len,
                                void *dst, size_t *got_out)
 {
     objstore_count(&os->n.gets, 1);
+    uint64_t start = mono_ns();
     int rc = os->ops->get(os, name, off, len, dst, got_out);
+    histogram_since(&os->n.get_us, start, mono_ns());
     if (rc == 0)
         objstore_count(&os->n.bytes_read, *got_out);
     return rc;
@@ -163,7 +173,9 @@ static inline int objstore_get_all(struct objstore *os, const char *name, uint8_
                                    size_t *len_out)
 {
     objstore_count(&os->n.gets, 1);
+    uint64_t start = mono_ns();
     int rc = os->ops->get_all(os, name, data_out, len_out);
+    histogram_since(&os->n.get_us, start, mono_ns());
     if (rc == 0)
         objstore_count(&os->n.bytes_read, *len_out);
     return rc;

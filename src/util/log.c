@@ -30,7 +30,7 @@ int cirrus_log_level_parse(const char *name)
 
 struct logger logger_default(void)
 {
-    struct logger lg = {NULL, NULL, CIRRUS_LOG_WARN};
+    struct logger lg = {NULL, NULL, CIRRUS_LOG_WARN, NULL};
     return lg;
 }
 
@@ -59,6 +59,8 @@ void log_msg(const struct logger *lg, int level, const char *subsystem, const ch
     va_end(ap);
     text[strcspn(text, "\n")] = '\0';
     atomic_fetch_add_explicit(&delivered[level], 1, memory_order_relaxed);
+    if (lg->counts)
+        atomic_fetch_add_explicit(&lg->counts->n[level], 1, memory_order_relaxed);
     if (lg->fn)
         lg->fn(level, subsystem, text, lg->arg);
     else

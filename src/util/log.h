@@ -7,22 +7,31 @@
  * message costs one comparison when debug is off. Messages are one line:
  * the text is cut at the first newline.
  *
- * Every logger also counts the messages it passed at each level since the
- * process started (log_count), so that a failure that is logged is also
- * counted: cirrus_stats reports them.
+ * Every message passed is counted twice: in the logger's owner's counts
+ * (the handle's, for cirrus_stats) and process-wide (log_count), so that a
+ * failure that is logged is also counted.
  */
 #ifndef CIRRUS_UTIL_LOG_H
 #define CIRRUS_UTIL_LOG_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "cirrus.h"
 #include "util/status.h"
 
+/* Messages one owner's loggers delivered, by level (relaxed atomics: any
+ * thread bumps them, cirrus_stats reads totals). */
+struct log_counts {
+    _Atomic uint64_t n[CIRRUS_LOG_DEBUG + 1];
+};
+
 struct logger {
     cirrus_log_fn fn; /* NULL: stderr */
     void *arg;
-    int level; /* messages above it are dropped */
+    int level;                 /* messages above it are dropped */
+    struct log_counts *counts; /* NULL or the owner's (the handle's), which
+                                * outlives every copy of the logger */
 };
 
 /* The logger of options o (a version 1 struct: stderr at warn). */

@@ -103,7 +103,7 @@ static void check_parse(const char *s)
 
 static void check_numbers(const char *s)
 {
-    struct cli c = {NULL, NULL, "fuzz", "ARGS", 0};
+    struct cli c = {NULL, NULL, "fuzz", "ARGS", 0, CIRRUS_LOG_WARN};
     uint64_t v = 12345, ref = 0;
     int64_t ms = 777;
     int rc = cli_parse_u64(&c, "N", s, &v), ref_rc = ref_u64(s, &ref);

@@ -53,7 +53,7 @@ static int load_all(struct cli *c, cirrus_batch *b, char *data, size_t len)
 
 static void check_raw(const uint8_t *data, size_t size)
 {
-    struct cli c = {NULL, NULL, "load", "[FILE]", 0};
+    struct cli c = {NULL, NULL, "load", "[FILE]", 0, CIRRUS_LOG_WARN};
     cirrus_batch *b = NULL;
     char *copy = fuzz_malloc(size);
     if (size)
@@ -70,7 +70,7 @@ static void check_raw(const uint8_t *data, size_t size)
 
 static void check_pairs(const uint8_t *data, size_t size)
 {
-    struct cli c = {NULL, NULL, "load", "[FILE]", 0};
+    struct cli c = {NULL, NULL, "load", "[FILE]", 0, CIRRUS_LOG_WARN};
     struct fuzz_reader in = {data, data + size};
     cirrus_batch *want = NULL, *got = NULL;
     char *text = fuzz_malloc(ESCAPE_MAX_LEN(size) + 2 * size + 2);
