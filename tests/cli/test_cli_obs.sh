@@ -69,7 +69,9 @@ assert set(d["bg_failures"]) == {"compaction", "gc", "refresh", "commit", "lease
 assert set(d["histograms"]) == {"commit", "get", "object_get", "object_put", "meta_write"}
 for h in d["histograms"].values():
     assert len(h["buckets"]) == 32 and sum(h["buckets"]) == h["count"]
-assert d["histograms"]["object_get"]["count"] == d["os_gets"]
+# the fields are read one after the other while the handle's refresh may
+# run: equal up to a request or two in flight between the two reads
+assert d["os_gets"] > 0 and abs(d["histograms"]["object_get"]["count"] - d["os_gets"]) <= 2
 assert d["head_seq"] >= 5
 PY
 

@@ -25,7 +25,7 @@
 # the role scripts/with-radosgw creates): radosgw checks the session token on
 # every request, and refuses the temporary key without it. They carry a 3 s
 # Expiration; no secret or token handed out may appear in any output, even
-# with CIRRUS_AWS_DEBUG.
+# with CIRRUS_AWS_DEBUG=1 and CIRRUS_LOG=debug.
 #
 # Skipped (exit 0 with a SKIP line) when Ceph cannot be installed or started,
 # unless CIRRUS_RADOSGW_REQUIRED=1.
@@ -103,7 +103,7 @@ case_ok() {
     local name=$1 want=$2
     shift 2
     local db="s3://$BUCKET/creds-$name" meta="sqlite:$T/$name.meta"
-    env "$@" CIRRUS_AWS_DEBUG=1 "$CIRRUS_BIN" --db "$db" --meta "$meta" put "k-$name" "v-$name" \
+    env "$@" CIRRUS_AWS_DEBUG=1 CIRRUS_LOG=debug "$CIRRUS_BIN" --db "$db" --meta "$meta" put "k-$name" "v-$name" \
         >"$T/out" 2>"$T/err" || fail "$name: put failed"
     grep -q "cirrus-aws: s3: credentials from $want" "$T/err" ||
         fail "$name: the debug line does not say \"credentials from $want\""
@@ -311,7 +311,7 @@ cp "$T/servers.log" "$T/servers.before"
 followers=()
 for s in imds webid container; do
     declare -n vars=${s}_env
-    env "${vars[@]}" CIRRUS_AWS_DEBUG=1 "$CIRRUS_BIN" --db "$db" --meta "$meta" changes --follow \
+    env "${vars[@]}" CIRRUS_AWS_DEBUG=1 CIRRUS_LOG=debug "$CIRRUS_BIN" --db "$db" --meta "$meta" changes --follow \
         >"$T/follow-$s.out" 2>"$T/follow-$s.err" &
     followers+=($!)
     unset -n vars
