@@ -183,6 +183,14 @@ int cmd_lease(struct cli *c, int argc, char **argv);
 int cmd_compact(struct cli *c, int argc, char **argv);
 int cmd_gc(struct cli *c, int argc, char **argv);
 int cmd_maintain(struct cli *c, int argc, char **argv);
+/* The signal that asked a long-running command (changes --follow,
+ * maintain) to stop: 0 until SIGINT or SIGTERM arrives, once
+ * cli_catch_stop_signals() is installed (before the open: a signal sent
+ * meanwhile must not find SIGINT ignored, as a background job inherits it).
+ * once: a second signal kills the process at once (SA_RESETHAND). */
+void cli_catch_stop_signals(int once);
+int cli_stop_signal(void);
+
 /* cmd_stream.c */
 int cmd_changes(struct cli *c, int argc, char **argv);
 int cmd_epoch(struct cli *c, int argc, char **argv);

@@ -61,31 +61,11 @@ int cmd_create(struct cli *c, int argc, char **argv)
     return cli_close(c, db, rc);
 }
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig)
-{
-    stop_signal = sig;
-}
-
-/* SIGINT and SIGTERM end the daemon after its current step; SA_RESETHAND
- * makes a second one end it at once. */
-static void catch_stop_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
-    sa.sa_flags = SA_RESTART | SA_RESETHAND;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 /* cirrus_maintain_options.cancel */
 static int stop_requested(void *arg)
 {
     (void)arg;
-    return stop_signal != 0;
+    return cli_stop_signal() != 0;
 }
 
 static int64_t mono_ms(void)
@@ -98,7 +78,7 @@ static int64_t mono_ms(void)
 /* Sleeps until `until` (mono_ms), waking early for a signal. */
 static void sleep_until(int64_t until)
 {
-    for (int64_t now = mono_ms(); now < until && !stop_signal; now = mono_ms()) {
+    for (int64_t now = mono_ms(); now < until && !cli_stop_signal(); now = mono_ms()) {
         int64_t ms = until - now < MAINTAIN_SLEEP_SLICE_MS ? until - now : MAINTAIN_SLEEP_SLICE_MS;
         struct timespec ts = {0, (long)ms * 1000000};
         nanosleep(&ts, NULL);
@@ -157,7 +137,7 @@ static int maintain_loop(struct cli *c, cirrus_db *db, const struct maintain_arg
     mo.lease_ttl_ms = a->ttl_ms;
     mo.gc_grace_ms = a->grace_ms;
     mo.cancel = stop_requested;
-    while (!stop_signal) {
+    while (!cli_stop_signal()) {
         int64_t start = mono_ms();
         mo.gc = a->once || start >= next_gc;
         if ((lrc = cirrus_maintain(db, &mo, &r)) < 0) {
@@ -176,8 +156,8 @@ static int maintain_loop(struct cli *c, cirrus_db *db, const struct maintain_arg
         }
         sleep_until(start + (lrc == 0 && r.held ? hold_tick : poll));
     }
-    if (stop_signal)
-        cli_failf(c, CLI_OK, "%s: stopping", stop_signal == SIGINT ? "SIGINT" : "SIGTERM");
+    if (cli_stop_signal())
+        cli_failf(c, CLI_OK, "%s: stopping", cli_stop_signal() == SIGINT ? "SIGINT" : "SIGTERM");
     return CLI_OK;
 }
 
@@ -193,7 +173,7 @@ int cmd_maintain(struct cli *c, int argc, char **argv)
     /* before the open, which may take a while: a signal sent meanwhile must
      * not find SIGINT ignored (as a background job inherits it) */
     if (!a.once)
-        catch_stop_signals();
+        cli_catch_stop_signals(1); /* SIGINT/SIGTERM: after the current step; a second: at once */
     o.log_level = a.log_level;
     /* a daemon on a mistyped location must not create a db there */
     if ((rc = cli_open_opts(c, &db, CLI_OPEN_READ, &o)) != CLI_OK)

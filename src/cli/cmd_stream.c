@@ -34,25 +34,6 @@
  * SIGINT or SIGTERM waits to be noticed. */
 #define FOLLOW_WAIT_MS 200
 
-static volatile sig_atomic_t stop_signal;
-
-static void on_stop(int sig)
-{
-    stop_signal = sig;
-}
-
-/* Lets SIGINT and SIGTERM end `changes --follow` between two polls. */
-static void catch_stop_signals(void)
-{
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_stop;
-    sa.sa_flags = SA_RESTART;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-}
-
 /* Prints one change, flushed:
  *   SEQ<TAB>put<TAB>KEY<TAB>VALUE     SEQ<TAB>del<TAB>KEY
  *   SEQ<TAB>merge<TAB>KEY<TAB>OPERAND SEQ<TAB>del-range<TAB>FROM<TAB>TO
@@ -91,7 +72,7 @@ int cmd_changes(struct cli *c, int argc, char **argv)
     /* before the open, which may take a while: a signal sent meanwhile must
      * not find SIGINT ignored (as a background job inherits it) */
     if (follow)
-        catch_stop_signals();
+        cli_catch_stop_signals(0); /* SIGINT/SIGTERM end it between two polls */
     if ((rc = cli_open(c, &db, CLI_OPEN_READ)) != CLI_OK)
         goto done;
     if ((lrc = cirrus_changes_open(&feed, db, from_seq)) < 0) {
@@ -100,13 +81,13 @@ int cmd_changes(struct cli *c, int argc, char **argv)
     }
     /* ENOTFOUND from next: caught up (for now); a signal ends a follow
      * quietly, even if it interrupted the poll with an error */
-    while (rc == CLI_OK && !stop_signal && !ferror(stdout)) {
+    while (rc == CLI_OK && !cli_stop_signal() && !ferror(stdout)) {
         lrc = cirrus_changes_next(feed, &ch, follow ? FOLLOW_WAIT_MS : 0);
         if (lrc == 0)
             rc = change_line(c, &ch, follow);
         else if (lrc == CIRRUS_ENOTFOUND && !follow)
             break;
-        else if (lrc < 0 && lrc != CIRRUS_ENOTFOUND && !stop_signal)
+        else if (lrc < 0 && lrc != CIRRUS_ENOTFOUND && !cli_stop_signal())
             rc = cli_fail(c, lrc);
     }
 done:
